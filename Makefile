@@ -1,0 +1,88 @@
+# Beacon. `make demo` and `make test` do all set-up on a fresh Debian 12 machine (as root):
+# Debian packages, npm dependencies, the TypeScript build and the control plane (built once
+# from pinned Go modules and cached in ~/.cache/beacon).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export npm_config_nodedir := /usr
+export npm_config_update_notifier := false
+export npm_config_fund := false
+export npm_config_audit := false
+
+# Debian packages the build, the tests and the network lab use.
+DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3
+JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
+STAMP := node_modules/.beacon-deps
+
+.PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
+        control-plane testenv-up testenv-down demo demo-down clean
+
+help:
+	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
+	@echo "make test          run every test (installs what it needs first)"
+	@echo "make check         type check, lint and format check"
+	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
+	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
+	@echo "make testenv-down  stop it"
+
+# Debian packages: installed only when one is missing (needs root, as CI has).
+debs:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: debs $(STAMP)
+
+build: deps
+	npx tsc -p tsconfig.build.json
+	@chmod +x dist/controller/main.js dist/speaker/main.js
+
+check: deps
+	npx tsc --noEmit -p tsconfig.json
+	npx eslint .
+	npx prettier --check .
+
+lint: check
+
+format: deps
+	npx prettier --write .
+
+control-plane:
+	@test/env/build-control-plane.sh >/dev/null
+
+test: build control-plane
+	$(JEST)
+
+test-unit: build
+	$(JEST) --selectProjects unit
+
+test-integration: build control-plane
+	$(JEST) --selectProjects integration
+
+test-e2e: build control-plane
+	$(JEST) --selectProjects e2e
+
+testenv-up: build control-plane
+	@node dist/test/env/cli.js up
+
+testenv-down:
+	@if [ -f dist/test/env/cli.js ]; then node dist/test/env/cli.js down; fi
+
+demo: build control-plane
+	@node dist/test/demo.js up
+
+demo-down:
+	@if [ -f dist/test/demo.js ]; then node dist/test/demo.js down; fi
+
+bench: build control-plane
+	@node dist/test/bench/run.js
+
+clean:
+	rm -rf dist coverage .testenv

@@ -1,0 +1,78 @@
+// Owns one control plane for its whole life, detached from whoever started it. It writes a
+// state file when the control plane is ready, and stops it (by PID) and removes every file it
+// made on SIGTERM/SIGINT, or as soon as its owner process (e.g. the Jest run) has gone, so a
+// crashed or interrupted test run leaves nothing behind.
+//
+//   node dist/test/env/supervisor.js --state FILE --kubeconfig FILE [--owner PID]
+
+import fs from 'node:fs';
+import { ControlPlane, writeKubeconfig } from './control-plane.js';
+import { installBeacon } from './install.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const stateFile = arg('state');
+const kubeconfig = arg('kubeconfig');
+const owner = arg('owner') ? Number(arg('owner')) : undefined;
+if (!stateFile || !kubeconfig) {
+  process.stderr.write('usage: supervisor --state FILE --kubeconfig FILE [--owner PID]\n');
+  process.exit(2);
+}
+
+function writeState(obj: object): void {
+  fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(obj, null, 2));
+  fs.renameSync(`${stateFile}.tmp`, stateFile!);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let cp: ControlPlane | undefined;
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await cp?.stop();
+    fs.rmSync(kubeconfig!, { force: true });
+    fs.rmSync(stateFile!, { force: true });
+  }
+  process.exit(code);
+}
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+process.on('SIGHUP', () => void stop(0));
+if (owner !== undefined) setInterval(() => alive(owner) || void stop(0), 500).unref();
+
+try {
+  const started = Date.now();
+  cp = await ControlPlane.start();
+  writeKubeconfig(cp.state, kubeconfig);
+  await installBeacon(kubeconfig);
+  writeState({
+    ready: true,
+    supervisorPid: process.pid,
+    kubeconfig,
+    startMs: Date.now() - started,
+    ...cp.state,
+  });
+  // Keep the event loop alive until a signal or the owner's death stops us.
+  setInterval(() => undefined, 1 << 30);
+} catch (err) {
+  writeState({
+    ready: false,
+    supervisorPid: process.pid,
+    error: err instanceof Error ? err.message : String(err),
+  });
+  await cp?.stop();
+  fs.rmSync(kubeconfig, { force: true });
+  process.exit(1);
+}
