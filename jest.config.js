@@ -20,8 +20,8 @@ const common = {
   rootDir: '.',
 };
 const withControlPlane = {
-  globalSetup: '<rootDir>/test/env/jest-global-setup.ts',
-  globalTeardown: '<rootDir>/test/env/jest-global-teardown.ts',
+  globalSetup: '<rootDir>/test/env/jest-global-setup.mjs',
+  globalTeardown: '<rootDir>/test/env/jest-global-teardown.mjs',
 };
 
 /** @type {import('jest').Config} */

@@ -37,15 +37,17 @@ function alive(pid: number): boolean {
 }
 
 let cp: ControlPlane | undefined;
-let stopping = false;
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+// One stop for every trigger (signals, the owner watch firing again while we stop): exiting
+// before the first stop finishes would orphan etcd.
+let stopping: Promise<never> | undefined;
+function stop(code: number): Promise<never> {
+  stopping ??= (async () => {
     await cp?.stop();
     fs.rmSync(kubeconfig!, { force: true });
     fs.rmSync(stateFile!, { force: true });
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(0));

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import { stateFileEnv, stopTestEnv } from './testenv.js';
 
-export default async function globalTeardown(): Promise<void> {
+export default async function globalTeardown() {
+  const { stateFileEnv, stopTestEnv } = await import('../../dist/test/env/testenv.js');
   const owned = process.env.BEACON_TESTENV_OWNED;
   const stateFile = process.env[stateFileEnv];
   if (!owned || !stateFile) return; // reused someone else's control plane
