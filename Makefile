@@ -15,7 +15,7 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down demo demo-down clean
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-down clean
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
+	@echo "make lab-up        create the network lab (namespaces bcn-*); make lab-down removes it"
 
 # Debian packages: installed only when one is missing (needs root, as CI has).
 debs:
@@ -41,6 +42,7 @@ $(STAMP): package.json package-lock.json
 deps: debs $(STAMP)
 
 build: deps
+	speaker/native/build.sh
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/controller/main.js dist/speaker/main.js
 
@@ -74,6 +76,15 @@ testenv-up: build control-plane
 
 testenv-down:
 	@if [ -f dist/test/env/cli.js ]; then node dist/test/env/cli.js down; fi
+
+lab-up: build
+	@node dist/test/e2e/lab-cli.js up
+
+lab-down:
+	@if [ -f dist/test/e2e/lab-cli.js ]; then node dist/test/e2e/lab-cli.js down; fi
+
+lab-status:
+	@node dist/test/e2e/lab-cli.js status
 
 demo: build control-plane
 	@node dist/test/demo.js up

@@ -182,6 +182,7 @@ export function writeKubeconfig(state: ControlPlaneState, file: string, current:
 
 export class ControlPlane {
   private readonly children: ChildProcess[] = [];
+  private apiserver: { child: ChildProcess; bin: string; log: string; args: string[] } | undefined;
   private exitNotes = new Map<ChildProcess, string>();
   private stopped = false;
 
@@ -259,21 +260,18 @@ export class ControlPlane {
         ],
       );
       cp.state.pids.apiserver = apiserver.pid!;
-      const ca = fs.readFileSync(cp.state.caFile);
-      await waitFor(
-        'kube-apiserver',
-        90_000,
-        async () => (await httpsGet(`${cp.state.server}/readyz`, ca)).status === 200,
-        () => {
-          const note = cp.exitNotes.get(apiserver);
-          return note && `${note}\n${tail(path.join(logDir, 'kube-apiserver.log'))}`;
-        },
-      );
+      await cp.waitForApiServer();
       await waitFor(
         'namespace default',
         30_000,
         async () =>
-          (await httpsGet(`${cp.state.server}/api/v1/namespaces/default`, ca, tokens.admin)).status === 200,
+          (
+            await httpsGet(
+              `${cp.state.server}/api/v1/namespaces/default`,
+              fs.readFileSync(cp.state.caFile),
+              tokens.admin,
+            )
+          ).status === 200,
         () => cp.exitNotes.get(apiserver),
       );
       return cp;
@@ -281,6 +279,31 @@ export class ControlPlane {
       await cp.stop();
       throw err;
     }
+  }
+
+  private async waitForApiServer(): Promise<void> {
+    const { child, log } = this.apiserver!;
+    const ca = fs.readFileSync(this.state.caFile);
+    await waitFor(
+      'kube-apiserver',
+      90_000,
+      async () => (await httpsGet(`${this.state.server}/readyz`, ca)).status === 200,
+      () => {
+        const note = this.exitNotes.get(child);
+        return note && `${note}\n${tail(log)}`;
+      },
+    );
+  }
+
+  /** Stops kube-apiserver and starts it again on the same port (etcd keeps the data). */
+  async restartApiServer(downMs = 0): Promise<void> {
+    const { child, bin, log, args } = this.apiserver!;
+    await stopChild(child);
+    this.children.splice(this.children.indexOf(child), 1);
+    if (downMs) await new Promise((r) => setTimeout(r, downMs));
+    const next = this.spawn('kube-apiserver', bin, log, args);
+    this.state.pids.apiserver = next.pid!;
+    await this.waitForApiServer();
   }
 
   private spawn(name: string, bin: string, logFile: string, args: string[]): ChildProcess {
@@ -292,6 +315,7 @@ export class ControlPlane {
     );
     child.on('error', (err) => this.exitNotes.set(child, `${name} failed to start: ${err.message}`));
     this.children.push(child);
+    if (name === 'kube-apiserver') this.apiserver = { child, bin, log: logFile, args };
     return child;
   }
 

@@ -14,8 +14,14 @@ export default async function globalSetup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-jest-'));
   const stateFile = path.join(dir, 'state.json');
   const started = Date.now();
-  const state = await startTestEnv({ stateFile, kubeconfig: path.join(dir, 'kubeconfig'), owner: process.pid });
+  const state = await startTestEnv({
+    stateFile,
+    kubeconfig: path.join(dir, 'kubeconfig'),
+    owner: process.pid,
+  });
   process.env[stateFileEnv] = stateFile;
   process.env.BEACON_TESTENV_OWNED = dir;
-  process.stderr.write(`\ncontrol plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${state.server})\n`);
+  process.stderr.write(
+    `\ncontrol plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${state.server})\n`,
+  );
 }

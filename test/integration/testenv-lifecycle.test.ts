@@ -50,7 +50,11 @@ describe('test control plane lifecycle', () => {
     const owner = spawn('sleep', ['600']);
     try {
       const stateFile = path.join(tmp, 'b.json');
-      const state = await startTestEnv({ stateFile, kubeconfig: path.join(tmp, 'b.kubeconfig'), owner: owner.pid! });
+      const state = await startTestEnv({
+        stateFile,
+        kubeconfig: path.join(tmp, 'b.kubeconfig'),
+        owner: owner.pid!,
+      });
       expect(alive(state.pids.apiserver)).toBe(true);
       owner.kill('SIGKILL');
       await eventually(() => leftovers(state).length === 0, 20_000);

@@ -1,0 +1,207 @@
+// Typed access to beacon_native, the addon for what Node and the npm packages cannot do
+// (see src/addon.cc): AF_PACKET sockets for ARP/NDP frames and TCP_MD5SIG for BGP sessions.
+// Failed syscalls throw Errors shaped like Node's system errors: `code` ("ENODEV"),
+// `errno`, `syscall`, and a message that names the interface, peer or address involved.
+import { existsSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
+
+/** sll_pkttype of a received frame (linux/if_packet.h). PACKET_OUTGOING is never delivered. */
+export const PacketType = { host: 0, broadcast: 1, multicast: 2, otherHost: 3 } as const;
+
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export function isSystemError(err: unknown): err is SystemError {
+  // Duck-typed: errors from the addon may come from another realm (Jest's VM contexts).
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, syscall } = err as Partial<SystemError>;
+  return typeof code === 'string' && typeof syscall === 'string';
+}
+
+interface NativePacketSocket {
+  readonly hardwareAddress: Buffer;
+  readonly closed: boolean;
+  send(frame: Buffer): number;
+  addMembership(mac: Buffer): void;
+  close(): void;
+}
+
+interface NativeBinding {
+  PacketSocket: new (
+    ifindex: number,
+    etherType: number,
+    onFrame: (frame: Buffer, packetType: number) => void,
+    onError: (err: SystemError) => void,
+  ) => NativePacketSocket;
+  setTcpMd5(fd: number, peer: string, key: Buffer): void;
+  connectTcpMd5(peer: string, port: number, key: Buffer, localAddress?: string, ttl?: number): number;
+  awaitConnect(fd: number, timeoutMs: number, callback: (err: SystemError | null) => void): void;
+  interfaceIndex(name: string): number;
+}
+
+/** Where the built addon may be: next to this file (sources, tests) or, from dist/, in the source tree. */
+function addonCandidates(): string[] {
+  const fromEnv = process.env.BEACON_NATIVE_ADDON;
+  const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
+  return [
+    ...(fromEnv ? [fromEnv] : []),
+    here('./build/Release/beacon_native.node'),
+    here('../../../speaker/native/build/Release/beacon_native.node'),
+  ];
+}
+
+let binding: NativeBinding | undefined;
+
+function native(): NativeBinding {
+  if (binding) return binding;
+  const path = addonCandidates().find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(
+      `beacon_native addon not found (looked in ${addonCandidates().join(', ')}); build it with speaker/native/build.sh`,
+    );
+  }
+  binding = createRequire(import.meta.url)(path) as NativeBinding;
+  return binding;
+}
+
+/** The kernel's index of a network interface (if_nametoindex); throws ENODEV when it is absent. */
+export function interfaceIndex(name: string): number {
+  return native().interfaceIndex(name);
+}
+
+export interface PacketSocketOptions {
+  /** Interface name or index. */
+  interface: string | number;
+  /** ETH_P_ARP or ETH_P_IPV6: the only frames the kernel queues on this socket. */
+  etherType: number;
+  /** Every received frame, Ethernet header included, except our own outgoing ones. */
+  onFrame: (frame: Buffer, packetType: number) => void;
+  /** Receive errors, e.g. ENETDOWN when the link goes away. The socket stays open. */
+  onError: (err: SystemError) => void;
+}
+
+/**
+ * An AF_PACKET socket on one interface for one EtherType, read on the Node event loop. It
+ * keeps the process alive until close(), and stays open even if no JS reference remains.
+ */
+export class PacketSocket {
+  readonly ifindex: number;
+  /** The interface's MAC ("02:00:00:00:0b:01"), read from the bound socket. */
+  readonly hardwareAddress: string;
+  readonly #socket: NativePacketSocket;
+
+  private constructor(ifindex: number, socket: NativePacketSocket) {
+    this.ifindex = ifindex;
+    this.#socket = socket;
+    this.hardwareAddress = Array.from(socket.hardwareAddress, (b) => b.toString(16).padStart(2, '0')).join(
+      ':',
+    );
+  }
+
+  static open(options: PacketSocketOptions): PacketSocket {
+    const ifindex =
+      typeof options.interface === 'number' ? options.interface : interfaceIndex(options.interface);
+    const { PacketSocket: Native } = native();
+    return new PacketSocket(
+      ifindex,
+      new Native(ifindex, options.etherType, options.onFrame, options.onError),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#socket.closed;
+  }
+
+  /** Sends one whole Ethernet frame; returns the bytes sent. */
+  send(frame: Buffer): number {
+    return this.#socket.send(frame);
+  }
+
+  /** Joins a link-layer multicast group, e.g. a solicited-node MAC 33:33:ff:xx:xx:xx. */
+  addMembership(mac: string): void {
+    const bytes = Buffer.from(mac.replace(/[:-]/g, ''), 'hex');
+    if (bytes.length !== 6) throw new TypeError(`addMembership: "${mac}" is not a MAC address`);
+    this.#socket.addMembership(bytes);
+  }
+
+  /** Stops reading and closes the socket. Safe to call more than once. */
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+function md5Key(key: string | Buffer): Buffer {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  // RFC 2385 sets no limit, Linux does: TCP_MD5SIG_MAXKEYLEN.
+  if (bytes.length > 80)
+    throw new RangeError(`TCP MD5 key of ${bytes.length} bytes; Linux accepts at most 80`);
+  return bytes;
+}
+
+/**
+ * Sets (or, with an empty key, removes) the RFC 2385 key for one peer on a socket, typically
+ * the BGP listener, so that the peer's SYN is accepted. An IPv4 peer on an IPv6 listener is
+ * handled (the key is set for its v4-mapped address).
+ */
+export function setTcpMd5(fd: number, peer: string, key: string | Buffer): void {
+  native().setTcpMd5(fd, peer, md5Key(key));
+}
+
+/** The fd of a listening net.Server (Node keeps it on the undocumented `_handle`). */
+export function serverFd(server: net.Server): number {
+  const handle = (server as unknown as { _handle?: { fd?: unknown } })._handle;
+  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) {
+    throw new Error('serverFd: the server is not listening on a TCP socket');
+  }
+  return handle.fd;
+}
+
+export interface TcpMd5ConnectOptions {
+  peer: string;
+  port: number;
+  /** Empty for no signature. */
+  key: string | Buffer;
+  /** Source address to bind before connecting (must be of the peer's family). */
+  localAddress?: string;
+  /** IP TTL / IPv6 hop limit of the session, for ebgpMultiHop. */
+  ttl?: number;
+  /** Give up after this long; a wrong or missing key makes the peer drop our SYNs silently. */
+  timeoutMs: number;
+}
+
+/**
+ * Opens a TCP connection whose segments carry the RFC 2385 MD5 option. The key must be set
+ * before the SYN, which net.connect() cannot do; the addon creates and connects the socket,
+ * then net.Socket adopts the fd once the handshake is done. Rejects with ETIMEDOUT,
+ * ECONNREFUSED, EHOSTUNREACH, ... (err.code).
+ */
+export async function connectTcpMd5(options: TcpMd5ConnectOptions): Promise<net.Socket> {
+  const addon = native();
+  const fd = addon.connectTcpMd5(
+    options.peer,
+    options.port,
+    md5Key(options.key),
+    options.localAddress,
+    options.ttl,
+  );
+  return new Promise((resolve, reject) => {
+    addon.awaitConnect(fd, options.timeoutMs, (err) => {
+      if (err) {
+        closeSync(fd);
+        err.message += ` (${options.peer}:${options.port})`;
+        reject(err);
+        return;
+      }
+      resolve(new net.Socket({ fd, readable: true, writable: true }));
+    });
+  });
+}

@@ -1,0 +1,221 @@
+#include "packet_socket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "errors.h"
+
+namespace beacon {
+
+namespace {
+
+// Larger than any frame on a standard or jumbo-MTU link; recvfrom truncates the rest.
+constexpr size_t kMaxFrame = 65536;
+// Frames handled per wake-up before yielding to the loop; the poll handle is level-triggered,
+// so whatever is left is read on the next iteration.
+constexpr int kMaxFramesPerWake = 256;
+
+// A JS callback that threw must surface as an uncaught exception, as it would for any
+// event emitter, instead of being left pending on a native frame that nobody checks.
+void RethrowPending(Napi::Env env) {
+  if (!env.IsExceptionPending()) return;
+  Napi::Error error = env.GetAndClearPendingException();
+  napi_fatal_exception(env, error.Value());
+}
+
+}  // namespace
+
+Napi::Function PacketSocket::Define(Napi::Env env) {
+  return DefineClass(env, "PacketSocket",
+                     {
+                         InstanceMethod<&PacketSocket::Send>("send"),
+                         InstanceMethod<&PacketSocket::AddMembership>("addMembership"),
+                         InstanceMethod<&PacketSocket::Close>("close"),
+                         InstanceAccessor<&PacketSocket::GetHardwareAddress>("hardwareAddress"),
+                         InstanceAccessor<&PacketSocket::GetClosed>("closed"),
+                     });
+}
+
+PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction() ||
+      !info[3].IsFunction()) {
+    ThrowTypeError(env, "PacketSocket(ifindex: number, ethertype: number, onFrame: Function, onError: Function)");
+    return;
+  }
+  int ifindex = info[0].As<Napi::Number>().Int32Value();
+  int ethertype = info[1].As<Napi::Number>().Int32Value();
+  if (ifindex <= 0 || ethertype <= 0 || ethertype > 0xffff) {
+    ThrowTypeError(env, "PacketSocket: ifindex must be > 0 and ethertype in 1..65535");
+    return;
+  }
+
+  // SOCK_RAW keeps the Ethernet header: the responder needs the requester's MAC and writes
+  // whole frames. Binding with the protocol set means the kernel only queues that ethertype.
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(static_cast<uint16_t>(ethertype)));
+  if (fd < 0) {
+    ThrowSystemError(env, "socket", errno, "(AF_PACKET needs CAP_NET_RAW)");
+    return;
+  }
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons(static_cast<uint16_t>(ethertype));
+  addr.sll_ifindex = ifindex;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+    int err = errno;
+    ::close(fd);
+    ThrowSystemError(env, "bind", err, "ifindex " + std::to_string(ifindex));
+    return;
+  }
+  // After bind, getsockname reports the interface's hardware address (packet_getname).
+  sockaddr_ll bound{};
+  socklen_t bound_len = sizeof(bound);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len) == 0 && bound.sll_halen <= 8) {
+    hwaddr_len_ = bound.sll_halen;
+    std::memcpy(hwaddr_, bound.sll_addr, hwaddr_len_);
+  }
+
+  poll_ = new uv_poll_t;
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  int rc = uv_poll_init(loop, poll_, fd);
+  if (rc == 0) {
+    poll_->data = this;
+    rc = uv_poll_start(poll_, UV_READABLE, &PacketSocket::OnPoll);
+  }
+  if (rc != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    ::close(fd);
+    ThrowSystemError(env, "uv_poll_start", -rc);
+    return;
+  }
+
+  fd_ = fd;
+  ifindex_ = ifindex;
+  closed_ = false;
+  buffer_.resize(kMaxFrame);
+  on_frame_ = Napi::Persistent(info[2].As<Napi::Function>());
+  on_error_ = Napi::Persistent(info[3].As<Napi::Function>());
+  // While open, the socket owns itself: dropping the last JS reference must not stop it
+  // answering ARP. close() releases this.
+  Ref();
+}
+
+PacketSocket::~PacketSocket() { Shutdown(); }
+
+void PacketSocket::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+  auto* self = static_cast<PacketSocket*>(handle->data);
+  if (self == nullptr || self->closed_) return;
+  if (status < 0) {
+    // libuv reports POLLERR as a status; the socket error itself is read by recvfrom below.
+    self->Drain();
+    return;
+  }
+  self->Drain();
+}
+
+void PacketSocket::Drain() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  for (int i = 0; i < kMaxFramesPerWake && !closed_; i++) {
+    sockaddr_ll from{};
+    socklen_t from_len = sizeof(from);
+    ssize_t n = recvfrom(fd_, buffer_.data(), buffer_.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
+      // ENETDOWN and friends: the link went away. Report it; the socket stays usable if the
+      // interface comes back, and closing it is the caller's decision.
+      ReportError(errno, "recvfrom");
+      return;
+    }
+    // Taps see frames leaving the host as PACKET_OUTGOING. A socket bound to one ethertype
+    // gets none on current kernels (only ETH_P_ALL taps do), but never answer ourselves.
+    if (from.sll_pkttype == PACKET_OUTGOING) continue;
+    Napi::Buffer<unsigned char> frame = Napi::Buffer<unsigned char>::Copy(env, buffer_.data(), static_cast<size_t>(n));
+    on_frame_.MakeCallback(env.Global(), {frame, Napi::Number::New(env, from.sll_pkttype)});
+    RethrowPending(env);
+  }
+}
+
+void PacketSocket::ReportError(int err, const char* syscall) {
+  Napi::Env env = Env();
+  Napi::Error error = SystemError(env, syscall, err, "ifindex " + std::to_string(ifindex_));
+  on_error_.MakeCallback(env.Global(), {error.Value()});
+  RethrowPending(env);
+}
+
+Napi::Value PacketSocket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) return ThrowSystemError(env, "send", EBADF, "(socket is closed)");
+  if (info.Length() < 1 || !info[0].IsBuffer()) return ThrowTypeError(env, "send(frame: Buffer)");
+  auto frame = info[0].As<Napi::Buffer<unsigned char>>();
+  ssize_t n;
+  do {
+    n = ::send(fd_, frame.Data(), frame.Length(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowSystemError(env, "send", errno, "ifindex " + std::to_string(ifindex_));
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+Napi::Value PacketSocket::AddMembership(const Napi::CallbackInfo& info) {
+  // Real NICs drop multicast frames whose MAC they were not told about; an NDP listener on
+  // a packet socket must join the solicited-node group's 33:33:ff:xx:xx:xx address.
+  Napi::Env env = info.Env();
+  if (closed_) return ThrowSystemError(env, "setsockopt", EBADF, "(socket is closed)");
+  if (info.Length() < 1 || !info[0].IsBuffer()) return ThrowTypeError(env, "addMembership(mac: Buffer)");
+  auto mac = info[0].As<Napi::Buffer<unsigned char>>();
+  if (mac.Length() != 6) return ThrowTypeError(env, "addMembership: mac must be 6 bytes");
+  packet_mreq mreq{};
+  mreq.mr_ifindex = ifindex_;
+  mreq.mr_type = PACKET_MR_MULTICAST;
+  mreq.mr_alen = 6;
+  std::memcpy(mreq.mr_address, mac.Data(), 6);
+  if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
+    return ThrowSystemError(env, "setsockopt", errno, "PACKET_ADD_MEMBERSHIP");
+  }
+  return env.Undefined();
+}
+
+void PacketSocket::Shutdown() {
+  if (closed_) return;
+  closed_ = true;
+  if (poll_ != nullptr) {
+    // uv_close stops polling at once (the fd leaves epoll), so closing the fd right after is
+    // safe; the handle memory is freed in the close callback on the next loop turn.
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  on_frame_.Reset();
+  on_error_.Reset();
+}
+
+Napi::Value PacketSocket::Close(const Napi::CallbackInfo& info) {
+  if (!closed_) {
+    Shutdown();
+    Unref();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value PacketSocket::GetHardwareAddress(const Napi::CallbackInfo& info) {
+  return Napi::Buffer<unsigned char>::Copy(info.Env(), hwaddr_, hwaddr_len_);
+}
+
+Napi::Value PacketSocket::GetClosed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), closed_);
+}
+
+}  // namespace beacon

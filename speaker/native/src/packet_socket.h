@@ -1,0 +1,43 @@
+// PacketSocket: an AF_PACKET SOCK_RAW socket bound to one interface and one ethertype,
+// read from the Node event loop through a libuv poll handle.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <vector>
+
+namespace beacon {
+
+class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+
+  // new PacketSocket(ifindex, ethertype, onFrame(frame, pkttype), onError(err))
+  explicit PacketSocket(const Napi::CallbackInfo& info);
+  ~PacketSocket() override;
+
+ private:
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value AddMembership(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value GetHardwareAddress(const Napi::CallbackInfo& info);
+  Napi::Value GetClosed(const Napi::CallbackInfo& info);
+
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  void Drain();
+  void ReportError(int err, const char* syscall);
+  void Shutdown();
+
+  int fd_ = -1;
+  int ifindex_ = 0;
+  bool closed_ = true;
+  uv_poll_t* poll_ = nullptr;
+  unsigned char hwaddr_[8] = {0};
+  unsigned hwaddr_len_ = 0;
+  std::vector<unsigned char> buffer_;
+  Napi::FunctionReference on_frame_;
+  Napi::FunctionReference on_error_;
+};
+
+}  // namespace beacon

@@ -1,0 +1,48 @@
+// Test helper run inside a network namespace (`ip netns exec l2t-… node packet-socket-child.mjs
+// <ifname> <ethertype>`), because Node cannot setns itself. It opens a PacketSocket with the
+// built addon, reports on stdout (one JSON object a line) and takes orders on stdin:
+//   stdout {"event":"ready","mac":"…"} | {"event":"frame","hex":"…","packetType":n} | {"event":"error",…}
+//   stdin  "send <hex>" | "join <mac>" | "close"
+// Frames are decoded and built by the test itself with the TypeScript codecs; after "close"
+// the process must exit on its own, which shows that a closed socket holds no loop handle.
+import { Buffer } from 'node:buffer';
+import { createRequire } from 'node:module';
+import process from 'node:process';
+import { createInterface } from 'node:readline';
+
+const require = createRequire(import.meta.url);
+const native = require('../build/Release/beacon_native.node');
+const [ifname, etherType] = process.argv.slice(2);
+const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+
+const socket = new native.PacketSocket(
+  native.interfaceIndex(ifname),
+  Number(etherType),
+  (frame, packetType) => out({ event: 'frame', hex: frame.toString('hex'), packetType }),
+  (err) => out({ event: 'error', code: err.code, message: err.message }),
+);
+out({
+  event: 'ready',
+  mac: Array.from(socket.hardwareAddress, (b) => b.toString(16).padStart(2, '0')).join(':'),
+});
+
+const input = createInterface({ input: process.stdin });
+// If the test runner dies, stdin closes: close the socket so that this process exits too.
+input.on('close', () => socket.close());
+input.on('line', (line) => {
+  const [command, arg] = line.trim().split(' ');
+  try {
+    if (command === 'send') out({ event: 'sent', bytes: socket.send(Buffer.from(arg, 'hex')) });
+    else if (command === 'join')
+      out({ event: 'joined', result: socket.addMembership(Buffer.from(arg.replace(/:/g, ''), 'hex')) });
+    else if (command === 'close') {
+      socket.close();
+      socket.close(); // a second close is a no-op
+      input.close();
+      process.stdin.destroy();
+      out({ event: 'closed', closed: socket.closed });
+    }
+  } catch (err) {
+    out({ event: 'error', code: err.code, message: err.message });
+  }
+});
