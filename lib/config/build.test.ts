@@ -1,0 +1,307 @@
+import { buildConfig, parseCommunity, type ConfigInput } from './build.js';
+import { problemText } from './types.js';
+
+const ns = 'metallb-system';
+let clock = 0;
+function obj(
+  kind: string,
+  name: string,
+  spec: object,
+  extra: { labels?: Record<string, string>; namespace?: string } = {},
+) {
+  clock++;
+  return {
+    apiVersion: 'metallb.io/v1beta1',
+    kind,
+    metadata: {
+      name,
+      namespace: extra.namespace ?? ns,
+      labels: extra.labels ?? {},
+      creationTimestamp: `2026-11-22T00:00:${String(clock).padStart(2, '0')}Z`,
+    },
+    spec,
+  };
+}
+const pool = (name: string, addresses: string[], more: object = {}, labels?: Record<string, string>) =>
+  obj('IPAddressPool', name, { addresses, ...more }, labels ? { labels } : {});
+
+function input(parts: Partial<ConfigInput>): ConfigInput {
+  return {
+    namespace: ns,
+    pools: [],
+    l2Advertisements: [],
+    bgpAdvertisements: [],
+    peers: [],
+    communities: [],
+    bfdProfiles: [],
+    secrets: [],
+    ...parts,
+  };
+}
+
+describe('buildConfig: pools', () => {
+  it('accepts seed 002 with MetalLB defaults', () => {
+    const c = buildConfig(
+      input({
+        pools: [pool('first-pool', ['192.168.10.200-192.168.10.250'])],
+        l2Advertisements: [obj('L2Advertisement', 'example', { ipAddressPools: ['first-pool'] })],
+      }),
+    );
+    expect(c.problems).toEqual([]);
+    const p = c.pools.get('first-pool')!;
+    expect(p).toMatchObject({
+      autoAssign: true,
+      avoidBuggyIPs: false,
+      addresses: ['192.168.10.200-192.168.10.250'],
+    });
+    expect(p.ranges[0]).toEqual({ family: 4, first: 0xc0a80ac8n, last: 0xc0a80afan });
+    expect(c.l2Advertisements[0]?.pools).toEqual(['first-pool']);
+  });
+
+  it('disables a pool with an unparsable address and names object, field and value', () => {
+    const c = buildConfig(
+      input({ pools: [pool('bad', ['10.0.0.0/24', '10.0.0.9-10.0.0.1']), pool('good', ['10.1.0.0/24'])] }),
+    );
+    expect([...c.pools.keys()]).toEqual(['good']);
+    expect(c.problems.map(problemText)).toEqual([
+      'IPAddressPool metallb-system/bad: spec.addresses[1] "10.0.0.9-10.0.0.1": range start is after its end',
+    ]);
+  });
+
+  it('keeps the older of two overlapping pools, disables the newer, and names both on both', () => {
+    const older = pool('older', ['10.0.0.0/24']);
+    const newer = pool('newer2', ['10.2.0.0/24', '10.0.0.100-10.0.0.110']);
+    const c2 = buildConfig(input({ pools: [newer, older, pool('other', ['10.3.0.0/24'])] }));
+    expect([...c2.pools.keys()].sort()).toEqual(['older', 'other']);
+    const errors = c2.problems.filter((p) => p.severity === 'error');
+    expect(errors.map(problemText)).toEqual([
+      'IPAddressPool metallb-system/newer2: spec.addresses[1] "10.0.0.100-10.0.0.110": overlaps 10.0.0.0/24 of IPAddressPool metallb-system/older, which is older and stays in force; pools must not overlap',
+    ]);
+    expect(errors[0]?.related).toEqual([{ kind: 'IPAddressPool', namespace: ns, name: 'older' }]);
+    const warning = c2.problems.find((p) => p.severity === 'warning');
+    expect(warning?.ref.name).toBe('older');
+    expect(warning?.message).toContain('newer2');
+  });
+
+  it('detects overlap between an IPv6 CIDR and an IPv6 range, but not across families', () => {
+    const c = buildConfig(
+      input({
+        pools: [pool('v6', ['fd00::/120']), pool('v4', ['10.0.0.0/24']), pool('v6b', ['fd00::10-fd00::20'])],
+      }),
+    );
+    expect([...c.pools.keys()].sort()).toEqual(['v4', 'v6']);
+  });
+
+  it('warns when host bits are set and uses the network', () => {
+    const c = buildConfig(input({ pools: [pool('p', ['10.0.0.5/24'])] }));
+    expect(c.pools.has('p')).toBe(true);
+    expect(c.problems[0]).toMatchObject({
+      severity: 'warning',
+      field: 'spec.addresses[0]',
+      value: '10.0.0.5/24',
+    });
+  });
+
+  it('ignores objects outside the configured namespace', () => {
+    const c = buildConfig(
+      input({
+        pools: [obj('IPAddressPool', 'elsewhere', { addresses: ['10.0.0.0/24'] }, { namespace: 'default' })],
+      }),
+    );
+    expect(c.pools.size).toBe(0);
+  });
+
+  it('reads serviceAllocation and rejects a malformed selector', () => {
+    const c = buildConfig(
+      input({
+        pools: [
+          pool('a', ['10.0.0.0/24'], { serviceAllocation: { priority: 5, namespaces: ['team-a'] } }),
+          pool('b', ['10.0.1.0/24'], {
+            serviceAllocation: {
+              serviceSelectors: [{ matchExpressions: [{ key: 'x', operator: 'Sometimes', values: [] }] }],
+            },
+          }),
+        ],
+      }),
+    );
+    expect(c.pools.get('a')?.serviceAllocation).toMatchObject({ priority: 5, namespaces: ['team-a'] });
+    expect(c.pools.has('b')).toBe(false);
+    expect(c.problems[0]?.field).toBe('spec.serviceAllocation.serviceSelectors[0]');
+  });
+});
+
+describe('buildConfig: advertisements', () => {
+  const pools = [pool('a', ['10.0.0.0/24'], {}, { tier: 'web' }), pool('b', ['10.0.1.0/24'])];
+
+  it('applies an advertisement with no pool list to every pool, and selects pools by label', () => {
+    const c = buildConfig(
+      input({
+        pools,
+        l2Advertisements: [
+          obj('L2Advertisement', 'all', {}),
+          obj('L2Advertisement', 'web', { ipAddressPoolSelectors: [{ matchLabels: { tier: 'web' } }] }),
+        ],
+      }),
+    );
+    expect(c.l2Advertisements.map((a) => a.pools)).toEqual([['a', 'b'], ['a']]);
+  });
+
+  it('keeps advertising the pools that exist when one named pool is missing, with a warning', () => {
+    const c = buildConfig(
+      input({ pools, l2Advertisements: [obj('L2Advertisement', 'ad', { ipAddressPools: ['a', 'typo'] })] }),
+    );
+    expect(c.l2Advertisements[0]?.pools).toEqual(['a']);
+    expect(c.problems.map(problemText)).toEqual([
+      'L2Advertisement metallb-system/ad: spec.ipAddressPools[1] "typo": there is no IPAddressPool metallb-system/typo',
+    ]);
+  });
+
+  it('resolves community aliases and literal communities', () => {
+    const c = buildConfig(
+      input({
+        pools,
+        communities: [
+          obj('Community', 'aliases', { communities: [{ name: 'no-export', value: '65535:65281' }] }),
+        ],
+        bgpAdvertisements: [
+          obj('BGPAdvertisement', 'ad', { communities: ['no-export', '64512:7', 'large:64512:1:2'] }),
+        ],
+      }),
+    );
+    expect(c.problems).toEqual([]);
+    expect(c.bgpAdvertisements[0]?.communities).toEqual([
+      { kind: 'standard', value: 65535 * 65536 + 65281 },
+      { kind: 'standard', value: 64512 * 65536 + 7 },
+      { kind: 'large', global: 64512, local1: 1, local2: 2 },
+    ]);
+    expect(c.bgpAdvertisements[0]).toMatchObject({ aggregationLength: 32, aggregationLengthV6: 128 });
+  });
+
+  it('disables a BGP advertisement whose community alias does not exist', () => {
+    const c = buildConfig(
+      input({ pools, bgpAdvertisements: [obj('BGPAdvertisement', 'ad', { communities: ['nope'] })] }),
+    );
+    expect(c.bgpAdvertisements).toEqual([]);
+    expect(problemText(c.problems[0]!)).toBe(
+      'BGPAdvertisement metallb-system/ad: spec.communities[0] "nope": no Community object defines the alias "nope"',
+    );
+  });
+
+  it('refuses a duplicate alias in a newer Community object, keeping the older', () => {
+    const c = buildConfig(
+      input({
+        pools,
+        communities: [
+          obj('Community', 'first', { communities: [{ name: 'x', value: '1:1' }] }),
+          obj('Community', 'second', { communities: [{ name: 'x', value: '2:2' }] }),
+        ],
+        bgpAdvertisements: [obj('BGPAdvertisement', 'ad', { communities: ['x'] })],
+      }),
+    );
+    expect(c.bgpAdvertisements[0]?.communities).toEqual([{ kind: 'standard', value: 65537 }]);
+    expect(c.problems[0]).toMatchObject({ ref: { name: 'second' }, related: [{ name: 'first' }] });
+  });
+
+  it('disables the newer of two advertisements giving one pool different localPref, naming both', () => {
+    const c = buildConfig(
+      input({
+        pools,
+        bgpAdvertisements: [
+          obj('BGPAdvertisement', 'first', { ipAddressPools: ['a'], localPref: 100 }),
+          obj('BGPAdvertisement', 'second', { ipAddressPools: ['a', 'b'], localPref: 200 }),
+          obj('BGPAdvertisement', 'third', { ipAddressPools: ['b'], localPref: 300 }),
+        ],
+      }),
+    );
+    expect(c.bgpAdvertisements.map((a) => a.ref.name)).toEqual(['first', 'third']);
+    expect(problemText(c.problems[0]!)).toContain(
+      'BGPAdvertisement metallb-system/second: spec.localPref "200": conflicts with localPref 100 of BGPAdvertisement metallb-system/first for pool a',
+    );
+  });
+});
+
+describe('buildConfig: peers', () => {
+  const peer = (name: string, spec: object) =>
+    obj('BGPPeer', name, { myASN: 64512, peerASN: 64500, peerAddress: '10.77.0.1', ...spec });
+
+  it('parses durations and defaults', () => {
+    const c = buildConfig(input({ peers: [peer('p', { holdTime: '1m30s', keepaliveTime: '30s' })] }));
+    expect(c.peers.get('p')).toMatchObject({
+      holdTime: 90,
+      keepaliveTime: 30,
+      peerPort: 179,
+      enableGracefulRestart: false,
+    });
+  });
+
+  it('resolves a password Secret and a BFD profile', () => {
+    const c = buildConfig(
+      input({
+        peers: [peer('p', { passwordSecret: { name: 'bgp-auth', namespace: ns }, bfdProfile: 'fast' })],
+        bfdProfiles: [obj('BFDProfile', 'fast', { receiveInterval: 100, transmitInterval: 100 })],
+        secrets: [
+          {
+            metadata: { name: 'bgp-auth', namespace: ns },
+            type: 'kubernetes.io/basic-auth',
+            data: { password: Buffer.from('s3cret').toString('base64') },
+          },
+        ],
+      }),
+    );
+    expect(c.problems).toEqual([]);
+    expect(c.peers.get('p')).toMatchObject({
+      password: 's3cret',
+      bfdProfile: { receiveInterval: 100, detectMultiplier: 3 },
+    });
+  });
+
+  it.each([
+    [
+      { bfdProfile: 'missing' },
+      'BGPPeer metallb-system/p: spec.bfdProfile "missing": there is no BFDProfile metallb-system/missing',
+    ],
+    [
+      { passwordSecret: { name: 'nope' } },
+      'BGPPeer metallb-system/p: spec.passwordSecret.name "nope": there is no Secret metallb-system/nope',
+    ],
+    [
+      { vrf: 'red' },
+      'BGPPeer metallb-system/p: spec.vrf "red": vrf is not supported by Beacon\'s BGP speaker',
+    ],
+    [
+      { holdTime: '2s' },
+      'BGPPeer metallb-system/p: spec.holdTime "2s": must be 0 or at least 3s (RFC 4271 §4.2)',
+    ],
+    [
+      { holdTime: 'soon' },
+      'BGPPeer metallb-system/p: spec.holdTime "soon": not a duration (e.g. "90s", "1m30s")',
+    ],
+    [
+      { peerAddress: '10.77.0.300' },
+      'BGPPeer metallb-system/p: spec.peerAddress "10.77.0.300": not an IP address',
+    ],
+  ])('disables a peer with %j and says why', (spec, text) => {
+    const c = buildConfig(input({ peers: [peer('p', spec), peer('ok', { peerAddress: '10.77.0.2' })] }));
+    expect([...c.peers.keys()]).toEqual(['ok']);
+    expect(c.problems.map(problemText)).toEqual([text]);
+  });
+
+  it('does not report a password Secret it is not allowed to read (the controller)', () => {
+    const c = buildConfig({
+      ...input({ peers: [peer('p', { passwordSecret: { name: 's' } })] }),
+      secrets: undefined,
+    });
+    expect(c.problems).toEqual([]);
+    expect(c.peers.has('p')).toBe(true);
+  });
+});
+
+describe('parseCommunity', () => {
+  it.each([
+    ['65000:100', { kind: 'standard', value: 65000 * 65536 + 100 }],
+    ['large:4200000000:1:2', { kind: 'large', global: 4200000000, local1: 1, local2: 2 }],
+    ['65536:1', undefined],
+    ['large:1:2', undefined],
+    ['abc', undefined],
+  ])('%s', (text, want) => expect(parseCommunity(text)).toEqual(want));
+});

@@ -1,0 +1,627 @@
+// Turns the watched metallb.io objects into one validated, immutable Config (pure).
+//
+// Single-object rules are enforced by the CRD schema, but they are checked again here: an object
+// stored under an older schema must not crash or poison anything. Cross-object rules — pools
+// that overlap, references to pools/peers/communities/BFD profiles/Secrets that do not exist,
+// conflicting localPref — are only checkable here. A problem disables the object it belongs to
+// (severity 'error') or is a 'warning' (the object works, perhaps not as meant); every other
+// object stays in force. Conflicts are settled in favour of the oldest object, so creating a new
+// bad object never takes an existing, working one down.
+
+import {
+  labelSelectorProblems,
+  matchesLabelSelector,
+  type LabelSelector,
+} from '../../controller/allocator/label-selector.js';
+import {
+  IPParseError,
+  parseAddressSpec,
+  parseIP,
+  rangesOverlap,
+  formatRange,
+  type IPRange,
+} from '../ip/index.js';
+import {
+  asRecord,
+  bool,
+  byAge,
+  labelSelector,
+  meta,
+  num,
+  parseDuration,
+  records,
+  spec,
+  str,
+  strings,
+  type Raw,
+} from './raw.js';
+import type {
+  BFDProfile,
+  BGPAdvertisement,
+  BGPPeer,
+  BgpCommunity,
+  Config,
+  ConfigKind,
+  ConfigProblem,
+  L2Advertisement,
+  ObjectRef,
+  Pool,
+  PreferredNodeSelector,
+} from './types.js';
+
+export interface ConfigInput {
+  /** The namespace the configuration lives in (metallb-system). */
+  namespace: string;
+  pools: readonly object[];
+  l2Advertisements: readonly object[];
+  bgpAdvertisements: readonly object[];
+  peers: readonly object[];
+  communities: readonly object[];
+  bfdProfiles: readonly object[];
+  /** Secrets of the namespace; undefined when this process may not read them (the controller). */
+  secrets?: readonly object[];
+}
+
+class Problems {
+  readonly list: ConfigProblem[] = [];
+  private readonly failed = new Set<string>();
+
+  add(p: Omit<ConfigProblem, 'severity'> & { severity?: ConfigProblem['severity'] }): void {
+    const severity = p.severity ?? 'error';
+    this.list.push({ ...p, severity });
+    if (severity === 'error') this.failed.add(key(p.ref));
+  }
+
+  ok(ref: ObjectRef): boolean {
+    return !this.failed.has(key(ref));
+  }
+}
+
+const key = (r: ObjectRef) => `${r.kind}/${r.namespace}/${r.name}`;
+const refOf = (kind: ConfigKind, obj: unknown): ObjectRef => {
+  const m = meta(obj);
+  return { kind, namespace: m.namespace, name: m.name };
+};
+
+function checkSelectors(
+  problems: Problems,
+  ref: ObjectRef,
+  field: string,
+  selectors: readonly LabelSelector[],
+): void {
+  selectors.forEach((sel, i) => {
+    for (const message of labelSelectorProblems(sel)) problems.add({ ref, field: `${field}[${i}]`, message });
+  });
+}
+
+// ---------------------------------------------------------------- pools
+
+interface PoolCandidate {
+  pool: Pool;
+  obj: object;
+}
+
+function parsePool(problems: Problems, obj: object): PoolCandidate | undefined {
+  const ref = refOf('IPAddressPool', obj);
+  const s = spec(obj);
+  const addresses = strings(s.addresses);
+  if (addresses.length === 0)
+    problems.add({ ref, field: 'spec.addresses', message: 'a pool needs at least one CIDR or range' });
+  const ranges: IPRange[] = [];
+  addresses.forEach((text, i) => {
+    try {
+      const parsed = parseAddressSpec(text);
+      ranges.push(parsed.range);
+      if (parsed.cidr?.hostBitsSet)
+        problems.add({
+          ref,
+          field: `spec.addresses[${i}]`,
+          value: text,
+          severity: 'warning',
+          message: `host bits are set; the pool uses the whole network ${formatRange(parsed.range)}`,
+        });
+    } catch (err) {
+      if (!(err instanceof IPParseError)) throw err;
+      problems.add({ ref, field: `spec.addresses[${i}]`, value: text, message: err.reason });
+    }
+  });
+  const sa = asRecord(s.serviceAllocation);
+  const serviceAllocation = sa && {
+    ...(num(sa.priority) !== undefined ? { priority: num(sa.priority)! } : {}),
+    namespaces: strings(sa.namespaces),
+    namespaceSelectors: records(sa.namespaceSelectors).map(labelSelector),
+    serviceSelectors: records(sa.serviceSelectors).map(labelSelector),
+  };
+  if (serviceAllocation) {
+    checkSelectors(
+      problems,
+      ref,
+      'spec.serviceAllocation.namespaceSelectors',
+      serviceAllocation.namespaceSelectors,
+    );
+    checkSelectors(
+      problems,
+      ref,
+      'spec.serviceAllocation.serviceSelectors',
+      serviceAllocation.serviceSelectors,
+    );
+  }
+  if (!problems.ok(ref)) return undefined;
+  return {
+    obj,
+    pool: {
+      ref,
+      name: ref.name,
+      addresses,
+      ranges,
+      autoAssign: bool(s.autoAssign) ?? true,
+      avoidBuggyIPs: bool(s.avoidBuggyIPs) ?? false,
+      labels: meta(obj).labels,
+      ...(serviceAllocation ? { serviceAllocation } : {}),
+    },
+  };
+}
+
+/** Accepts pools oldest first; a pool overlapping an accepted one is disabled, naming both. */
+function acceptPools(problems: Problems, candidates: PoolCandidate[]): Map<string, Pool> {
+  const accepted = new Map<string, Pool>();
+  for (const { pool } of candidates) {
+    let clash: { other: Pool; mine: number; theirs: number } | undefined;
+    for (const other of accepted.values()) {
+      pool.ranges.forEach((r, mine) =>
+        other.ranges.forEach((o, theirs) => {
+          if (!clash && rangesOverlap(r, o)) clash = { other, mine, theirs };
+        }),
+      );
+      if (clash) break;
+    }
+    if (clash) {
+      const { other, mine, theirs } = clash;
+      problems.add({
+        ref: pool.ref,
+        field: `spec.addresses[${mine}]`,
+        value: pool.addresses[mine]!,
+        related: [other.ref],
+        message: `overlaps ${other.addresses[theirs]} of IPAddressPool ${other.ref.namespace}/${other.name}, which is older and stays in force; pools must not overlap`,
+      });
+      problems.add({
+        ref: other.ref,
+        field: `spec.addresses[${theirs}]`,
+        value: other.addresses[theirs]!,
+        related: [pool.ref],
+        severity: 'warning',
+        message: `IPAddressPool ${pool.ref.namespace}/${pool.name} overlaps this pool and was disabled`,
+      });
+      continue;
+    }
+    accepted.set(pool.name, pool);
+  }
+  return accepted;
+}
+
+// ------------------------------------------------------- advertisements
+
+/** Pools an advertisement applies to: named ∪ selected; neither given ⇒ every pool. */
+function selectPools(
+  problems: Problems,
+  ref: ObjectRef,
+  s: Raw,
+  pools: ReadonlyMap<string, Pool>,
+  allPoolNames: ReadonlySet<string>,
+): string[] {
+  const named = strings(s.ipAddressPools);
+  const selectors = records(s.ipAddressPoolSelectors).map(labelSelector);
+  checkSelectors(problems, ref, 'spec.ipAddressPoolSelectors', selectors);
+  if (named.length === 0 && selectors.length === 0) return [...pools.keys()];
+  const out = new Set<string>();
+  named.forEach((name, i) => {
+    if (pools.has(name)) out.add(name);
+    else
+      problems.add({
+        ref,
+        field: `spec.ipAddressPools[${i}]`,
+        value: name,
+        severity: 'warning',
+        related: [{ kind: 'IPAddressPool', namespace: ref.namespace, name }],
+        message: allPoolNames.has(name)
+          ? `IPAddressPool ${ref.namespace}/${name} is invalid, so it is not advertised`
+          : `there is no IPAddressPool ${ref.namespace}/${name}`,
+      });
+  });
+  for (const pool of pools.values())
+    if (selectors.some((sel) => matchesLabelSelector(sel, pool.labels))) out.add(pool.name);
+  return [...out].sort();
+}
+
+function parseL2(
+  problems: Problems,
+  obj: object,
+  pools: ReadonlyMap<string, Pool>,
+  all: ReadonlySet<string>,
+) {
+  const ref = refOf('L2Advertisement', obj);
+  const s = spec(obj);
+  const nodeSelectors = records(s.nodeSelectors).map(labelSelector);
+  const serviceSelectors = records(s.serviceSelectors).map(labelSelector);
+  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors);
+  checkSelectors(problems, ref, 'spec.serviceSelectors', serviceSelectors);
+  const preferredNodeSelectors: PreferredNodeSelector[] = records(s.preferredNodeSelectors).map((p, i) => {
+    const weight = num(p.weight) ?? 0;
+    if (weight < 1 || weight > 100)
+      problems.add({
+        ref,
+        field: `spec.preferredNodeSelectors[${i}].weight`,
+        value: String(weight),
+        message: 'weight must be 1 to 100',
+      });
+    return { weight, preference: labelSelector(p.preference) };
+  });
+  const ad: L2Advertisement = {
+    ref,
+    pools: selectPools(problems, ref, s, pools, all),
+    nodeSelectors,
+    interfaces: strings(s.interfaces),
+    serviceSelectors,
+    preferredNodeSelectors,
+  };
+  return problems.ok(ref) ? ad : undefined;
+}
+
+const u16 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffff;
+const u32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+
+/** `65000:100` (RFC 1997) or `large:1:2:3` (RFC 8092); undefined if neither. */
+export function parseCommunity(text: string): BgpCommunity | undefined {
+  const large = /^large:(\d+):(\d+):(\d+)$/.exec(text);
+  if (large) {
+    const [g, a, b] = [Number(large[1]), Number(large[2]), Number(large[3])];
+    return u32(g) && u32(a) && u32(b) ? { kind: 'large', global: g, local1: a, local2: b } : undefined;
+  }
+  const std = /^(\d+):(\d+)$/.exec(text);
+  if (std) {
+    const [hi, lo] = [Number(std[1]), Number(std[2])];
+    return u16(hi) && u16(lo) ? { kind: 'standard', value: hi * 0x10000 + lo } : undefined;
+  }
+  return undefined;
+}
+
+function parseCommunities(problems: Problems, objs: readonly object[]): Map<string, BgpCommunity> {
+  const aliases = new Map<string, { value: BgpCommunity; ref: ObjectRef }>();
+  for (const obj of [...objs].sort(byAge)) {
+    const ref = refOf('Community', obj);
+    const mine = new Map<string, BgpCommunity>();
+    records(spec(obj).communities).forEach((c, i) => {
+      const name = str(c.name) ?? '';
+      const text = str(c.value) ?? '';
+      const value = parseCommunity(text);
+      if (!value)
+        problems.add({
+          ref,
+          field: `spec.communities[${i}].value`,
+          value: text,
+          message: 'want "N:N" (16-bit each) or "large:N:N:N" (32-bit each)',
+        });
+      const prior = aliases.get(name);
+      if (prior)
+        problems.add({
+          ref,
+          field: `spec.communities[${i}].name`,
+          value: name,
+          related: [prior.ref],
+          message: `alias is already defined by Community ${prior.ref.namespace}/${prior.ref.name}; alias names must be unique`,
+        });
+      if (value) mine.set(name, value);
+    });
+    if (problems.ok(ref)) for (const [name, value] of mine) aliases.set(name, { value, ref });
+  }
+  return new Map([...aliases].map(([n, v]) => [n, v.value]));
+}
+
+function parseBgpAd(
+  problems: Problems,
+  obj: object,
+  pools: ReadonlyMap<string, Pool>,
+  all: ReadonlySet<string>,
+  aliases: ReadonlyMap<string, BgpCommunity>,
+  peerNames: ReadonlySet<string>,
+): BGPAdvertisement | undefined {
+  const ref = refOf('BGPAdvertisement', obj);
+  const s = spec(obj);
+  const nodeSelectors = records(s.nodeSelectors).map(labelSelector);
+  const serviceSelectors = records(s.serviceSelectors).map(labelSelector);
+  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors);
+  checkSelectors(problems, ref, 'spec.serviceSelectors', serviceSelectors);
+  const communities: BgpCommunity[] = [];
+  strings(s.communities).forEach((text, i) => {
+    const value = parseCommunity(text) ?? aliases.get(text);
+    if (value) communities.push(value);
+    else
+      problems.add({
+        ref,
+        field: `spec.communities[${i}]`,
+        value: text,
+        message: /[:]/.test(text)
+          ? 'not a valid community: want "N:N" or "large:N:N:N"'
+          : `no Community object defines the alias "${text}"`,
+      });
+  });
+  const peers = strings(s.peers);
+  peers.forEach((name, i) => {
+    if (!peerNames.has(name))
+      problems.add({
+        ref,
+        field: `spec.peers[${i}]`,
+        value: name,
+        severity: 'warning',
+        related: [{ kind: 'BGPPeer', namespace: ref.namespace, name }],
+        message: `there is no valid BGPPeer ${ref.namespace}/${name}; nothing is announced to it`,
+      });
+  });
+  const ad: BGPAdvertisement = {
+    ref,
+    pools: selectPools(problems, ref, s, pools, all),
+    aggregationLength: num(s.aggregationLength) ?? 32,
+    aggregationLengthV6: num(s.aggregationLengthV6) ?? 128,
+    ...(num(s.localPref) !== undefined ? { localPref: num(s.localPref)! } : {}),
+    communities,
+    peers,
+    nodeSelectors,
+    serviceSelectors,
+  };
+  return problems.ok(ref) ? ad : undefined;
+}
+
+/** Two advertisements of one pool to the same peers with different localPref: the newer loses. */
+function dropLocalPrefConflicts(problems: Problems, ads: BGPAdvertisement[]): BGPAdvertisement[] {
+  const kept: BGPAdvertisement[] = [];
+  for (const ad of ads) {
+    const clash =
+      ad.localPref === undefined
+        ? undefined
+        : kept.find(
+            (k) =>
+              k.localPref !== undefined &&
+              k.localPref !== ad.localPref &&
+              k.pools.some((p) => ad.pools.includes(p)) &&
+              (k.peers.length === 0 || ad.peers.length === 0 || k.peers.some((p) => ad.peers.includes(p))),
+          );
+    if (clash) {
+      const pool = clash.pools.find((p) => ad.pools.includes(p));
+      problems.add({
+        ref: ad.ref,
+        field: 'spec.localPref',
+        value: String(ad.localPref),
+        related: [clash.ref],
+        message: `conflicts with localPref ${clash.localPref} of BGPAdvertisement ${clash.ref.namespace}/${clash.ref.name} for pool ${pool} and the same peers`,
+      });
+      continue;
+    }
+    kept.push(ad);
+  }
+  return kept;
+}
+
+// ------------------------------------------------------------ BFD, peers
+
+function parseBfd(problems: Problems, obj: object): BFDProfile | undefined {
+  const ref = refOf('BFDProfile', obj);
+  const s = spec(obj);
+  const ranged = (field: string, dflt: number, min: number, max: number): number => {
+    const v = num(s[field]) ?? dflt;
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.add({ ref, field: `spec.${field}`, value: String(v), message: `must be ${min} to ${max}` });
+    return v;
+  };
+  const profile: BFDProfile = {
+    ref,
+    receiveInterval: ranged('receiveInterval', 300, 10, 60000),
+    transmitInterval: ranged('transmitInterval', 300, 10, 60000),
+    detectMultiplier: ranged('detectMultiplier', 3, 2, 255),
+    echoInterval: ranged('echoInterval', 50, 10, 60000),
+    echoMode: bool(s.echoMode) ?? false,
+    passiveMode: bool(s.passiveMode) ?? false,
+    minimumTtl: ranged('minimumTtl', 254, 1, 254),
+  };
+  if (profile.echoMode)
+    problems.add({
+      ref,
+      field: 'spec.echoMode',
+      value: 'true',
+      severity: 'warning',
+      message: 'BFD echo mode is not supported; asynchronous mode is used',
+    });
+  return problems.ok(ref) ? profile : undefined;
+}
+
+function secretPassword(secret: object | undefined): string | undefined {
+  const r = asRecord(secret);
+  const b64 = str(asRecord(r?.data)?.password);
+  if (b64 !== undefined) return Buffer.from(b64, 'base64').toString('utf8');
+  return str(asRecord(r?.stringData)?.password);
+}
+
+function parsePeer(
+  problems: Problems,
+  obj: object,
+  bfd: ReadonlyMap<string, BFDProfile>,
+  allBfd: ReadonlySet<string>,
+  secrets: readonly object[] | undefined,
+): BGPPeer | undefined {
+  const ref = refOf('BGPPeer', obj);
+  const s = spec(obj);
+  const seconds = (field: string): number | undefined => {
+    const text = str(s[field]);
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      problems.add({
+        ref,
+        field: `spec.${field}`,
+        value: text,
+        message: 'not a duration (e.g. "90s", "1m30s")',
+      });
+      return undefined;
+    }
+    return ms / 1000;
+  };
+  const myASN = num(s.myASN);
+  if (myASN === undefined || !u32(myASN))
+    problems.add({
+      ref,
+      field: 'spec.myASN',
+      value: String(s.myASN),
+      message: 'must be an ASN from 0 to 4294967295',
+    });
+  const peerASN = num(s.peerASN);
+  const dynamicASN = str(s.dynamicASN);
+  if (peerASN === undefined && dynamicASN === undefined)
+    problems.add({ ref, field: 'spec.peerASN', message: 'one of peerASN and dynamicASN is required' });
+  const peerAddress = str(s.peerAddress) ?? '';
+  if (str(s.interface))
+    problems.add({
+      ref,
+      field: 'spec.interface',
+      value: str(s.interface)!,
+      message: 'BGP unnumbered peering is not supported: set peerAddress instead',
+    });
+  else
+    try {
+      parseIP(peerAddress);
+    } catch {
+      problems.add({ ref, field: 'spec.peerAddress', value: peerAddress, message: 'not an IP address' });
+    }
+  // Fields Beacon cannot honour are refused on the peer, never silently ignored.
+  for (const field of ['vrf', 'localASN'] as const)
+    if (s[field] !== undefined && s[field] !== '' && s[field] !== 0)
+      problems.add({
+        ref,
+        field: `spec.${field}`,
+        value: String(s[field]),
+        message: `${field} is not supported by Beacon's BGP speaker`,
+      });
+  if (bool(s.dualStackAddressFamily))
+    problems.add({
+      ref,
+      field: 'spec.dualStackAddressFamily',
+      value: 'true',
+      severity: 'warning',
+      message: 'not supported: each session carries the family of its peer address',
+    });
+  const holdTime = seconds('holdTime');
+  const keepaliveTime = seconds('keepaliveTime');
+  const connectTime = seconds('connectTime');
+  if (holdTime !== undefined && holdTime !== 0 && holdTime < 3)
+    problems.add({
+      ref,
+      field: 'spec.holdTime',
+      value: str(s.holdTime)!,
+      message: 'must be 0 or at least 3s (RFC 4271 §4.2)',
+    });
+  if (keepaliveTime !== undefined && holdTime !== undefined && keepaliveTime > holdTime)
+    problems.add({
+      ref,
+      field: 'spec.keepaliveTime',
+      value: str(s.keepaliveTime)!,
+      message: 'must not exceed holdTime',
+    });
+  let password = str(s.password);
+  const secretRef = asRecord(s.passwordSecret);
+  if (secretRef && secrets !== undefined) {
+    const name = str(secretRef.name) ?? '';
+    const secret = secrets.find((x) => meta(x).name === name);
+    const related = [{ kind: 'Secret' as const, namespace: str(secretRef.namespace) ?? ref.namespace, name }];
+    if (!secret)
+      problems.add({
+        ref,
+        field: 'spec.passwordSecret.name',
+        value: name,
+        related,
+        message: `there is no Secret ${related[0]!.namespace}/${name}`,
+      });
+    else {
+      password = secretPassword(secret);
+      if (password === undefined)
+        problems.add({
+          ref,
+          field: 'spec.passwordSecret.name',
+          value: name,
+          related,
+          message: 'the Secret has no "password" key',
+        });
+    }
+  }
+  let bfdProfile: BFDProfile | undefined;
+  const bfdName = str(s.bfdProfile);
+  if (bfdName) {
+    bfdProfile = bfd.get(bfdName);
+    if (!bfdProfile)
+      problems.add({
+        ref,
+        field: 'spec.bfdProfile',
+        value: bfdName,
+        related: [{ kind: 'BFDProfile', namespace: ref.namespace, name: bfdName }],
+        message: allBfd.has(bfdName)
+          ? `BFDProfile ${ref.namespace}/${bfdName} is invalid`
+          : `there is no BFDProfile ${ref.namespace}/${bfdName}`,
+      });
+  }
+  const nodeSelectors = records(s.nodeSelectors).map(labelSelector);
+  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors);
+  if (!problems.ok(ref)) return undefined;
+  return {
+    ref,
+    myASN: myASN!,
+    ...(peerASN !== undefined ? { peerASN } : {}),
+    ...(dynamicASN === 'internal' || dynamicASN === 'external' ? { dynamicASN } : {}),
+    peerAddress,
+    peerPort: num(s.peerPort) ?? 179,
+    ...(str(s.sourceAddress) ? { sourceAddress: str(s.sourceAddress)! } : {}),
+    ...(holdTime !== undefined ? { holdTime } : {}),
+    ...(keepaliveTime !== undefined ? { keepaliveTime } : {}),
+    ...(connectTime !== undefined ? { connectTime } : {}),
+    ...(str(s.routerID) ? { routerID: str(s.routerID)! } : {}),
+    nodeSelectors,
+    ...(password ? { password } : {}),
+    ...(bfdProfile ? { bfdProfile } : {}),
+    enableGracefulRestart: bool(s.enableGracefulRestart) ?? false,
+    ebgpMultiHop: bool(s.ebgpMultiHop) ?? false,
+  };
+}
+
+// --------------------------------------------------------------- build
+
+export function buildConfig(input: ConfigInput): Config {
+  const problems = new Problems();
+  const inNs = (objs: readonly object[]) =>
+    [...objs].filter((o) => meta(o).namespace === input.namespace).sort(byAge);
+
+  const poolObjs = inNs(input.pools);
+  const allPoolNames = new Set(poolObjs.map((o) => meta(o).name));
+  const candidates = poolObjs
+    .map((o) => parsePool(problems, o))
+    .filter((c): c is PoolCandidate => c !== undefined);
+  const pools = acceptPools(problems, candidates);
+
+  const bfdObjs = inNs(input.bfdProfiles);
+  const bfdProfiles = new Map<string, BFDProfile>();
+  for (const o of bfdObjs) {
+    const p = parseBfd(problems, o);
+    if (p) bfdProfiles.set(p.ref.name, p);
+  }
+  const peers = new Map<string, BGPPeer>();
+  for (const o of inNs(input.peers)) {
+    const p = parsePeer(problems, o, bfdProfiles, new Set(bfdObjs.map((b) => meta(b).name)), input.secrets);
+    if (p) peers.set(p.ref.name, p);
+  }
+  const aliases = parseCommunities(problems, inNs(input.communities));
+  const l2Advertisements = inNs(input.l2Advertisements)
+    .map((o) => parseL2(problems, o, pools, allPoolNames))
+    .filter((a): a is L2Advertisement => a !== undefined);
+  const bgpAdvertisements = dropLocalPrefConflicts(
+    problems,
+    inNs(input.bgpAdvertisements)
+      .map((o) => parseBgpAd(problems, o, pools, allPoolNames, aliases, new Set(peers.keys())))
+      .filter((a): a is BGPAdvertisement => a !== undefined),
+  );
+  return { pools, l2Advertisements, bgpAdvertisements, peers, bfdProfiles, problems: problems.list };
+}
