@@ -1,0 +1,115 @@
+// Watches every configuration kind in the namespace (and, for the speaker, the Secrets peers
+// use for passwords) and rebuilds the one Config whenever any of them changes. Rebuilds are
+// coalesced: a burst of changes (kubectl apply -f dir/) produces one new Config.
+
+import { Reflector, type ResourceRef } from '../kube/reflector.js';
+import type { KubeObject, Transport } from '../kube/transport.js';
+import type { Logger } from '../log.js';
+import { buildConfig, type ConfigInput } from './build.js';
+import type { Config } from './types.js';
+
+type Part = Exclude<keyof ConfigInput, 'namespace'>;
+
+const resources: Record<Exclude<Part, 'secrets'>, Omit<ResourceRef, 'namespace'>> = {
+  pools: { group: 'metallb.io', version: 'v1beta1', plural: 'ipaddresspools' },
+  l2Advertisements: { group: 'metallb.io', version: 'v1beta1', plural: 'l2advertisements' },
+  bgpAdvertisements: { group: 'metallb.io', version: 'v1beta1', plural: 'bgpadvertisements' },
+  peers: { group: 'metallb.io', version: 'v1beta2', plural: 'bgppeers' },
+  communities: { group: 'metallb.io', version: 'v1beta1', plural: 'communities' },
+  bfdProfiles: { group: 'metallb.io', version: 'v1beta1', plural: 'bfdprofiles' },
+};
+
+export interface ConfigSourceOptions {
+  transport: Transport;
+  namespace: string;
+  log: Logger;
+  /** Watch Secrets too (the speaker, for BGP passwords); the controller may not read them. */
+  secrets: boolean;
+  /** How long to wait for more changes before rebuilding. */
+  coalesceMs?: number;
+  onError?: (err: Error) => void;
+}
+
+export class ConfigSource {
+  private readonly reflectors = new Map<Part, Reflector<KubeObject>>();
+  private readonly listeners = new Set<(c: Config) => void>();
+  private config: Config | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Resolves once every kind has been listed and the first Config built. */
+  readonly synced: Promise<void>;
+  /** Number of Configs built; for metrics and tests. */
+  builds = 0;
+
+  constructor(private readonly opts: ConfigSourceOptions) {
+    const parts = Object.entries(resources) as [Part, Omit<ResourceRef, 'namespace'>][];
+    if (opts.secrets) parts.push(['secrets', { group: '', version: 'v1', plural: 'secrets' }]);
+    for (const [part, res] of parts) {
+      const r = new Reflector<KubeObject>({
+        transport: opts.transport,
+        resource: { ...res, namespace: opts.namespace },
+        log: opts.log,
+        ...(opts.onError ? { onError: opts.onError } : {}),
+      });
+      r.onChange(() => this.schedule());
+      this.reflectors.set(part, r);
+    }
+    this.synced = Promise.all([...this.reflectors.values()].map((r) => r.synced)).then(() => {
+      this.rebuild();
+    });
+  }
+
+  start(): void {
+    for (const r of this.reflectors.values()) r.start();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    for (const r of this.reflectors.values()) r.stop();
+  }
+
+  /** The current Config; undefined until synced. */
+  current(): Config | undefined {
+    return this.config;
+  }
+
+  /** Objects of one kind as last seen (raw), e.g. to write their status. */
+  objects(part: Part): KubeObject[] {
+    return this.reflectors.get(part)?.cache.list() ?? [];
+  }
+
+  onChange(listener: (c: Config) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private schedule(): void {
+    if (!this.config) return; // the first build happens once everything is synced
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.rebuild(), this.opts.coalesceMs ?? 50);
+  }
+
+  private rebuild(): void {
+    const list = (p: Part) => this.reflectors.get(p)?.cache.list() ?? [];
+    this.config = buildConfig({
+      namespace: this.opts.namespace,
+      pools: list('pools'),
+      l2Advertisements: list('l2Advertisements'),
+      bgpAdvertisements: list('bgpAdvertisements'),
+      peers: list('peers'),
+      communities: list('communities'),
+      bfdProfiles: list('bfdProfiles'),
+      ...(this.opts.secrets ? { secrets: list('secrets') } : {}),
+    });
+    this.builds++;
+    const errors = this.config.problems.filter((p) => p.severity === 'error').length;
+    this.opts.log.info('configuration loaded', {
+      pools: this.config.pools.size,
+      l2Advertisements: this.config.l2Advertisements.length,
+      bgpAdvertisements: this.config.bgpAdvertisements.length,
+      peers: this.config.peers.size,
+      problems: this.config.problems.length,
+      invalidObjects: errors,
+    });
+    for (const l of this.listeners) l(this.config);
+  }
+}
