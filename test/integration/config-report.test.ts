@@ -177,3 +177,169 @@ describe('configuration problems are reported, not refused', () => {
     expect((await condition('ipaddresspools', 'v1beta1', 'older'))?.reason).toBe('Valid');
   });
 });
+
+describe('cross-object problems, table-driven: accepted by the API server, reported on the object', () => {
+  // Each row: objects to create in a fresh namespace, the object that must carry the condition,
+  // and text its condition must contain (naming the other object).
+  type Obj = [plural: string, version: string, kind: string, name: string, spec: object];
+  const rows: {
+    what: string;
+    objects: Obj[];
+    subject: [string, string, string];
+    severity: 'False' | 'True';
+    contains: string[];
+  }[] = [
+    {
+      what: 'a range overlapping another pool’s CIDR',
+      objects: [
+        ['ipaddresspools', 'v1beta1', 'IPAddressPool', 'a', { addresses: ['10.252.0.0/24'] }],
+        ['ipaddresspools', 'v1beta1', 'IPAddressPool', 'b', { addresses: ['10.252.0.10-10.252.0.20'] }],
+      ],
+      subject: ['ipaddresspools', 'v1beta1', 'b'],
+      severity: 'False',
+      contains: ['overlaps 10.252.0.0/24 of IPAddressPool', '/a'],
+    },
+    {
+      what: 'an IPv6 pool overlapping another',
+      objects: [
+        ['ipaddresspools', 'v1beta1', 'IPAddressPool', 'a', { addresses: ['fd00:252::/120'] }],
+        ['ipaddresspools', 'v1beta1', 'IPAddressPool', 'b', { addresses: ['fd00:252::80/121'] }],
+      ],
+      subject: ['ipaddresspools', 'v1beta1', 'b'],
+      severity: 'False',
+      contains: ['overlaps fd00:252::/120'],
+    },
+    {
+      what: 'an L2Advertisement naming a pool that does not exist',
+      objects: [['l2advertisements', 'v1beta1', 'L2Advertisement', 'l2', { ipAddressPools: ['ghost'] }]],
+      subject: ['l2advertisements', 'v1beta1', 'l2'],
+      severity: 'True',
+      contains: ['spec.ipAddressPools[0] "ghost": there is no IPAddressPool'],
+    },
+    {
+      what: 'a BGPAdvertisement naming a pool that does not exist',
+      objects: [['bgpadvertisements', 'v1beta1', 'BGPAdvertisement', 'bgp', { ipAddressPools: ['ghost'] }]],
+      subject: ['bgpadvertisements', 'v1beta1', 'bgp'],
+      severity: 'True',
+      contains: ['there is no IPAddressPool', '/ghost'],
+    },
+    {
+      what: 'a BGPAdvertisement using an unknown community alias',
+      objects: [['bgpadvertisements', 'v1beta1', 'BGPAdvertisement', 'bgp', { communities: ['gold'] }]],
+      subject: ['bgpadvertisements', 'v1beta1', 'bgp'],
+      severity: 'False',
+      contains: ['spec.communities[0] "gold": no Community object defines the alias "gold"'],
+    },
+    {
+      what: 'a BGPAdvertisement naming a peer that does not exist',
+      objects: [['bgpadvertisements', 'v1beta1', 'BGPAdvertisement', 'bgp', { peers: ['ghost'] }]],
+      subject: ['bgpadvertisements', 'v1beta1', 'bgp'],
+      severity: 'True',
+      contains: ['there is no valid BGPPeer', '/ghost'],
+    },
+    {
+      what: 'a Community redefining another Community’s alias',
+      objects: [
+        ['communities', 'v1beta1', 'Community', 'c1', { communities: [{ name: 'gold', value: '64512:1' }] }],
+        ['communities', 'v1beta1', 'Community', 'c2', { communities: [{ name: 'gold', value: '64512:2' }] }],
+      ],
+      subject: ['communities', 'v1beta1', 'c2'],
+      severity: 'False',
+      contains: ['alias is already defined by Community', '/c1'],
+    },
+    {
+      what: 'two BGPAdvertisements giving one pool different localPref',
+      objects: [
+        ['ipaddresspools', 'v1beta1', 'IPAddressPool', 'p', { addresses: ['10.253.0.0/24'] }],
+        [
+          'bgpadvertisements',
+          'v1beta1',
+          'BGPAdvertisement',
+          'lp1',
+          { ipAddressPools: ['p'], localPref: 100 },
+        ],
+        [
+          'bgpadvertisements',
+          'v1beta1',
+          'BGPAdvertisement',
+          'lp2',
+          { ipAddressPools: ['p'], localPref: 200 },
+        ],
+      ],
+      subject: ['bgpadvertisements', 'v1beta1', 'lp2'],
+      severity: 'False',
+      contains: ['conflicts with localPref 100 of BGPAdvertisement', '/lp1'],
+    },
+    {
+      what: 'a BGPPeer naming a BFD profile that does not exist',
+      objects: [
+        [
+          'bgppeers',
+          'v1beta2',
+          'BGPPeer',
+          'peer',
+          { myASN: 64512, peerASN: 64500, peerAddress: '10.77.0.1', bfdProfile: 'ghost' },
+        ],
+      ],
+      subject: ['bgppeers', 'v1beta2', 'peer'],
+      severity: 'False',
+      contains: ['spec.bfdProfile "ghost": there is no BFDProfile'],
+    },
+  ];
+
+  it.each(rows)('$what', async ({ objects, subject, severity, contains }) => {
+    const rowNs = `cfgrow-${Math.random().toString(36).slice(2, 7)}`;
+    await core.createNamespace({ body: { metadata: { name: rowNs } } });
+    const source = new ConfigSource({
+      transport: new HttpsTransport(kc),
+      namespace: rowNs,
+      log: quiet,
+      secrets: false,
+      coalesceMs: 20,
+    });
+    const reporter = new ConfigReporter(kc, quiet, async () => undefined);
+    source.onChange(
+      (config) =>
+        void reporter.report(config, {
+          IPAddressPool: source.objects('pools'),
+          L2Advertisement: source.objects('l2Advertisements'),
+          BGPAdvertisement: source.objects('bgpAdvertisements'),
+          BGPPeer: source.objects('peers'),
+          Community: source.objects('communities'),
+          BFDProfile: source.objects('bfdProfiles'),
+        }),
+    );
+    source.start();
+    try {
+      await source.synced;
+      for (const [i, [plural, version, kind, name, spec]] of objects.entries()) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 1100)); // order by creationTimestamp
+        // Accepted by the API server: no webhook refuses a cross-object problem.
+        await crd.createNamespacedCustomObject({
+          group: 'metallb.io',
+          version,
+          namespace: rowNs,
+          plural,
+          body: { apiVersion: `metallb.io/${version}`, kind, metadata: { name }, spec },
+        });
+      }
+      const [plural, version, name] = subject;
+      const got = await eventually(async () => {
+        const o = (await crd.getNamespacedCustomObject({
+          group: 'metallb.io',
+          version,
+          namespace: rowNs,
+          plural,
+          name,
+        })) as {
+          status?: { conditions?: { type: string; status: string; message: string }[] };
+        };
+        const c = o.status?.conditions?.find((x) => x.type === 'Valid');
+        return c && c.status === severity && c.message !== 'in use' ? c : undefined;
+      });
+      for (const text of contains) expect(got.message).toContain(text);
+    } finally {
+      source.stop();
+    }
+  });
+});
