@@ -93,7 +93,7 @@ demo-down:
 	@if [ -f dist/test/demo.js ]; then node dist/test/demo.js down; fi
 
 bench: build control-plane
-	@node dist/test/bench/run.js
+	@node --expose-gc dist/test/bench/run.js
 
 clean:
 	rm -rf dist coverage .testenv

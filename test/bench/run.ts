@@ -1,0 +1,38 @@
+// make bench: every benchmark, each printing its figures next to a baseline measured in the
+// same run (ratios, not absolute times: the machine is shared and noisy). Benchmarks are never
+// timed assertions inside tests.
+//
+//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-codec)
+
+import { benchAllocator, type BenchResult } from './allocator-bench.js';
+import { benchBgpPacking } from './bgp-codec-bench.js';
+
+const benches: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
+  allocator: {
+    title: 'IP allocator at 100,000 allocations (baseline: first-fit linear scan)',
+    run: () => benchAllocator(),
+  },
+  'bgp-codec': {
+    title: 'BGP UPDATE packing of 10,000 /32s (baseline: one UPDATE per prefix, as MetalLB native)',
+    run: benchBgpPacking,
+  },
+};
+
+function print(title: string, rows: BenchResult[]): void {
+  const width = Math.max(...rows.map((r) => r.name.length));
+  process.stdout.write(`\n## ${title}\n`);
+  for (const r of rows) {
+    const value = Number.isInteger(r.value)
+      ? r.value.toLocaleString('en-US')
+      : r.value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+    process.stdout.write(`${r.name.padEnd(width)}  ${value.padStart(14)} ${r.unit}\n`);
+  }
+}
+
+const wanted = process.argv.slice(2);
+for (const [name, bench] of Object.entries(benches)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  print(bench.title, await bench.run());
+}
+if ((globalThis as { gc?: unknown }).gc === undefined)
+  process.stdout.write('\n(run with node --expose-gc for steadier heap figures; make bench does)\n');
