@@ -60,7 +60,11 @@ export interface PreferredNodeSelector {
 
 export interface L2Advertisement {
   readonly ref: ObjectRef;
-  /** Names of the pools it applies to (ipAddressPools ∪ ipAddressPoolSelectors; neither ⇒ all). */
+  /**
+   * Names of the pools it applies to, resolved by the builder (ipAddressPools ∪ selected by
+   * ipAddressPoolSelectors; neither given ⇒ every pool). Empty means none: every pool it named
+   * is missing or invalid.
+   */
   readonly pools: readonly string[];
   /** Empty ⇒ every node. */
   readonly nodeSelectors: readonly LabelSelector[];
