@@ -1,17 +1,237 @@
 #!/usr/bin/env node
 // beacon-controller: allocates IPs from IPAddressPools to LoadBalancer Services.
+//
+// Every replica watches Services, Namespaces and the configuration and serves /metrics; only
+// the holder of the Lease metallb-system/beacon-controller allocates and writes. Caches are
+// warm on the standby, so a takeover is one restore() and one pass over the Services.
 
+import os from 'node:os';
 import { runComponent } from '../lib/component.js';
 import { commonFlags } from '../lib/component-flags.js';
+import { ConfigMetrics, ConfigReporter } from '../lib/config/reporter.js';
+import { ConfigSource } from '../lib/config/source.js';
+import type { Config, ConfigKind } from '../lib/config/types.js';
 import { loadKubeConfig } from '../lib/kube-config.js';
+import { EventRecorder } from '../lib/kube/events.js';
+import { LeaderElector } from '../lib/kube/leader-election.js';
+import { Reflector } from '../lib/kube/reflector.js';
+import { HttpsTransport, type KubeObject } from '../lib/kube/transport.js';
+import { Allocator } from './allocator/allocator.js';
+import type { PoolUsage } from './allocator/types.js';
+import { KubeApiRequester } from './api-request.js';
+import { eventSink, leaseClient, serviceWriter } from './kube-edges.js';
+import { ControllerMetrics } from './metrics.js';
+import { poolStatusCounts, poolStatusPatch, type PoolObjectStatus } from './pool-status.js';
+import { WorkQueue } from './queue.js';
+import type { NamespaceObject, ServiceObject } from './service-object.js';
+import { ServiceReconciler } from './service-reconciler.js';
+
+const leaseName = 'beacon-controller';
 
 await runComponent({
   program: 'beacon-controller',
   summary: 'Allocates external IPs from metallb.io IPAddressPools to Services of type LoadBalancer.',
   flags: commonFlags,
-  async start({ flags, log, setReady }) {
+  async start({ flags, log, registry, shutdown, setReady }) {
     const kc = loadKubeConfig(flags.kubeconfig);
-    log.info('using API server', { server: kc.getCurrentCluster()?.server });
+    const namespace = flags.namespace ?? 'metallb-system';
+    const lbClass = flags['lb-class'] || undefined;
+    log.info('using API server', { server: kc.getCurrentCluster()?.server, lbClass });
+
+    const metrics = new ControllerMetrics(registry);
+    const configMetrics = new ConfigMetrics(registry);
+    const api = new KubeApiRequester(kc, {
+      onUpdate: () => metrics.updates.inc(),
+      onUpdateError: () => metrics.updateErrors.inc(),
+    });
+    const transport = new HttpsTransport(kc);
+    const onError = () => metrics.updateErrors.inc();
+    const services = new Reflector<ServiceObject>({
+      transport,
+      resource: { group: '', version: 'v1', plural: 'services' },
+      log,
+      onError,
+    });
+    const namespaces = new Reflector<NamespaceObject>({
+      transport,
+      resource: { group: '', version: 'v1', plural: 'namespaces' },
+      log,
+      onError,
+    });
+    const config = new ConfigSource({ transport, namespace, log, secrets: false, onError });
+    const recorder = new EventRecorder({
+      sink: eventSink(api),
+      component: 'beacon-controller',
+      now: Date.now,
+      log,
+    });
+    const reporter = new ConfigReporter(kc, log, (ref, type, reason, message) =>
+      recorder.emit(
+        {
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          namespace: ref.namespace,
+          name: ref.name,
+          ...(ref.uid ? { uid: ref.uid } : {}),
+        },
+        type,
+        reason,
+        message,
+      ),
+    );
+
+    let leading = false;
+    const allocator = new Allocator();
+    const queue = new WorkQueue({
+      handler: (key) => reconciler.reconcile(key),
+      concurrency: 16,
+      onRetry: (key, err, delayMs) =>
+        log.warn('reconcile failed, retrying', {
+          service: key,
+          error: err instanceof Error ? err.message : String(err),
+          retryMs: delayMs,
+        }),
+    });
+
+    // Pool status and gauges follow allocations, coalesced: a burst of allocations (startup,
+    // a pool edit) costs one pass.
+    let poolTimer: NodeJS.Timeout | undefined;
+    const schedulePoolSync = () => {
+      if (poolTimer !== undefined) return;
+      poolTimer = setTimeout(() => {
+        poolTimer = undefined;
+        void syncPools();
+      }, 200);
+    };
+    const syncPools = async () => {
+      const usage = new Map<string, PoolUsage>();
+      for (const name of allocator.poolNames()) usage.set(name, allocator.usage(name)!);
+      metrics.setPools(usage);
+      metrics.setPending(reconciler.pendingByReason());
+      if (!leading) return;
+      for (const obj of config.objects('pools') as (KubeObject & { status?: PoolObjectStatus })[]) {
+        const name = obj.metadata?.name ?? '';
+        const u = usage.get(name);
+        if (u === undefined) continue;
+        const patch = poolStatusPatch(obj.status, poolStatusCounts(u));
+        if (patch === undefined) continue;
+        try {
+          await api.patch(
+            `/apis/metallb.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/ipaddresspools/${encodeURIComponent(name)}/status`,
+            'merge',
+            patch,
+          );
+        } catch (err) {
+          log.warn('could not write pool status', { pool: name, error: (err as Error).message });
+          schedulePoolSync();
+        }
+      }
+    };
+
+    const reconciler = new ServiceReconciler({
+      services: services.cache,
+      namespaces: namespaces.cache,
+      allocator,
+      ...(lbClass !== undefined ? { lbClass } : {}),
+      writer: serviceWriter(api),
+      recordEvent: (svc, e) =>
+        recorder.record(
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            namespace: svc.metadata?.namespace ?? '',
+            name: svc.metadata?.name ?? '',
+            ...(svc.metadata?.uid ? { uid: svc.metadata.uid } : {}),
+          },
+          e.type,
+          e.reason,
+          e.message,
+        ),
+      requeue: (keys) => queue.addAll(keys),
+      now: Date.now,
+      log,
+      onAllocationsChanged: schedulePoolSync,
+      observeAllocation: (s) => metrics.allocationSeconds.observe(s),
+    });
+
+    const configObjects = (): Record<ConfigKind, KubeObject[]> => ({
+      IPAddressPool: config.objects('pools'),
+      L2Advertisement: config.objects('l2Advertisements'),
+      BGPAdvertisement: config.objects('bgpAdvertisements'),
+      BGPPeer: config.objects('peers'),
+      Community: config.objects('communities'),
+      BFDProfile: config.objects('bfdProfiles'),
+    });
+    const report = (c: Config) =>
+      reporter
+        .report(c, configObjects())
+        .catch((err: Error) => log.warn('could not report configuration', { error: err.message }));
+
+    services.onChange((keys) => {
+      if (leading) queue.addAll(keys);
+    });
+    namespaces.onChange((names) => {
+      if (!leading) return;
+      const changed = new Set(names);
+      queue.addAll(services.cache.keys().filter((k) => changed.has(k.slice(0, k.indexOf('/')))));
+    });
+    config.onChange((c) => {
+      configMetrics.update(c);
+      if (!leading) return;
+      queue.addAll(reconciler.setPools([...c.pools.values()]));
+      schedulePoolSync();
+      void report(c);
+    });
+
+    const startLeading = () => {
+      const c = config.current();
+      if (c === undefined) throw new Error('leading before the configuration was loaded');
+      leading = true;
+      const started = Date.now();
+      reconciler.setPools([...c.pools.values()]);
+      const restored = reconciler.restore();
+      const keys = services.cache.keys().sort();
+      queue.addAll(keys);
+      void queue
+        .idle()
+        .then(() =>
+          log.info('all services reconciled', { services: keys.length, restored, ms: Date.now() - started }),
+        );
+      schedulePoolSync();
+      void report(c);
+    };
+
+    services.start();
+    namespaces.start();
+    config.start();
+    shutdown.add('watches', () => {
+      services.stop();
+      namespaces.stop();
+      config.stop();
+    });
+    await Promise.all([services.synced, namespaces.synced, config.synced]);
+    configMetrics.update(config.current()!);
+    log.info('caches synced', { services: services.cache.size, namespaces: namespaces.cache.size });
     setReady(true);
+
+    const identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`;
+    const elector = new LeaderElector({
+      client: leaseClient(api, namespace, leaseName),
+      identity,
+      now: Date.now,
+      log,
+      onStartedLeading: startLeading,
+      onStoppedLeading: () => {
+        // Another replica may already be writing: stop at once, as client-go's users do.
+        log.error('lost the lease, exiting');
+        process.exit(1);
+      },
+    });
+    void elector.run();
+    shutdown.add('leader election', async () => {
+      leading = false;
+      queue.stop();
+      await elector.stop();
+    });
   },
 });

@@ -1,0 +1,233 @@
+import { parseRange } from '../lib/ip/index.js';
+import { createLogger } from '../lib/log.js';
+import { Allocator } from './allocator/allocator.js';
+import type { AllocatorPool } from './allocator/types.js';
+import type { NamespaceObject, ServiceCondition, ServiceObject } from './service-object.js';
+import { ServiceReconciler } from './service-reconciler.js';
+import type { EventSpec } from './service-state.js';
+
+const log = createLogger({ level: 'error', component: 'test', write: () => {} });
+const pool = (name: string, range: string): AllocatorPool => ({
+  name,
+  ranges: [parseRange(range)],
+  autoAssign: true,
+  avoidBuggyIPs: false,
+});
+
+class MapCache<T> {
+  readonly items = new Map<string, T>();
+  get(k: string) {
+    return this.items.get(k);
+  }
+  list() {
+    return [...this.items.values()];
+  }
+  keys() {
+    return [...this.items.keys()];
+  }
+  get size() {
+    return this.items.size;
+  }
+}
+
+type Patch = Record<string, Record<string, unknown>>;
+
+/** Applies the reconciler's patches to the cached Service the way the API server would. */
+function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
+  const services = new MapCache<ServiceObject>();
+  const namespaces = new MapCache<NamespaceObject>();
+  const writes: string[] = [];
+  const events: (EventSpec & { service: string })[] = [];
+  const requeued: string[] = [];
+  const apply = (ns: string, name: string, patch: Patch) => {
+    const k = `${ns}/${name}`;
+    const svc = structuredClone(services.get(k)!);
+    const status = patch.status as
+      | { loadBalancer?: { ingress: unknown }; conditions?: (ServiceCondition & { $patch?: string })[] }
+      | undefined;
+    if (status?.loadBalancer)
+      svc.status = { ...svc.status, loadBalancer: { ingress: (status.loadBalancer.ingress ?? []) as [] } };
+    for (const c of status?.conditions ?? []) {
+      const rest = (svc.status?.conditions ?? []).filter((x) => x.type !== c.type);
+      svc.status = { ...svc.status, conditions: c.$patch === 'delete' ? rest : [...rest, c] };
+    }
+    const ann = (patch.metadata as { annotations?: Record<string, string | null> } | undefined)?.annotations;
+    if (ann) {
+      const merged: Record<string, string> = { ...svc.metadata!.annotations };
+      for (const [a, v] of Object.entries(ann))
+        if (v === null) delete merged[a];
+        else merged[a] = v;
+      svc.metadata!.annotations = merged;
+    }
+    services.items.set(k, svc);
+  };
+  const allocator = new Allocator(pools);
+  const rec = new ServiceReconciler({
+    services,
+    namespaces,
+    allocator,
+    writer: {
+      patchStatus: async (ns, name, body) => {
+        writes.push(`status ${ns}/${name}`);
+        apply(ns, name, body as Patch);
+      },
+      patchMetadata: async (ns, name, body) => {
+        writes.push(`metadata ${ns}/${name}`);
+        apply(ns, name, body as Patch);
+      },
+    },
+    recordEvent: (svc, e) =>
+      events.push({ ...e, service: `${svc.metadata?.namespace}/${svc.metadata?.name}` }),
+    requeue: (keys) => requeued.push(...keys),
+    now: () => Date.UTC(2025, 0, 1),
+    log,
+  });
+  const add = (name: string, spec: ServiceObject['spec'] = {}, annotations: Record<string, string> = {}) => {
+    services.items.set(`default/${name}`, {
+      metadata: { name, namespace: 'default', annotations },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }], ...spec },
+    });
+    return `default/${name}`;
+  };
+  return { services, rec, allocator, writes, events, requeued, add };
+}
+
+describe('ServiceReconciler', () => {
+  it('gives a Service the lowest free address with ipMode VIP, the pool annotation and a True condition', async () => {
+    const t = setup();
+    const k = t.add('web');
+    await t.rec.reconcile(k);
+    const svc = t.services.get(k)!;
+    expect(svc.status?.loadBalancer?.ingress).toEqual([{ ip: '192.168.10.200', ipMode: 'VIP' }]);
+    expect(svc.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBe('first-pool');
+    expect(svc.status?.conditions).toEqual([
+      {
+        type: 'metallb.io/IPAllocated',
+        status: 'True',
+        reason: 'IPAllocated',
+        message: '192.168.10.200 from IPAddressPool first-pool',
+        lastTransitionTime: '2025-01-01T00:00:00Z',
+      },
+    ]);
+    expect(t.events).toEqual([
+      {
+        type: 'Normal',
+        reason: 'IPAllocated',
+        message: 'Assigned IP 192.168.10.200 from IPAddressPool first-pool',
+        service: k,
+      },
+    ]);
+  });
+
+  it('writes nothing when reconciling a Service that is already as it should be', async () => {
+    const t = setup();
+    const k = t.add('web');
+    await t.rec.reconcile(k);
+    t.writes.length = 0;
+    await t.rec.reconcile(k);
+    expect(t.writes).toEqual([]);
+  });
+
+  it('keeps every address and writes nothing after a restart', async () => {
+    const t = setup();
+    const keys = [t.add('c'), t.add('a', { loadBalancerIP: '192.168.10.222' }), t.add('b')];
+    for (const k of keys) await t.rec.reconcile(k);
+    const before = keys.map((k) => t.services.get(k)!.status?.loadBalancer?.ingress);
+
+    const restarted = setup();
+    for (const [k, v] of t.services.items) restarted.services.items.set(k, v);
+    // A new Service created while the controller was down must not take a restored address.
+    restarted.add('new');
+    expect(restarted.rec.restore()).toBe(3);
+    for (const k of [...keys, 'default/new'].sort()) await restarted.rec.reconcile(k);
+    expect(keys.map((k) => restarted.services.get(k)!.status?.loadBalancer?.ingress)).toEqual(before);
+    expect(restarted.writes).toEqual(['metadata default/new', 'status default/new']);
+    expect(restarted.services.get('default/new')!.status?.loadBalancer?.ingress?.[0]?.ip).toBe(
+      '192.168.10.202',
+    );
+  });
+
+  it('leaves a bad request pending with a condition and a Warning event, touching no other Service', async () => {
+    const t = setup();
+    const good = t.add('good');
+    await t.rec.reconcile(good);
+    const goodBefore = structuredClone(t.services.get(good));
+    const bad = t.add('bad', { loadBalancerIP: '10.9.9.9' });
+    t.writes.length = 0;
+    t.events.length = 0;
+    await t.rec.reconcile(bad);
+    const cond = t.services.get(bad)!.status?.conditions?.[0];
+    expect(cond).toMatchObject({
+      status: 'False',
+      reason: 'IPNotInAnyPool',
+      message: '10.9.9.9 is not in any IPAddressPool',
+    });
+    expect(t.services.get(bad)!.status?.loadBalancer?.ingress).toBeUndefined();
+    expect(t.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'AllocationFailed',
+        message: '10.9.9.9 is not in any IPAddressPool',
+        service: bad,
+      },
+    ]);
+    expect(t.writes).toEqual(['status default/bad']);
+    expect(t.services.get(good)).toEqual(goodBefore);
+    expect(t.rec.pendingByReason()).toEqual(new Map([['IPNotInAnyPool', 1]]));
+
+    t.events.length = 0;
+    await t.rec.reconcile(bad);
+    expect(t.events).toEqual([]);
+  });
+
+  it('names the owner when a requested address is taken', async () => {
+    const t = setup();
+    await t.rec.reconcile(t.add('first', { loadBalancerIP: '192.168.10.210' }));
+    const second = t.add('second', { loadBalancerIP: '192.168.10.210' });
+    await t.rec.reconcile(second);
+    expect(t.services.get(second)!.status?.conditions?.[0]?.reason).toBe('IPInUse');
+    expect(t.services.get(second)!.status?.conditions?.[0]?.message).toMatch(/default\/first/);
+  });
+
+  it('releases the address when the type changes, and retries pending Services', async () => {
+    const t = setup([pool('tiny', '192.168.10.200-192.168.10.200')]);
+    const a = t.add('a');
+    const b = t.add('b');
+    await t.rec.reconcile(a);
+    await t.rec.reconcile(b);
+    expect(t.services.get(b)!.status?.conditions?.[0]?.reason).toBe('PoolExhausted');
+
+    t.services.items.set(a, { ...t.services.get(a)!, spec: { type: 'ClusterIP' } });
+    await t.rec.reconcile(a);
+    const svcA = t.services.get(a)!;
+    expect(svcA.status?.loadBalancer?.ingress).toEqual([]);
+    expect(svcA.status?.conditions).toEqual([]);
+    expect(svcA.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBeUndefined();
+    expect(t.events.at(-1)).toMatchObject({ reason: 'ClearAssignment', service: a });
+    expect(t.requeued).toEqual([b]);
+
+    await t.rec.reconcile(b);
+    expect(t.services.get(b)!.status?.loadBalancer?.ingress).toEqual([
+      { ip: '192.168.10.200', ipMode: 'VIP' },
+    ]);
+  });
+
+  it('never touches a Service of another load-balancer class', async () => {
+    const t = setup();
+    const k = t.add('other', { loadBalancerClass: 'someone-else' });
+    await t.rec.reconcile(k);
+    expect(t.writes).toEqual([]);
+  });
+
+  it('reallocates a Service whose address left every pool', async () => {
+    const t = setup();
+    const k = t.add('web');
+    await t.rec.reconcile(k);
+    const again = t.rec.setPools([pool('second', '10.0.0.1-10.0.0.9')]);
+    expect(again).toEqual([k]);
+    t.events.length = 0;
+    await t.rec.reconcile(k);
+    expect(t.services.get(k)!.status?.loadBalancer?.ingress).toEqual([{ ip: '10.0.0.1', ipMode: 'VIP' }]);
+    expect(t.events.map((e) => e.reason)).toEqual(['ClearAssignment', 'IPAllocated']);
+  });
+});

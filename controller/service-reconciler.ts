@@ -1,0 +1,202 @@
+// The Service reconciler: level-triggered. reconcile(key) reads the Service from the cache,
+// brings the allocator up to date for it and converges the Service to what it should show
+// (service-state.ts), writing only what differs. Restarts lose nothing: restore() first takes
+// back every address already in a Service's status (assign, no writes), so the reconciles that
+// follow keep them and find nothing to write.
+
+import type { IPAddress } from '../lib/ip/index.js';
+import { formatIP, ipEquals, tryParseIP } from '../lib/ip/index.js';
+import type { ReadonlyCache } from '../lib/kube/cache.js';
+import type { Logger } from '../lib/log.js';
+import type { AllocationResult, Allocator } from './allocator/allocator.js';
+import type { AllocatorPool, ServiceRequest } from './allocator/types.js';
+import type { NamespaceObject, ServiceObject } from './service-object.js';
+import { ingressIPs } from './service-object.js';
+import { buildServiceRequest, isServedByUs } from './service-request.js';
+import type { EventSpec, ServiceOutcome } from './service-state.js';
+import { desiredServiceState, reasonCodes } from './service-state.js';
+
+export interface ServiceWriter {
+  /** Strategic merge patch of the status subresource. */
+  patchStatus(namespace: string, name: string, body: Record<string, unknown>): Promise<void>;
+  /** Merge patch of the object (metadata.annotations). */
+  patchMetadata(namespace: string, name: string, body: Record<string, unknown>): Promise<void>;
+}
+
+export interface ServiceReconcilerOptions {
+  services: ReadonlyCache<ServiceObject>;
+  namespaces: ReadonlyCache<NamespaceObject>;
+  allocator: Allocator;
+  lbClass?: string;
+  writer: ServiceWriter;
+  recordEvent: (svc: ServiceObject, event: EventSpec) => void;
+  /** Other keys to look at again (pending Services, after addresses came free). */
+  requeue: (keys: string[]) => void;
+  now: () => number;
+  log: Logger;
+  /** Called after any allocation changed (pool status, metrics). */
+  onAllocationsChanged?: () => void;
+  /** Seconds spent finding addresses for a Service that held none. */
+  observeAllocation?: (seconds: number) => void;
+}
+
+export class ServiceReconciler {
+  /** Pending Services and their reason codes. */
+  private readonly pending = new Map<string, string>();
+
+  constructor(private readonly opts: ServiceReconcilerOptions) {}
+
+  /** Pending Services counted by reason code. */
+  pendingByReason(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const reason of this.pending.values()) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    return counts;
+  }
+
+  pendingKeys(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /**
+   * Takes back the addresses every served Service already shows in its status, without
+   * writing anything; invalid ones are left for reconcile() to replace. Returns how many
+   * Services were restored.
+   */
+  restore(): number {
+    let restored = 0;
+    const services = this.opts.services.list().filter((s) => ingressIPs(s).length > 0);
+    services.sort((a, b) => key(a).localeCompare(key(b)));
+    for (const svc of services) {
+      if (!isServedByUs(svc, this.opts.lbClass)) continue;
+      const built = buildServiceRequest(svc, this.namespaceLabels(svc));
+      if (!built.ok) continue;
+      if (this.assignFromStatus(svc, built.request)?.ok) restored++;
+    }
+    this.opts.onAllocationsChanged?.();
+    return restored;
+  }
+
+  /** New pools: returns the Services to reconcile again. */
+  setPools(pools: readonly AllocatorPool[]): string[] {
+    const result = this.opts.allocator.setPools(pools);
+    for (const key of result.released)
+      this.opts.log.info('address left every pool, reallocating', { service: key });
+    this.opts.onAllocationsChanged?.();
+    return [
+      ...new Set([
+        ...result.released,
+        ...result.mismatched,
+        ...result.moved.map((m) => m.service),
+        ...this.pending.keys(),
+      ]),
+    ];
+  }
+
+  async reconcile(serviceKey: string): Promise<void> {
+    const { allocator, log } = this.opts;
+    const svc = this.opts.services.get(serviceKey);
+    if (svc === undefined) {
+      this.pending.delete(serviceKey);
+      if (allocator.release(serviceKey)) this.freed(serviceKey);
+      return;
+    }
+    if (!classMatches(svc, this.opts.lbClass)) {
+      // Another load balancer's Service: not ours to write to.
+      this.pending.delete(serviceKey);
+      if (allocator.release(serviceKey)) this.freed(serviceKey);
+      return;
+    }
+
+    const before = allocator.allocationOf(serviceKey);
+    let outcome: ServiceOutcome;
+    if (svc.spec?.type !== 'LoadBalancer') {
+      allocator.release(serviceKey);
+      outcome = { kind: 'released' };
+    } else {
+      const built = buildServiceRequest(svc, this.namespaceLabels(svc));
+      if (!built.ok) {
+        allocator.release(serviceKey);
+        outcome = { kind: 'failed', failure: built.problem };
+      } else {
+        const started = this.opts.now();
+        if (before === undefined) this.assignFromStatus(svc, built.request);
+        const result = allocator.allocate(built.request);
+        if (before === undefined) this.opts.observeAllocation?.((this.opts.now() - started) / 1000);
+        outcome = result.ok
+          ? { kind: 'allocated', allocation: result.allocation }
+          : { kind: 'failed', failure: result.failure };
+      }
+    }
+
+    const after = allocator.allocationOf(serviceKey);
+    if (!sameAllocation(before?.ips, after?.ips) || before?.pool !== after?.pool) {
+      this.opts.onAllocationsChanged?.();
+      if (before !== undefined && !sameAllocation(before.ips, after?.ips)) this.freed(serviceKey);
+    }
+    if (outcome.kind === 'failed') this.pending.set(serviceKey, reasonCodes[outcome.failure.reason]);
+    else this.pending.delete(serviceKey);
+
+    const writes = desiredServiceState(svc, outcome, this.opts.now());
+    const ns = svc.metadata?.namespace ?? '';
+    const name = svc.metadata?.name ?? '';
+    // The annotation first: once the address shows in status, the pool it came from does too.
+    if (writes.metadata !== undefined) await this.opts.writer.patchMetadata(ns, name, writes.metadata);
+    if (writes.status !== undefined) await this.opts.writer.patchStatus(ns, name, writes.status);
+    for (const event of writes.events) this.opts.recordEvent(svc, event);
+
+    const fields = { service: serviceKey };
+    if (outcome.kind === 'allocated' && writes.status !== undefined)
+      log.info('service allocated', {
+        ...fields,
+        ip: outcome.allocation.ips.map(formatIP).join(','),
+        pool: outcome.allocation.pool,
+      });
+    else if (outcome.kind === 'failed' && writes.status !== undefined)
+      log.warn('service pending', {
+        ...fields,
+        reason: outcome.failure.reason,
+        error: outcome.failure.message,
+      });
+    else if (outcome.kind === 'released' && writes.status !== undefined) log.info('service released', fields);
+  }
+
+  /** assign() with the addresses in the Service's status, when they agree with its request. */
+  private assignFromStatus(svc: ServiceObject, request: ServiceRequest): AllocationResult | undefined {
+    const ips = ingressIPs(svc).map(tryParseIP);
+    if (ips.length === 0 || ips.some((ip) => ip === undefined)) return undefined;
+    const held = ips as IPAddress[];
+    if (request.requestedIPs.length > 0 && !sameAllocation(request.requestedIPs, held)) return undefined;
+    const result = this.opts.allocator.assign(request, held);
+    if (!result.ok)
+      this.opts.log.info('address in status no longer valid', {
+        service: request.key,
+        ip: held.map(formatIP).join(','),
+        error: result.failure.message,
+      });
+    return result;
+  }
+
+  private freed(by: string): void {
+    const keys = [...this.pending.keys()].filter((k) => k !== by);
+    if (keys.length > 0) this.opts.requeue(keys);
+  }
+
+  private namespaceLabels(svc: ServiceObject): Record<string, string> {
+    return this.opts.namespaces.get(svc.metadata?.namespace ?? '')?.metadata?.labels ?? {};
+  }
+}
+
+function key(svc: ServiceObject): string {
+  return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+}
+
+/** Class agreement alone (type aside): a Service of another class is never touched. */
+function classMatches(svc: ServiceObject, lbClass: string | undefined): boolean {
+  return isServedByUs({ ...svc, spec: { ...svc.spec, type: 'LoadBalancer' } }, lbClass);
+}
+
+function sameAllocation(a: readonly IPAddress[] | undefined, b: readonly IPAddress[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((ip, i) => ipEquals(ip, y[i]!));
+}
