@@ -1,6 +1,7 @@
 // The two binaries start, log structured JSON, answer /healthz, and exit cleanly on SIGTERM.
 
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, repoRoot } from '../env/control-plane.js';
 import { testEnv } from '../env/testenv.js';
@@ -72,5 +73,53 @@ describe.each(Object.entries(bins))('%s', (name, bin) => {
       .map((l) => JSON.parse(l) as { level: string; component: string; msg: string });
     expect(entries[0]).toMatchObject({ level: 'info', component: name, msg: 'starting' });
     expect(entries.map((e) => e.msg)).toContain('stopped');
+  });
+});
+
+describe('beacon-speaker as its ServiceAccount', () => {
+  it('loads the shared configuration (metallb.io objects and Secrets) with its own RBAC', async () => {
+    const env = testEnv();
+    const kubeconfig = path.join(path.dirname(env.kubeconfig), 'speaker-only.kubeconfig');
+    const doc = JSON.parse(fs.readFileSync(env.kubeconfig, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(kubeconfig, JSON.stringify({ ...doc, 'current-context': 'speaker' }));
+    const port = await freePort();
+    const child = spawn(process.execPath, [
+      bins['beacon-speaker'],
+      '--kubeconfig',
+      kubeconfig,
+      '--node-name',
+      'node1',
+      '--metrics-host',
+      '127.0.0.1',
+      '--metrics-port',
+      String(port),
+    ]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let ready = 0;
+      for (let i = 0; i < 100 && ready !== 200; i++) {
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ready).toBe(200);
+      const loaded = stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; node?: string; level: string })
+        .find((e) => e.msg === 'configuration loaded');
+      expect(loaded).toMatchObject({ node: 'node1', level: 'info' });
+      expect(stderr).not.toContain('forbidden');
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      expect(metrics).toContain('metallb_k8s_client_config_loaded_bool 1');
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      fs.rmSync(kubeconfig, { force: true });
+    }
   });
 });
