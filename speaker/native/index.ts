@@ -32,6 +32,7 @@ interface NativePacketSocket {
   readonly closed: boolean;
   send(frame: Buffer): number;
   addMembership(mac: Buffer): void;
+  attachFilter(program: Buffer): void;
   close(): void;
 }
 
@@ -89,6 +90,56 @@ export interface PacketSocketOptions {
   onError: (err: SystemError) => void;
 }
 
+/** One classic BPF instruction (struct sock_filter, linux/filter.h). */
+export interface BpfInstruction {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+/** Packs instructions as struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; } in host order. */
+export function encodeBpfProgram(program: readonly BpfInstruction[]): Buffer {
+  const out = Buffer.alloc(program.length * 8);
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  program.forEach((ins, i) => {
+    if (le) {
+      out.writeUInt16LE(ins.code, i * 8);
+      out.writeUInt32LE(ins.k >>> 0, i * 8 + 4);
+    } else {
+      out.writeUInt16BE(ins.code, i * 8);
+      out.writeUInt32BE(ins.k >>> 0, i * 8 + 4);
+    }
+    out.writeUInt8(ins.jt, i * 8 + 2);
+    out.writeUInt8(ins.jf, i * 8 + 3);
+  });
+  return out;
+}
+
+// BPF opcodes used below (linux/bpf_common.h).
+const BPF_LD_H_ABS = 0x28; // ldh [k]
+const BPF_LD_B_ABS = 0x30; // ldb [k]
+const BPF_JEQ_K = 0x15; // jeq #k, jt, jf
+const BPF_RET_K = 0x06; // ret #k
+
+/**
+ * Accepts untagged IPv6 frames carrying ICMPv6 Neighbor Solicitations and Advertisements
+ * (RFC 4861 §4.3/§4.4) directly after the fixed header, and drops everything else: frame
+ * bytes 12-13 EtherType 0x86dd, byte 20 Next Header 58, byte 54 ICMPv6 type 135 or 136.
+ * NDP messages with extension headers are dropped too; RFC 6980 forbids fragmenting them.
+ */
+export const NDP_FILTER: readonly BpfInstruction[] = [
+  { code: BPF_LD_H_ABS, jt: 0, jf: 0, k: 12 },
+  { code: BPF_JEQ_K, jt: 0, jf: 6, k: ETH_P_IPV6 },
+  { code: BPF_LD_B_ABS, jt: 0, jf: 0, k: 20 },
+  { code: BPF_JEQ_K, jt: 0, jf: 4, k: 58 },
+  { code: BPF_LD_B_ABS, jt: 0, jf: 0, k: 54 },
+  { code: BPF_JEQ_K, jt: 1, jf: 0, k: 135 },
+  { code: BPF_JEQ_K, jt: 0, jf: 1, k: 136 },
+  { code: BPF_RET_K, jt: 0, jf: 0, k: 0xffff },
+  { code: BPF_RET_K, jt: 0, jf: 0, k: 0 },
+];
+
 /**
  * An AF_PACKET socket on one interface for one EtherType, read on the Node event loop. It
  * keeps the process alive until close(), and stays open even if no JS reference remains.
@@ -131,6 +182,14 @@ export class PacketSocket {
     const bytes = Buffer.from(mac.replace(/[:-]/g, ''), 'hex');
     if (bytes.length !== 6) throw new TypeError(`addMembership: "${mac}" is not a MAC address`);
     this.#socket.addMembership(bytes);
+  }
+
+  /**
+   * Attaches a classic BPF program (SO_ATTACH_FILTER): the kernel then queues only the frames
+   * it accepts. Frames queued before the call may still arrive, so callers keep checking.
+   */
+  attachFilter(program: readonly BpfInstruction[]): void {
+    this.#socket.attachFilter(encodeBpfProgram(program));
   }
 
   /** Stops reading and closes the socket. Safe to call more than once. */

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <sys/socket.h>
@@ -36,6 +37,7 @@ Napi::Function PacketSocket::Define(Napi::Env env) {
                      {
                          InstanceMethod<&PacketSocket::Send>("send"),
                          InstanceMethod<&PacketSocket::AddMembership>("addMembership"),
+                         InstanceMethod<&PacketSocket::AttachFilter>("attachFilter"),
                          InstanceMethod<&PacketSocket::Close>("close"),
                          InstanceAccessor<&PacketSocket::GetHardwareAddress>("hardwareAddress"),
                          InstanceAccessor<&PacketSocket::GetClosed>("closed"),
@@ -180,6 +182,29 @@ Napi::Value PacketSocket::AddMembership(const Napi::CallbackInfo& info) {
   std::memcpy(mreq.mr_address, mac.Data(), 6);
   if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
     return ThrowSystemError(env, "setsockopt", errno, "PACKET_ADD_MEMBERSHIP");
+  }
+  return env.Undefined();
+}
+
+Napi::Value PacketSocket::AttachFilter(const Napi::CallbackInfo& info) {
+  // A classic BPF program (SO_ATTACH_FILTER) so the kernel drops what the socket does not
+  // need before it is copied to userspace: an ETH_P_IPV6 socket would otherwise see every
+  // IPv6 packet on the link. The buffer holds packed struct sock_filter (8 bytes each).
+  Napi::Env env = info.Env();
+  if (closed_) return ThrowSystemError(env, "setsockopt", EBADF, "(socket is closed)");
+  if (info.Length() < 1 || !info[0].IsBuffer()) return ThrowTypeError(env, "attachFilter(program: Buffer)");
+  auto program = info[0].As<Napi::Buffer<unsigned char>>();
+  size_t count = program.Length() / sizeof(sock_filter);
+  if (count == 0 || count > BPF_MAXINSNS || program.Length() % sizeof(sock_filter) != 0) {
+    return ThrowTypeError(env, "attachFilter: program must be 1..4096 packed sock_filter instructions");
+  }
+  std::vector<sock_filter> code(count);
+  std::memcpy(code.data(), program.Data(), program.Length());
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(count);
+  prog.filter = code.data();
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
+    return ThrowSystemError(env, "setsockopt", errno, "SO_ATTACH_FILTER");
   }
   return env.Undefined();
 }

@@ -20,6 +20,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value AddMembership(const Napi::CallbackInfo& info);
+  Napi::Value AttachFilter(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetHardwareAddress(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
