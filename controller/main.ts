@@ -10,7 +10,7 @@ import { runComponent } from '../lib/component.js';
 import { commonFlags } from '../lib/component-flags.js';
 import { ConfigMetrics, ConfigReporter } from '../lib/config/reporter.js';
 import { ConfigSource } from '../lib/config/source.js';
-import type { Config, ConfigKind } from '../lib/config/types.js';
+import type { Config } from '../lib/config/types.js';
 import { loadKubeConfig } from '../lib/kube-config.js';
 import { EventRecorder } from '../lib/kube/events.js';
 import { LeaderElector } from '../lib/kube/leader-election.js';
@@ -154,17 +154,9 @@ await runComponent({
       observeAllocation: (s) => metrics.allocationSeconds.observe(s),
     });
 
-    const configObjects = (): Record<ConfigKind, KubeObject[]> => ({
-      IPAddressPool: config.objects('pools'),
-      L2Advertisement: config.objects('l2Advertisements'),
-      BGPAdvertisement: config.objects('bgpAdvertisements'),
-      BGPPeer: config.objects('peers'),
-      Community: config.objects('communities'),
-      BFDProfile: config.objects('bfdProfiles'),
-    });
     const report = (c: Config) =>
       reporter
-        .report(c, configObjects())
+        .report(c, config.objectsByKind())
         .catch((err: Error) => log.warn('could not report configuration', { error: err.message }));
 
     services.onChange((keys) => {

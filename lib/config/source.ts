@@ -6,7 +6,7 @@ import { Reflector, type ResourceRef } from '../kube/reflector.js';
 import type { KubeObject, Transport } from '../kube/transport.js';
 import type { Logger } from '../log.js';
 import { buildConfig, type ConfigInput } from './build.js';
-import type { Config } from './types.js';
+import type { Config, ConfigKind } from './types.js';
 
 type Part = Exclude<keyof ConfigInput, 'namespace'>;
 
@@ -75,6 +75,18 @@ export class ConfigSource {
   /** Objects of one kind as last seen (raw), e.g. to write their status. */
   objects(part: Part): KubeObject[] {
     return this.reflectors.get(part)?.cache.list() ?? [];
+  }
+
+  /** Every configuration object as last seen, by kind (what ConfigReporter.report takes). */
+  objectsByKind(): Record<ConfigKind, KubeObject[]> {
+    return {
+      IPAddressPool: this.objects('pools'),
+      L2Advertisement: this.objects('l2Advertisements'),
+      BGPAdvertisement: this.objects('bgpAdvertisements'),
+      BGPPeer: this.objects('peers'),
+      Community: this.objects('communities'),
+      BFDProfile: this.objects('bfdProfiles'),
+    };
   }
 
   onChange(listener: (c: Config) => void): () => void {

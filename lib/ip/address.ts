@@ -158,3 +158,10 @@ export function isBuggyIPv4(value: bigint): boolean {
   const last = value & 0xffn;
   return last === 0n || last === 0xffn;
 }
+
+/** RFC 5952 text of 16 address bytes (as carried in packets) starting at `offset`. */
+export function formatIPv6Bytes(bytes: Uint8Array, offset = 0): string {
+  let value = 0n;
+  for (let i = 0; i < 16; i++) value = (value << 8n) | BigInt(bytes[offset + i] ?? 0);
+  return formatIPValue(6, value);
+}

@@ -7,6 +7,7 @@ export {
   familyName,
   formatIP,
   formatIPValue,
+  formatIPv6Bytes,
   ipEquals,
   isBuggyIPv4,
   maxAddressValue,

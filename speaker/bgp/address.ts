@@ -1,6 +1,7 @@
 // IPv4/IPv6 addresses as text ↔ network-order bytes. Text output is canonical (dotted quad;
 // RFC 5952 for IPv6), so decoded messages compare equal to hand-written expectations.
 
+import { formatIPv6Bytes } from '../../lib/ip/index.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { BgpEncodeError } from './errors.js';
 
@@ -40,24 +41,5 @@ export function parseIPv6(text: string): Buffer {
 
 /** RFC 5952 §4: lowercase, no leading zeros, the longest run (≥2) of zero groups as "::". */
 export function formatIPv6(b: Uint8Array, offset = 0): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((b[offset + 2 * i]! << 8) | b[offset + 2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIPv6Bytes(b, offset);
 }

@@ -114,7 +114,8 @@ describe('addresses and prefixes', () => {
     ['0.0.0.0/0', '0.0.0.0/0'],
     ['2001:DB8::/32', '2001:db8::/32'],
     ['2001:db8:0:0:1:0:0:1/128', '2001:db8::1:0:0:1/128'],
-    ['::ffff:192.0.2.1/128', '::ffff:c000:201/128'],
+    // RFC 5952 §5: IPv4-mapped addresses are written with the dotted quad.
+    ['::ffff:c000:201/128', '::ffff:192.0.2.1/128'],
     ['::/0', '::/0'],
   ])('%s reads back as %s', (text, canonical) => {
     expect(formatPrefix(parsePrefix(text))).toBe(canonical);

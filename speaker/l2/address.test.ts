@@ -9,7 +9,7 @@ describe('address text forms', () => {
     ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // §4.2.2: a single 0 group is not "::"
     ['fe80::00ff:fe00:0a01', 'fe80::ff:fe00:a01'],
     ['ff02::1:ff00:2', 'ff02::1:ff00:2'],
-    ['::ffff:192.0.2.1', '::ffff:c000:201'],
+    ['::ffff:c000:201', '::ffff:192.0.2.1'], // RFC 5952 §5: IPv4-mapped as a dotted quad
   ])('formats %s as %s (RFC 5952)', (input, canonical) => {
     const bytes = parseIPv6(input);
     expect(bytes).toBeDefined();

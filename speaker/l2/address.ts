@@ -2,6 +2,7 @@
 // IPv4 "192.0.2.1", IPv6 in RFC 5952 form) and the bytes on the wire. Decoders produce text so
 // that results compare with config values and read well in logs; encoders accept text.
 
+import { formatIPv6Bytes } from '../../lib/ip/index.js';
 /** Parses "aa:bb:cc:dd:ee:ff" (or with '-'); returns undefined when it is not a 48-bit MAC. */
 export function parseMac(text: string): Buffer | undefined {
   const parts = text.split(/[:-]/);
@@ -64,26 +65,7 @@ export function parseIPv6(text: string): Buffer | undefined {
 
 /** RFC 5952 §4: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as "::". */
 export function formatIPv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIPv6Bytes(bytes);
 }
 
 /** Like parseMac/parseIPv4/parseIPv6, but for encoder inputs, where a bad value is a bug. */

@@ -88,14 +88,7 @@ describe('configuration problems are reported, not refused', () => {
     source.onChange((config) => {
       latest = config;
       metrics.update(config);
-      void reporter.report(config, {
-        IPAddressPool: source.objects('pools'),
-        L2Advertisement: source.objects('l2Advertisements'),
-        BGPAdvertisement: source.objects('bgpAdvertisements'),
-        BGPPeer: source.objects('peers'),
-        Community: source.objects('communities'),
-        BFDProfile: source.objects('bfdProfiles'),
-      });
+      void reporter.report(config, source.objectsByKind());
     });
     source.start();
     await source.synced;
@@ -298,17 +291,7 @@ describe('cross-object problems, table-driven: accepted by the API server, repor
       coalesceMs: 20,
     });
     const reporter = new ConfigReporter(kc, quiet, async () => undefined);
-    source.onChange(
-      (config) =>
-        void reporter.report(config, {
-          IPAddressPool: source.objects('pools'),
-          L2Advertisement: source.objects('l2Advertisements'),
-          BGPAdvertisement: source.objects('bgpAdvertisements'),
-          BGPPeer: source.objects('peers'),
-          Community: source.objects('communities'),
-          BFDProfile: source.objects('bfdProfiles'),
-        }),
-    );
+    source.onChange((config) => void reporter.report(config, source.objectsByKind()));
     source.start();
     try {
       await source.synced;
