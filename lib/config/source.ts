@@ -33,6 +33,8 @@ export interface ConfigSourceOptions {
 export class ConfigSource {
   private readonly reflectors = new Map<Part, Reflector<KubeObject>>();
   private readonly listeners = new Set<(c: Config) => void>();
+  /** Per object, what the Config is built from (see configInput), to skip irrelevant changes. */
+  private readonly inputs = new Map<string, string>();
   private config: Config | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Resolves once every kind has been listed and the first Config built. */
@@ -50,7 +52,9 @@ export class ConfigSource {
         log: opts.log,
         ...(opts.onError ? { onError: opts.onError } : {}),
       });
-      r.onChange(() => this.schedule());
+      r.onChange((keys) => {
+        if (this.inputChanged(part, r, keys)) this.schedule();
+      });
       this.reflectors.set(part, r);
     }
     this.synced = Promise.all([...this.reflectors.values()].map((r) => r.synced)).then(() => {
@@ -94,6 +98,26 @@ export class ConfigSource {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * True when a changed object differs in what the Config is built from. Status writes
+   * (conditions from the reporter, pool usage from the controller) change resourceVersion
+   * but not the Config: rebuilding on them would make every pool status write re-run the
+   * controller's pool update for all Services.
+   */
+  private inputChanged(part: Part, r: Reflector<KubeObject>, keys: string[]): boolean {
+    let changed = false;
+    for (const key of keys) {
+      const id = `${part}/${key}`;
+      const obj = r.cache.get(key);
+      const input = obj === undefined ? undefined : configInput(obj);
+      if (this.inputs.get(id) === input) continue;
+      changed = true;
+      if (input === undefined) this.inputs.delete(id);
+      else this.inputs.set(id, input);
+    }
+    return changed;
+  }
+
   private schedule(): void {
     if (!this.config) return; // the first build happens once everything is synced
     clearTimeout(this.timer);
@@ -124,4 +148,11 @@ export class ConfigSource {
     });
     for (const l of this.listeners) l(this.config);
   }
+}
+
+/** The parts of an object buildConfig reads: spec (Secret data), labels, creation order. */
+function configInput(obj: KubeObject): string {
+  const o = obj as KubeObject & { spec?: unknown; data?: unknown; stringData?: unknown };
+  const m = obj.metadata as { labels?: unknown; creationTimestamp?: unknown } | undefined;
+  return JSON.stringify([o.spec, o.data, o.stringData, m?.labels, m?.creationTimestamp]);
 }

@@ -2,11 +2,14 @@
 // reported where users look — a condition on the object, a Warning Event, metrics — naming
 // both objects, while everything unrelated keeps working.
 
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
+import { KubeApiRequester } from '../../controller/api-request.js';
+import { eventSink } from '../../controller/kube-edges.js';
 import { ConfigReporter, ConfigMetrics } from '../../lib/config/reporter.js';
 import { ConfigSource } from '../../lib/config/source.js';
 import type { Config } from '../../lib/config/types.js';
+import { EventRecorder } from '../../lib/kube/events.js';
 import { HttpsTransport } from '../../lib/kube/transport.js';
 import { createLogger } from '../../lib/log.js';
 import { testEnv } from '../env/testenv.js';
@@ -59,25 +62,16 @@ describe('configuration problems are reported, not refused', () => {
 
   beforeAll(async () => {
     await core.createNamespace({ body: { metadata: { name: ns } } });
-    reporter = new ConfigReporter(kc, quiet, async (ref, type, reason, message) => {
-      await core.createNamespacedEvent({
-        namespace: ref.namespace,
-        body: {
-          metadata: { generateName: `${ref.name}.` },
-          involvedObject: {
-            apiVersion: ref.apiVersion,
-            kind: ref.kind,
-            namespace: ref.namespace,
-            name: ref.name,
-            ...(ref.uid ? { uid: ref.uid } : {}),
-          },
-          type,
-          reason,
-          message,
-          source: { component: 'beacon-controller' },
-        },
-      });
+    // The controller's own Event path: EventRecorder writing through the API requester.
+    const recorder = new EventRecorder({
+      sink: eventSink(new KubeApiRequester(kc)),
+      component: 'beacon-controller',
+      now: Date.now,
+      log: quiet,
     });
+    reporter = new ConfigReporter(kc, quiet, (target, type, reason, message) =>
+      recorder.emit(target, type, reason, message),
+    );
     source = new ConfigSource({
       transport: new HttpsTransport(kc),
       namespace: ns,
@@ -168,6 +162,29 @@ describe('configuration problems are reported, not refused', () => {
       (await registry.metrics()).includes('metallb_k8s_client_config_stale_bool 0') ? true : undefined,
     );
     expect((await condition('ipaddresspools', 'v1beta1', 'older'))?.reason).toBe('Valid');
+  });
+  it('rebuilds the configuration when an input changes, not when only status is written', async () => {
+    const patch = (body: object, status: boolean) =>
+      (status ? crd.patchNamespacedCustomObjectStatus : crd.patchNamespacedCustomObject).call(
+        crd,
+        {
+          group: 'metallb.io',
+          version: 'v1beta1',
+          namespace: ns,
+          plural: 'ipaddresspools',
+          name: 'unrelated',
+          body,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    await new Promise((r) => setTimeout(r, 300)); // let earlier reporter writes settle
+    const before = source.builds;
+    await patch({ status: { assignedIPv4: 7 } }, true);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(source.builds).toBe(before);
+    await patch({ metadata: { labels: { tier: 'web' } } }, false);
+    await eventually(() => (latest?.pools.get('unrelated')?.labels.tier === 'web' ? true : undefined));
+    expect(source.builds).toBe(before + 1);
   });
 });
 
