@@ -65,19 +65,8 @@ await runComponent({
       now: Date.now,
       log,
     });
-    const reporter = new ConfigReporter(kc, log, (ref, type, reason, message) =>
-      recorder.emit(
-        {
-          apiVersion: ref.apiVersion,
-          kind: ref.kind,
-          namespace: ref.namespace,
-          name: ref.name,
-          ...(ref.uid ? { uid: ref.uid } : {}),
-        },
-        type,
-        reason,
-        message,
-      ),
+    const reporter = new ConfigReporter(kc, log, (target, type, reason, message) =>
+      recorder.emit(target, type, reason, message),
     );
 
     let leading = false;

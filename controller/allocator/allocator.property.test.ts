@@ -5,17 +5,7 @@ import type { IPAddress, IPFamily } from '../../lib/ip/index.js';
 import { formatIP, isBuggyIPv4, parseAddressSpec, parseIP } from '../../lib/ip/index.js';
 import { Allocator } from './allocator.js';
 import type { AllocatorPool, PortProtocol, ServiceRequest } from './types.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../test/support/prng.js';
 
 function pool(name: string, addresses: string[], options: Partial<AllocatorPool> = {}): AllocatorPool {
   return {
@@ -175,7 +165,7 @@ function checkInvariants(
 const big = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
 
 function run(seed: number, steps: number, check: boolean): [string, string][] {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   let pools = configA;
   const allocator = new Allocator(pools);
   const requests = new Map<string, ServiceRequest>();
@@ -220,7 +210,7 @@ describe('Allocator (property)', () => {
   });
 
   it.each([11, 12, 13])('always hands out the lowest free address in listed order (seed %i)', (seed) => {
-    const random = prng(seed);
+    const random = mulberry32(seed);
     const p = pool('p', ['10.0.1.250-10.0.2.10', '10.0.0.0/30'], { avoidBuggyIPs: true });
     const allocator = new Allocator([p]);
     const usable = enumerate(p, 4);

@@ -1,16 +1,5 @@
 import { IntervalSet } from './interval-set.js';
-
-/** mulberry32: a small seeded PRNG so failures replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../test/support/prng.js';
 
 describe('IntervalSet', () => {
   it('merges neighbours into one run and splits it again', () => {
@@ -53,7 +42,7 @@ describe('IntervalSet', () => {
   });
 
   it.each([1, 2, 3, 4, 5])('agrees with a plain Set under random adds and deletes (seed %i)', (seed) => {
-    const random = prng(seed);
+    const random = mulberry32(seed);
     const s = new IntervalSet();
     const model = new Set<number>();
     for (let step = 0; step < 4000; step++) {

@@ -8,14 +8,16 @@
 
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { Gauge, type Registry } from 'prom-client';
+import type { EventTarget, EventType } from '../kube/events.js';
 import type { KubeObject } from '../kube/transport.js';
 import type { Logger } from '../log.js';
 import { desiredConditions, invalidObjectCounts, validCondition } from './conditions.js';
 import { configKinds, problemText, type Config, type ConfigKind, type ObjectRef } from './types.js';
 
+/** Records an Event on a configuration object: EventRecorder.emit fits as it is. */
 export type RecordEvent = (
-  ref: ObjectRef & { apiVersion: string; uid?: string },
-  type: 'Normal' | 'Warning',
+  target: EventTarget,
+  type: EventType,
   reason: string,
   message: string,
 ) => Promise<void>;

@@ -11,6 +11,7 @@ import type { IPFamily, IPRange } from '../../lib/ip/index.js';
 import { parseAddressSpec } from '../../lib/ip/index.js';
 import { Allocator } from '../../controller/allocator/allocator.js';
 import type { ServiceRequest } from '../../controller/allocator/types.js';
+import { mulberry32 } from '../support/prng.js';
 
 export interface BenchResult {
   name: string;
@@ -77,18 +78,6 @@ function request(key: string, family: IPFamily): ServiceRequest {
     sharingKey: '',
     ports: [{ protocol: 'TCP', port: 80 }],
     backendKey: '',
-  };
-}
-
-/** mulberry32, so churn patterns are the same in every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -179,7 +168,7 @@ export async function benchAllocator(options: AllocatorBenchOptions = {}): Promi
       for (let i = 0; i < made; i++) subject.release(extra(i).key);
 
       // Churn: release a random service, allocate a new one into the hole it left.
-      const random = prng(7);
+      const random = mulberry32(7);
       const live = [...keys];
       let next = 0;
       churnRate[who] = opsPerSecond(

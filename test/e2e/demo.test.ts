@@ -29,21 +29,9 @@ import { Lab, hostSeedV4, hostV4, isRoot, nodeHosts, processAlive } from './lab.
 /** true once the controller allocates and the L2 speaker answers ARP: see the header. */
 const beaconServesSeed002 = false;
 
-/** The steps that need nothing from Beacon's controller or speaker logic. */
-const harnessSteps: readonly StepId[] = [
-  'control-plane',
-  'lab',
-  'relay',
-  'nodes',
-  'seed-pool',
-  'seed-deployment',
-  'seed-service',
-  'endpointslice',
-  'kube-proxy',
-  'controller',
-  'speakers',
-];
+/** The steps that need Beacon's controller or speaker logic; the rest need only the harness. */
 const beaconSteps: readonly StepId[] = ['external-ip', 'arp', 'curl'];
+const harnessSteps: readonly StepId[] = stepIds.filter((s) => !beaconSteps.includes(s));
 
 const prefix = 'dmt-';
 

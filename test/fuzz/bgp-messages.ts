@@ -14,18 +14,13 @@ import type {
   UpdateMessage,
 } from '../../speaker/bgp/messages.js';
 import type { AddressFamily, Prefix } from '../../speaker/bgp/prefix.js';
+import { mulberry32 } from '../support/prng.js';
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+/** Seeded (mulberry32): the same sequence for the same seed everywhere. */
 export class Rng {
-  private s: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
   /** Integer in [lo, hi]. */
   int(lo: number, hi: number): number {
