@@ -1,41 +1,89 @@
 #!/usr/bin/env node
 // beacon-speaker: makes Service IPs reachable from this node (L2 ARP/NDP or BGP).
+//
+// One configuration (the controller's, plus the Secrets with BGP passwords) and one view of
+// the cluster (Services, Nodes, EndpointSlices) feed both protocols; each converges on every
+// change. On SIGTERM the protocols hand over (L2) or withdraw (BGP) before the watches stop.
 
+import { KubeApiRequester } from '../controller/api-request.js';
+import { eventSink } from '../controller/kube-edges.js';
 import { runComponent } from '../lib/component.js';
+import { commonFlags } from '../lib/component-flags.js';
 import { ConfigMetrics } from '../lib/config/reporter.js';
 import { ConfigSource } from '../lib/config/source.js';
-import { HttpsTransport } from '../lib/kube/transport.js';
-import { commonFlags } from '../lib/component-flags.js';
 import type { FlagSpec } from '../lib/flags.js';
 import { loadKubeConfig } from '../lib/kube-config.js';
+import { EventRecorder } from '../lib/kube/events.js';
+import { HttpsTransport } from '../lib/kube/transport.js';
+import { layer2 } from './layer2/protocol.js';
+import { bgp } from './bgp-mode/protocol.js';
+import { ClusterView } from './cluster/view.js';
+import type { Protocol, RunningProtocol } from './protocol.js';
+
+const protocols: readonly Protocol[] = [layer2, bgp];
 
 const speakerFlags: readonly FlagSpec[] = [
   ...commonFlags,
   { name: 'node-name', env: 'METALLB_NODE_NAME', help: 'Name of the Node this speaker runs on (required).' },
+  ...protocols.flatMap((p) => p.flags),
 ];
 
 await runComponent({
   program: 'beacon-speaker',
   summary: 'Announces Service IPs from this node: ARP/NDP in layer 2 mode, BGP to routers in BGP mode.',
   flags: speakerFlags,
-  async start({ flags, log, registry, shutdown, setReady }) {
+  async start({ flags, log: rootLog, registry, shutdown, setReady }) {
     const node = flags['node-name'];
     if (!node) throw new Error('--node-name is required (or METALLB_NODE_NAME)');
-    const kc = loadKubeConfig(flags.kubeconfig);
-    log.info('using API server', { server: kc.getCurrentCluster()?.server, node });
+    const log = rootLog.with({ node });
+    const namespace = flags.namespace ?? 'metallb-system';
+    const lbClass = flags['lb-class'] || undefined;
+    const kubeConfig = loadKubeConfig(flags.kubeconfig);
+    log.info('using API server', { server: kubeConfig.getCurrentCluster()?.server, lbClass });
+    const transport = new HttpsTransport(kubeConfig);
+    const api = new KubeApiRequester(kubeConfig);
+    const events = new EventRecorder({
+      sink: eventSink(api),
+      component: 'beacon-speaker',
+      now: Date.now,
+      log,
+    });
+
     // The same validated configuration the controller uses; the speaker also reads the Secrets
     // that hold BGP passwords. Problems are reported by the controller, counted here too.
     const metrics = new ConfigMetrics(registry);
-    const config = new ConfigSource({
-      transport: new HttpsTransport(kc),
-      namespace: flags.namespace ?? 'metallb-system',
-      log: log.with({ node }),
-      secrets: true,
-    });
+    const config = new ConfigSource({ transport, namespace, log, secrets: true });
     config.onChange((c) => metrics.update(c));
-    shutdown.add('configuration watch', () => config.stop());
+    const cluster = new ClusterView({ transport, log, ...(lbClass !== undefined ? { lbClass } : {}) });
+    // Hooks run in reverse: the protocols stop (hand over, withdraw) while the watches still run.
+    shutdown.add('watches', () => {
+      config.stop();
+      cluster.stop();
+    });
     config.start();
-    await config.synced;
+    cluster.start();
+    await Promise.all([config.synced, cluster.synced]);
+
+    const ctx = {
+      node,
+      namespace,
+      flags,
+      log,
+      registry,
+      kubeConfig,
+      transport,
+      api,
+      events,
+      config,
+      cluster,
+    };
+    for (const protocol of protocols) {
+      const running: RunningProtocol = await protocol.start({
+        ...ctx,
+        log: log.with({ protocol: protocol.name }),
+      });
+      shutdown.add(protocol.name, () => running.stop());
+    }
     setReady(true);
   },
 });
