@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Fuzzes Beacon's BGP codec: valid messages are generated, mutated (bit flips, truncation,
-// length-field edits, splicing, random bytes) and fed through the framer and the decoder.
-// A failure is any exception other than BgpDecodeError, a decode slower than 100 ms, or a
-// decoded message that does not survive re-encoding. Failing inputs are written to
+// Fuzzes Beacon's BGP codec and session: valid messages are generated, mutated (bit flips,
+// truncation, length-field edits, splicing, random bytes) and fed through the framer, the
+// decoder and then the session state machine (in OpenSent, OpenConfirm or Established).
+// A failure is any exception other than BgpDecodeError, a decode or FSM step slower than
+// 100 ms, a decoded message that does not survive re-encoding, or a session that answers a
+// malformed message with anything but the decoder's NOTIFICATION and a return to Idle. Failing inputs are written to
 // speaker/bgp/testdata/malformed/fuzz-<hash>.hex, where the unit tests replay them forever.
 //
 //   node dist/test/fuzz/bgp-fuzz.js [count=1000000] [seed=1]
@@ -16,11 +18,16 @@ import { decodeMessage } from '../../speaker/bgp/decode.js';
 import { encodeMessage } from '../../speaker/bgp/encode.js';
 import { BgpDecodeError } from '../../speaker/bgp/errors.js';
 import { BgpFramer } from '../../speaker/bgp/framer.js';
+import { eventFromDecode } from '../../speaker/bgp/fsm/decode-event.js';
+import { BgpFsm } from '../../speaker/bgp/fsm/fsm.js';
+import type { ConnId, FsmAction, State } from '../../speaker/bgp/fsm/types.js';
+import type { DecodeResult } from '../../speaker/bgp/decode-result.js';
 import type { CodecContext } from '../../speaker/bgp/messages.js';
+import { buildOpen } from '../../speaker/bgp/open.js';
 import { Rng, randomContext, randomMessage } from './bgp-messages.js';
 
 export interface FuzzFailure {
-  kind: 'exception' | 'slow' | 'reencode';
+  kind: 'exception' | 'slow' | 'reencode' | 'session';
   iteration: number;
   input: Buffer;
   context: CodecContext;
@@ -104,6 +111,59 @@ export function mutate(rng: Rng, input: Buffer, other: Buffer): Buffer {
   return b;
 }
 
+const sessionStates = ['OpenSent', 'OpenConfirm', 'Established'] as const;
+
+/** A session on connection `conn`, driven by valid events to `target`. */
+function sessionIn(target: (typeof sessionStates)[number], now: number): { fsm: BgpFsm; conn: ConnId } {
+  const fsm = new BgpFsm({ localAsn: 64512, peerAsn: 64500, routerId: '10.0.0.11', holdTime: 9 });
+  const connect = fsm.step({ type: 'ManualStart' }, now).find((a) => a.type === 'connect');
+  if (connect?.type !== 'connect') throw new Error('the FSM did not connect on ManualStart');
+  const conn = connect.conn;
+  fsm.step({ type: 'Tcp_CR_Acked', conn }, now);
+  if (target === 'OpenSent') return { fsm, conn };
+  const open = buildOpen({ asn: 64500, holdTime: 9, bgpId: '10.0.0.1', capabilities: [] });
+  fsm.step({ type: 'BGPOpen', conn, open }, now);
+  if (target === 'OpenConfirm') return { fsm, conn };
+  fsm.step({ type: 'KeepAliveMsg', conn }, now);
+  return { fsm, conn };
+}
+
+/**
+ * Feeds one decoded frame to a session in `state`. Returns why the session misbehaved, or
+ * undefined. RFC 4271 §6: a message error is answered with the decoder's NOTIFICATION and
+ * the connection closes (Idle); RFC 7606's lighter outcomes keep an Established session up.
+ */
+export function sessionCheck(
+  r: DecodeResult,
+  state: (typeof sessionStates)[number],
+  slowMs: number,
+): string | undefined {
+  const { fsm, conn } = sessionIn(state, 0);
+  if (fsm.state !== state) return `the valid handshake reached ${fsm.state}, not ${state}`;
+  const ev = eventFromDecode(conn, r);
+  if (ev === undefined) return `no FSM event for a ${r.action} result`;
+  const t0 = performance.now();
+  const out: FsmAction[] = fsm.step(ev, 1000);
+  const ms = performance.now() - t0;
+  if (ms > slowMs) return `the FSM step took ${ms.toFixed(1)} ms`;
+  // Read again: the step changed it (TypeScript still narrows the getter from the check above).
+  const after = fsm.state as State;
+  if (r.action === 'session-reset') {
+    const sent = out.find((a) => a.type === 'send' && a.message.type === 'notification');
+    if (sent?.type !== 'send' || sent.message.type !== 'notification')
+      return `a malformed message in ${state} sent no NOTIFICATION`;
+    if (sent.message.code !== r.notification.code || sent.message.subcode !== r.notification.subcode)
+      return `in ${state} the session sent ${sent.message.code}/${sent.message.subcode}, the decoder asked for ${r.notification.code}/${r.notification.subcode}`;
+    if (after !== 'Idle') return `a malformed message in ${state} left the session in ${after}`;
+  } else if (
+    state === 'Established' &&
+    (r.action === 'treat-as-withdraw' || r.action === 'attribute-discard')
+  ) {
+    if (after !== 'Established') return `an RFC 7606 ${r.action} UPDATE took the session down`;
+  }
+  return undefined;
+}
+
 /** The core loop; pure apart from the clock. */
 export function runFuzz(opts: FuzzOptions): FuzzReport {
   const rng = new Rng(opts.seed);
@@ -149,6 +209,13 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
         const ms = performance.now() - t0;
         if (ms > slowMs) fail('slow', `decode took ${ms.toFixed(1)} ms`);
         count(r.action);
+        try {
+          const why = sessionCheck(r, rng.pick(sessionStates), slowMs);
+          if (why !== undefined) fail('session', why);
+          else count('session-checked');
+        } catch (e) {
+          fail('session', `the FSM threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        }
         if (r.action === 'ok' || r.action === 'attribute-discard') {
           // What we accepted must be representable: re-encode and decode to the same object.
           let again;
