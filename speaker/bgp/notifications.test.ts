@@ -212,6 +212,20 @@ describe('validateOpen (RFC 4271 §6.2)', () => {
     });
     expect(negotiate(local, good).context.maxMessageSize).toBe(4096);
   });
+
+  test('a peer that advertises no multiprotocol capability gets IPv4 unicast only (RFC 4760 §8)', () => {
+    const open = (capabilities: Parameters<typeof buildOpen>[0]['capabilities']) =>
+      buildOpen({ asn: 64512, holdTime: 30, bgpId: '10.0.0.1', capabilities });
+    const both = open([
+      { kind: 'multiprotocol', afi: 1, safi: 1 },
+      { kind: 'multiprotocol', afi: 2, safi: 1 },
+    ]);
+    const none = open([]);
+    expect(negotiate(both, none).families).toEqual([{ afi: 1, safi: 1 }]);
+    expect(negotiate(none, both).families).toEqual([{ afi: 1, safi: 1 }]);
+    expect(negotiate(none, none).families).toEqual([{ afi: 1, safi: 1 }]);
+    expect(negotiate(open([{ kind: 'multiprotocol', afi: 2, safi: 1 }]), none).families).toEqual([]);
+  });
 });
 
 describe('NOTIFICATION names and encoding', () => {

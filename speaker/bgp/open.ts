@@ -105,7 +105,7 @@ export interface Negotiated {
   context: CodecContext;
   /** RFC 4271 §4.2: the smaller of the two hold times. */
   holdTime: number;
-  /** Multiprotocol families both sides advertised; IPv4 unicast is implied when neither sends any (RFC 4760 §8). */
+  /** Multiprotocol families both sides advertised; a side that sends none offers IPv4 unicast (RFC 4760 §8). */
   families: { afi: number; safi: number }[];
 }
 
@@ -118,12 +118,13 @@ export function negotiate(local: OpenMessage, remote: OpenMessage): Negotiated {
     );
   const localMp = mp(local);
   const remoteMp = mp(remote);
-  const families =
-    localMp.length === 0 && remoteMp.length === 0
-      ? [{ afi: 1, safi: 1 }]
-      : localMp
-          .filter((l) => remoteMp.some((r) => sameCapability(l, r)))
-          .map((c) => ({ afi: c.afi, safi: c.safi }));
+  // A side that advertises no multiprotocol capability speaks IPv4 unicast only (RFC 4760 §8,
+  // as BIRD and FRR treat a peer without capabilities): that family is then common if the
+  // other side offers it too (or offers nothing).
+  const offers = (own: typeof localMp) => (own.length === 0 ? [{ afi: 1, safi: 1 }] : own);
+  const families = offers(localMp)
+    .filter((l) => offers(remoteMp).some((r) => r.afi === l.afi && r.safi === l.safi))
+    .map((c) => ({ afi: c.afi, safi: c.safi }));
   const asn = peerAsn(remote);
   const localAsn = peerAsn(local);
   return {

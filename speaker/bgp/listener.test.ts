@@ -1,0 +1,138 @@
+// The passive side over loopback TCP: BgpListener hands an incoming connection to the peer
+// configured for its source address, refuses every other source, and a passive BgpPeer
+// (RFC 4271 §8.1.1 PassiveTcpEstablishment) reaches Established without ever connecting out.
+
+import net from 'node:net';
+import { BgpFramer } from './framer.js';
+import { decodeMessage } from './decode.js';
+import { encodeMessage } from './encode.js';
+import { endOfRibFamily } from './end-of-rib.js';
+import type { BgpMessage, CodecContext } from './messages.js';
+import { buildOpen } from './open.js';
+import { BgpListener, BgpPeer, type PeerEvent } from './peer-connection.js';
+
+const ctx: CodecContext = { fourOctetAs: true, maxMessageSize: 4096 };
+
+interface ActivePeer {
+  received: BgpMessage[];
+  closed: Promise<void>;
+  socket: net.Socket;
+}
+
+/** A router that connects to us from `localAddress` and answers our OPEN. Like an old router,
+ * it advertises no multiprotocol capability: IPv4 unicast is implied (RFC 4760 §8). */
+function connectFrom(localAddress: string, port: number): ActivePeer {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+  const framer = new BgpFramer();
+  const received: BgpMessage[] = [];
+  const send = (m: BgpMessage) => !socket.destroyed && socket.write(encodeMessage(m, ctx));
+  socket.on('error', () => undefined);
+  socket.on('connect', () =>
+    send(
+      buildOpen({
+        asn: 64500,
+        holdTime: 9,
+        bgpId: '10.0.0.1',
+        capabilities: [{ kind: 'four-octet-as', asn: 64500 }],
+      }),
+    ),
+  );
+  socket.on('data', (chunk: Buffer) => {
+    for (const frame of framer.push(chunk)) {
+      const r = decodeMessage(frame, ctx);
+      if (r.action !== 'ok') throw new Error(`could not decode: ${r.action}`);
+      received.push(r.message);
+      if (r.message.type === 'open') send({ type: 'keepalive' });
+    }
+  });
+  return { received, socket, closed: new Promise<void>((r) => socket.on('close', () => r())) };
+}
+
+function passivePeer(peerAddress: string): { peer: BgpPeer; events: PeerEvent[] } {
+  const peer = new BgpPeer({
+    peerAddress,
+    localAsn: 64512,
+    peerAsn: 64500,
+    routerId: '10.0.0.11',
+    holdTime: 9,
+    passive: true,
+    nextHop4: '192.0.2.11',
+  });
+  const events: PeerEvent[] = [];
+  peer.on((e) => events.push(e));
+  return { peer, events };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('BgpListener and passive sessions', () => {
+  let listener: BgpListener;
+  const stops: Array<() => Promise<void>> = [];
+  beforeEach(async () => {
+    listener = new BgpListener();
+    await listener.listen(0, '127.0.0.1');
+  });
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+    await listener.close();
+  });
+
+  it('brings a passive peer to Established on its incoming connection and sends the table', async () => {
+    const { peer, events } = passivePeer('127.0.0.2');
+    stops.push(() => peer.stop());
+    listener.addPeer(peer);
+    peer.announce([{ prefix: '10.77.100.10/32' }]);
+    peer.start();
+    // Passive: nothing connects out, the session waits in Active.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(peer.state).toBe('Active');
+    expect(events.some((e) => e.type === 'state' && e.to === 'Connect')).toBe(false);
+
+    const router = connectFrom('127.0.0.2', listener.port);
+    stops.push(async () => void router.socket.destroy());
+    await waitFor(() => router.received.some((m) => m.type === 'update' && endOfRibFamily(m) !== undefined));
+    expect(peer.state).toBe('Established');
+    const update = router.received.find((m) => m.type === 'update' && m.nlri.length > 0);
+    expect(update?.type === 'update' && update.nlri.map((p) => `${p.addr.join('.')}/${p.len}`)).toEqual([
+      '10.77.100.10/32',
+    ]);
+  });
+
+  it('refuses a connection from an address no peer is configured for', async () => {
+    const { peer } = passivePeer('127.0.0.2');
+    stops.push(() => peer.stop());
+    listener.addPeer(peer);
+    peer.start();
+    const stranger = connectFrom('127.0.0.3', listener.port);
+    await stranger.closed;
+    expect(stranger.received).toEqual([]);
+    expect(peer.state).toBe('Active');
+  });
+
+  it('gives each of two peers its own connection', async () => {
+    const a = passivePeer('127.0.0.2');
+    const b = passivePeer('127.0.0.4');
+    stops.push(
+      () => a.peer.stop(),
+      () => b.peer.stop(),
+    );
+    listener.addPeer(a.peer);
+    listener.addPeer(b.peer);
+    a.peer.start();
+    b.peer.start();
+    const ra = connectFrom('127.0.0.2', listener.port);
+    const rb = connectFrom('127.0.0.4', listener.port);
+    stops.push(
+      async () => void ra.socket.destroy(),
+      async () => void rb.socket.destroy(),
+    );
+    await waitFor(() => a.peer.state === 'Established' && b.peer.state === 'Established');
+    expect(a.events.find((e) => e.type === 'established')).toMatchObject({ peerId: '10.0.0.1' });
+  });
+});
