@@ -89,9 +89,12 @@ export function planL2(config: Config, input: PlannerInput): L2Plan {
   return { ips, notAnnounced: reasons };
 }
 
-type PoolLookup = { kind: 'found'; name: string } | { kind: 'unknown'; name: string } | { kind: 'none' };
+export type PoolLookup =
+  { kind: 'found'; name: string } | { kind: 'unknown'; name: string } | { kind: 'none' };
 
-function poolOf(config: Config, service: L2Service, ip: IPAddress): PoolLookup {
+/** The pool an IP of the Service came from: the annotation, else the pool containing it. Shared
+ * with the BGP planner (speaker/bgp-planner) so both modes agree. */
+export function poolOf(config: Config, service: L2Service, ip: IPAddress): PoolLookup {
   if (service.pool !== undefined) {
     return config.pools.has(service.pool)
       ? { kind: 'found', name: service.pool }
