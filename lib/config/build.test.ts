@@ -177,6 +177,25 @@ describe('buildConfig: advertisements', () => {
     expect(c.bgpAdvertisements[0]).toMatchObject({ aggregationLength: 32, aggregationLengthV6: 128 });
   });
 
+  it('disables a BGP advertisement whose aggregation is shorter than a block of its pool, naming both', () => {
+    const c = buildConfig(
+      input({
+        pools: [pool('small', ['10.9.0.1-10.9.0.9', 'fd00::/120'])],
+        bgpAdvertisements: [
+          obj('BGPAdvertisement', 'wide', { ipAddressPools: ['small'], aggregationLength: 29 }),
+          obj('BGPAdvertisement', 'wide6', { ipAddressPools: ['small'], aggregationLengthV6: 112 }),
+          obj('BGPAdvertisement', 'fits', { ipAddressPools: ['small'], aggregationLength: 30 }),
+        ],
+      }),
+    );
+    expect(c.bgpAdvertisements.map((a) => a.ref.name)).toEqual(['fits']);
+    expect(c.problems.map(problemText)).toEqual([
+      'BGPAdvertisement metallb-system/wide: spec.aggregationLength "29": IPAddressPool metallb-system/small holds 10.9.0.4/30, more specific than a /29: the aggregate would announce addresses outside the pool; use aggregationLength 30 or more',
+      'BGPAdvertisement metallb-system/wide6: spec.aggregationLengthV6 "112": IPAddressPool metallb-system/small holds fd00::/120, more specific than a /112: the aggregate would announce addresses outside the pool; use aggregationLengthV6 120 or more',
+    ]);
+    expect(c.problems[0]?.related).toEqual([{ kind: 'IPAddressPool', namespace: ns, name: 'small' }]);
+  });
+
   it('disables a BGP advertisement whose community alias does not exist', () => {
     const c = buildConfig(
       input({ pools, bgpAdvertisements: [obj('BGPAdvertisement', 'ad', { communities: ['nope'] })] }),

@@ -18,6 +18,8 @@ import {
   parseAddressSpec,
   parseIP,
   rangesOverlap,
+  rangeToCIDRs,
+  formatCIDR,
   formatRange,
   type IPRange,
 } from '../ip/index.js';
@@ -368,7 +370,43 @@ function parseBgpAd(
     nodeSelectors,
     serviceSelectors,
   };
+  checkAggregation(problems, ref, ad, pools);
   return problems.ok(ref) ? ad : undefined;
+}
+
+/**
+ * An aggregated prefix may not be wider than the pool's own blocks: aggregationLength 26 over a
+ * pool entry 10.0.0.0/28 would announce a /26 of which Beacon owns a quarter (MetalLB refuses
+ * the same). A range counts as the CIDR blocks it splits into, and its widest block sets the
+ * limit (10.9.0.1-10.9.0.9 holds 10.9.0.4/30, so /30 is allowed and /29 is not).
+ */
+function checkAggregation(
+  problems: Problems,
+  ref: ObjectRef,
+  ad: BGPAdvertisement,
+  pools: ReadonlyMap<string, Pool>,
+): void {
+  for (const name of ad.pools) {
+    const pool = pools.get(name);
+    if (pool === undefined) continue;
+    for (const range of pool.ranges) {
+      const [field, length] =
+        range.family === 4
+          ? (['spec.aggregationLength', ad.aggregationLength] as const)
+          : (['spec.aggregationLengthV6', ad.aggregationLengthV6] as const);
+      // The range's widest block (MetalLB's lowest mask) sets the limit.
+      const block = rangeToCIDRs(range).reduce((a, b) => (b.prefixLength < a.prefixLength ? b : a));
+      if (block.prefixLength <= length) continue;
+      problems.add({
+        ref,
+        field,
+        value: String(length),
+        related: [pool.ref],
+        message: `IPAddressPool ${pool.ref.namespace}/${name} holds ${formatCIDR(block)}, more specific than a /${length}: the aggregate would announce addresses outside the pool; use ${field.slice(5)} ${block.prefixLength} or more`,
+      });
+      return;
+    }
+  }
 }
 
 /** Two advertisements of one pool to the same peers with different localPref: the newer loses. */
