@@ -111,6 +111,20 @@ export function mutate(rng: Rng, input: Buffer, other: Buffer): Buffer {
   return b;
 }
 
+/**
+ * How long `run` takes, in ms: timed once and, only when that exceeds `slowMs`, the best of
+ * five more runs, so that a pause of a busy machine (GC, another process) is not a hang.
+ */
+function bestOf(run: () => unknown, slowMs: number): number {
+  let best = Infinity;
+  for (let i = 0; i < 6 && best > slowMs; i++) {
+    const t0 = performance.now();
+    run();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
 const sessionStates = ['OpenSent', 'OpenConfirm', 'Established'] as const;
 
 /** A session on connection `conn`, driven by valid events to `target`. */
@@ -142,9 +156,8 @@ export function sessionCheck(
   if (fsm.state !== state) return `the valid handshake reached ${fsm.state}, not ${state}`;
   const ev = eventFromDecode(conn, r);
   if (ev === undefined) return `no FSM event for a ${r.action} result`;
-  const t0 = performance.now();
   const out: FsmAction[] = fsm.step(ev, 1000);
-  const ms = performance.now() - t0;
+  const ms = bestOf(() => sessionIn(state, 0).fsm.step(ev, 1000), slowMs);
   if (ms > slowMs) return `the FSM step took ${ms.toFixed(1)} ms`;
   // Read again: the step changed it (TypeScript still narrows the getter from the check above).
   const after = fsm.state as State;
@@ -204,9 +217,8 @@ export function runFuzz(opts: FuzzOptions): FuzzReport {
       // And straight into the decoder, whatever the header says.
       if (frames.length === 0) frames.push(input);
       for (const frame of frames) {
-        const t0 = performance.now();
         const r = decodeMessage(frame, ctx);
-        const ms = performance.now() - t0;
+        const ms = bestOf(() => decodeMessage(frame, ctx), slowMs);
         if (ms > slowMs) fail('slow', `decode took ${ms.toFixed(1)} ms`);
         count(r.action);
         try {
