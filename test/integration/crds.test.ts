@@ -41,7 +41,8 @@ type Kind =
   | 'BGPPeer'
   | 'BGPPeer/v1beta1'
   | 'ServiceL2Status'
-  | 'ServiceBGPStatus';
+  | 'ServiceBGPStatus'
+  | 'BGPSessionState';
 
 interface Manifest {
   apiVersion: string;
@@ -190,6 +191,7 @@ describe('samples', () => {
       'BGPAdvertisement/metallb.io/v1beta1',
       'BGPPeer/metallb.io/v1beta1',
       'BGPPeer/metallb.io/v1beta2',
+      'BGPSessionState/metallb.io/v1beta1',
       'Community/metallb.io/v1beta1',
       'IPAddressPool/metallb.io/v1beta1',
       'L2Advertisement/metallb.io/v1beta1',
@@ -359,6 +361,33 @@ describe('values fixed at creation', () => {
       expect((await getJson(status)).status).toMatchObject({ node: 'node-1', serviceName: 'myapp' });
     },
   );
+
+  it('answers "is my peering up" in kubectl get bgpsessionstates, with node and peer immutable', async () => {
+    const state = manifest('BGPSessionState', 'node-1-router');
+    objects.push(state);
+    await apply(state);
+    await patchStatus(state, {
+      node: 'node-1',
+      peer: 'router (10.77.0.1)',
+      bgpStatus: 'Established',
+      bfdStatus: 'Up',
+      prefixesSent: 3,
+      lastTransitionTime: '2026-11-22T10:00:00Z',
+    });
+    const table = await env.kubectl(['get', 'bgpsessionstates', '-n', beaconNs]);
+    const [header, row] = table.trimEnd().split('\n');
+    expect(header?.split(/\s{2,}/)).toEqual(['NAME', 'NODE', 'PEER', 'BGP', 'BFD', 'PREFIXES', 'SINCE']);
+    expect(row?.split(/\s{2,}/).slice(0, 6)).toEqual([
+      'node-1-router',
+      'node-1',
+      'router (10.77.0.1)',
+      'Established',
+      'Up',
+      '3',
+    ]);
+    expect(await refusal(patchStatus(state, { node: 'node-2' }))).toContain('node is immutable');
+    expect(await refusal(patchStatus(state, { peer: null }))).toContain('status.peer');
+  });
 });
 
 // One row per single-object rule: the write, and what kubectl's error must say (the field path,
