@@ -21,6 +21,7 @@ import type { PoolUsage } from './allocator/types.js';
 import { KubeApiRequester } from './api-request.js';
 import { eventSink, leaseClient, serviceWriter } from './kube-edges.js';
 import { ControllerMetrics } from './metrics.js';
+import { MemberlistSecretKeeper } from './memberlist-secret.js';
 import { poolStatusCounts, poolStatusPatch, type PoolObjectStatus } from './pool-status.js';
 import { WorkQueue } from './queue.js';
 import type { NamespaceObject, ServiceObject } from './service-object.js';
@@ -194,6 +195,11 @@ await runComponent({
     configMetrics.update(config.current()!);
     log.info('caches synced', { services: services.cache.size, namespaces: namespaces.cache.size });
     setReady(true);
+
+    // The speakers' membership key (MetalLB's memberlist Secret), created when missing.
+    const memberlistKeeper = new MemberlistSecretKeeper({ api, namespace, log });
+    memberlistKeeper.start();
+    shutdown.add('memberlist secret', () => memberlistKeeper.stop());
 
     const identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`;
     const elector = new LeaderElector({

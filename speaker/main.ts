@@ -77,13 +77,13 @@ await runComponent({
       config,
       cluster,
     };
-    for (const protocol of protocols) {
-      const running: RunningProtocol = await protocol.start({
-        ...ctx,
-        log: log.with({ protocol: protocol.name }),
-      });
-      shutdown.add(protocol.name, () => running.stop());
-    }
+    const running: RunningProtocol[] = [];
+    // Both protocols stop at once: a slow BGP withdrawal must not delay the L2 handover.
+    shutdown.add('protocols', async () => {
+      await Promise.all(running.map((r) => r.stop()));
+    });
+    for (const protocol of protocols)
+      running.push(await protocol.start({ ...ctx, log: log.with({ protocol: protocol.name }) }));
     setReady(true);
   },
 });

@@ -82,8 +82,12 @@ describe('RBAC from manifests/rbac.yaml', () => {
     const crd = asController.makeApiClient(CustomObjectsApi);
     const attempts: [string, () => Promise<unknown>][] = [
       [
-        'create a Secret',
-        () => api.createNamespacedSecret({ namespace: 'metallb-system', body: { metadata: { name: 'x' } } }),
+        'create a Secret outside the Beacon namespace',
+        () => api.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'x' } } }),
+      ],
+      [
+        'read a Secret other than the memberlist key',
+        () => api.readNamespacedSecret({ namespace: 'metallb-system', name: 'bgp-auth' }),
       ],
       ['create a Node', () => api.createNode({ body: { metadata: { name: 'rogue' } } })],
       ['delete a Namespace', () => api.deleteNamespace({ name: 'default' })],

@@ -1,0 +1,97 @@
+// Layer 2 metrics: MetalLB's names and labels (metallb.md §metrics), plus Beacon's failover
+// timings. The responder and announcer keep their own per-IP totals; the counters here copy
+// them at scrape time, so the packet hot path never touches prom-client.
+
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface FrameTotals {
+  requestsReceived: ReadonlyMap<string, number>;
+  responsesSent: ReadonlyMap<string, number>;
+  gratuitousSent: ReadonlyMap<string, number>;
+}
+
+/** Copies a monotonically growing per-IP total into a counter at scrape time. */
+function mirror(counter: Counter<'ip'>, totals: () => ReadonlyMap<string, number>): void {
+  counter.reset();
+  for (const [ip, n] of totals()) counter.inc({ ip }, n);
+}
+
+export class Layer2Metrics {
+  readonly announced: Gauge<'protocol' | 'service' | 'node' | 'ip'>;
+  readonly failoverSeconds: Histogram;
+  readonly unownedSeconds: Counter<'ip'>;
+  readonly conflicts: Counter<'ip'>;
+  /** 1 while the membership key is missing (the speaker announces nothing). */
+  readonly keyMissing: Gauge;
+  private totals: (() => FrameTotals) | undefined;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.announced = new Gauge({
+      name: 'metallb_speaker_announced',
+      help: 'Services being announced from this node (desired state): 1 per service, IP and protocol.',
+      labelNames: ['protocol', 'service', 'node', 'ip'],
+      registers,
+    });
+    const frames = (name: string, help: string, pick: (t: FrameTotals) => ReadonlyMap<string, number>) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['ip'],
+        registers,
+        collect() {
+          const totals = self.totals?.();
+          if (totals !== undefined) mirror(this, () => pick(totals));
+        },
+      });
+    frames(
+      'metallb_layer2_requests_received',
+      'ARP requests and Neighbor Solicitations received for an owned IP.',
+      (t) => t.requestsReceived,
+    );
+    frames(
+      'metallb_layer2_responses_sent',
+      'ARP replies and Neighbor Advertisements sent for an owned IP.',
+      (t) => t.responsesSent,
+    );
+    frames(
+      'metallb_layer2_gratuitous_sent',
+      'Gratuitous ARP and unsolicited Neighbor Advertisement frames sent on takeover.',
+      (t) => t.gratuitousSent,
+    );
+    this.failoverSeconds = new Histogram({
+      name: 'beacon_layer2_failover_seconds',
+      help:
+        'From the previous owner of an IP being declared dead or gone by membership to this node ' +
+        'sending its first gratuitous frame for the IP.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.unownedSeconds = new Counter({
+      name: 'beacon_layer2_unowned_seconds_total',
+      help:
+        'Time an announceable IP had no live owner claiming it, as this speaker saw it (every ' +
+        'speaker counts its own view; take the max across nodes, not the sum).',
+      labelNames: ['ip'],
+      registers,
+    });
+    this.conflicts = new Counter({
+      name: 'beacon_layer2_conflicts_total',
+      help: 'Another station answered ARP/NDP for an IP this node owns (duplicate responder).',
+      labelNames: ['ip'],
+      registers,
+    });
+    this.keyMissing = new Gauge({
+      name: 'beacon_layer2_memberlist_key_missing',
+      help: '1 while the memberlist Secret is missing or invalid: layer 2 announces nothing.',
+      registers,
+    });
+  }
+
+  /** Where the frame counters read their totals from (the responder and the announcer). */
+  readFramesFrom(totals: () => FrameTotals): void {
+    this.totals = totals;
+  }
+}
