@@ -15,13 +15,14 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-down clean
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-down fuzz clean
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
 	@echo "make test          run every test (installs what it needs first)"
 	@echo "make check         type check, lint and format check"
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
+	@echo "make fuzz          1,000,000 mutated BGP messages through decoder and session (FUZZ_COUNT, FUZZ_SEED)"
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
 	@echo "make lab-up        create the network lab (namespaces bcn-*); make lab-down removes it"
@@ -94,6 +95,11 @@ demo-down:
 
 bench: build control-plane
 	@node --expose-gc dist/test/bench/run.js
+
+# A million generated and mutated BGP messages through the framer, decoder and session FSM;
+# failing inputs are saved to speaker/bgp/testdata/malformed/, which the unit tests replay.
+fuzz: build
+	@node dist/test/fuzz/bgp-fuzz.js $(or $(FUZZ_COUNT),1000000) $(or $(FUZZ_SEED),1)
 
 clean:
 	rm -rf dist coverage .testenv
