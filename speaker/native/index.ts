@@ -1,5 +1,6 @@
 // Typed access to beacon_native, the addon for what Node and the npm packages cannot do
-// (see src/addon.cc): AF_PACKET sockets for ARP/NDP frames and TCP_MD5SIG for BGP sessions.
+// (see src/addon.cc): AF_PACKET sockets for ARP/NDP frames, TCP_MD5SIG for BGP sessions and
+// UDP sockets that report the received TTL for BFD.
 // Failed syscalls throw Errors shaped like Node's system errors: `code` ("ENODEV"),
 // `errno`, `syscall`, and a message that names the interface, peer or address involved.
 import { existsSync } from 'node:fs';
@@ -47,6 +48,20 @@ interface NativeBinding {
   connectTcpMd5(peer: string, port: number, key: Buffer, localAddress?: string, ttl?: number): number;
   awaitConnect(fd: number, timeoutMs: number, callback: (err: SystemError | null) => void): void;
   interfaceIndex(name: string): number;
+  UdpTtlSocket: new (
+    family: 4 | 6,
+    address: string,
+    port: number,
+    ttl: number,
+    onMessage: (data: Buffer, address: string, port: number, ttl: number) => void,
+    onError: (err: SystemError) => void,
+  ) => NativeUdpTtlSocket;
+}
+
+interface NativeUdpTtlSocket {
+  readonly port: number;
+  send(data: Buffer, address: string, port: number): number;
+  close(): void;
 }
 
 /** Where the built addon may be: next to this file (sources, tests) or, from dist/, in the source tree. */
@@ -263,4 +278,50 @@ export async function connectTcpMd5(options: TcpMd5ConnectOptions): Promise<net.
       resolve(new net.Socket({ fd, readable: true, writable: true }));
     });
   });
+}
+
+export interface UdpTtlSocketOptions {
+  family: 4 | 6;
+  /** Address to bind ('0.0.0.0' / '::' for all). */
+  address: string;
+  /** 0 for an ephemeral port. */
+  port: number;
+  /** IP TTL / IPv6 hop limit of every datagram sent. */
+  ttl: number;
+  /** Each datagram with its source and the TTL / hop limit it arrived with (-1 if unknown). */
+  onMessage: (data: Buffer, address: string, port: number, ttl: number) => void;
+  onError: (err: SystemError) => void;
+}
+
+/**
+ * A UDP socket that reports each datagram's received TTL / hop limit (IP_RECVTTL,
+ * IPV6_RECVHOPLIMIT): BFD single-hop (RFC 5881 §5) must discard packets that did not arrive
+ * with TTL 255, and Node's dgram cannot tell. IPv6 sockets are V6ONLY. Sending is
+ * synchronous (sendto on a non-blocking socket) and throws system errors such as ENETUNREACH.
+ */
+export class UdpTtlSocket {
+  readonly #socket: NativeUdpTtlSocket;
+
+  private constructor(socket: NativeUdpTtlSocket) {
+    this.#socket = socket;
+  }
+
+  static open(o: UdpTtlSocketOptions): UdpTtlSocket {
+    const { UdpTtlSocket: Native } = native();
+    return new UdpTtlSocket(new Native(o.family, o.address, o.port, o.ttl, o.onMessage, o.onError));
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return this.#socket.port;
+  }
+
+  send(data: Buffer, address: string, port: number): number {
+    return this.#socket.send(data, address, port);
+  }
+
+  /** Safe to call more than once. */
+  close(): void {
+    this.#socket.close();
+  }
 }

@@ -28,6 +28,12 @@ export interface BfdOptions {
   multiplier?: number;
 }
 
+export interface BfdPeer {
+  address: string;
+  /** The router's source address; default its own address of the peer's family. */
+  local?: string;
+}
+
 export interface RouterConfig {
   asn?: number; // default labNet.routerAsn (64500)
   routerId?: string; // default the router's v4 address
@@ -39,8 +45,16 @@ export interface RouterConfig {
   /** Install equal-cost paths from several speakers as one multipath route; default 16, 1 = off. */
   maxPaths?: number;
   bfd?: BfdOptions;
+  /**
+   * Stand-alone BFD sessions (no BGP needed): BIRD `neighbor` lines in `protocol bfd`, FRR
+   * `peer` blocks in bfdd with the `lab` profile. Implies `bfd` (defaults) when that is unset.
+   */
+  bfdPeers?: BfdPeer[];
   /** Which host runs the router (default `router`). */
   host?: LabHost;
+  /** BIRD only: export BGP routes into the kernel FIB; default true. The BGP table benchmark
+   * turns it off so that only BGP work is timed. */
+  kernel?: boolean;
 }
 
 interface Resolved {
@@ -54,6 +68,7 @@ interface Resolved {
   keepalive: number;
   maxPaths: number;
   bfd: Required<BfdOptions> | undefined;
+  bfdPeers: Array<Required<BfdPeer>>;
   families: AddressFamily[];
 }
 
@@ -75,7 +90,14 @@ function resolve(cfg: RouterConfig): Resolved {
     holdTime: cfg.holdTime ?? 3,
     keepalive: cfg.keepalive ?? 1,
     maxPaths: cfg.maxPaths ?? 16,
-    bfd: cfg.bfd && { intervalMs: cfg.bfd.intervalMs ?? 100, multiplier: cfg.bfd.multiplier ?? 3 },
+    bfd: (cfg.bfd ?? (cfg.bfdPeers?.length ? {} : undefined)) && {
+      intervalMs: cfg.bfd?.intervalMs ?? 100,
+      multiplier: cfg.bfd?.multiplier ?? 3,
+    },
+    bfdPeers: (cfg.bfdPeers ?? []).map((b) => ({
+      address: b.address,
+      local: b.local ?? (b.address.includes(':') ? hostV6(host) : hostV4(host)),
+    })),
     families: families.length > 0 ? families : ['ipv4'],
   };
 }
@@ -88,7 +110,7 @@ export function birdConfig(cfg: RouterConfig, logFile: string): string {
     `log "${logFile}" all;`,
     'protocol device { scan time 10; }',
   ];
-  for (const f of r.families)
+  for (const f of cfg.kernel === false ? [] : r.families)
     out.push(
       'protocol kernel {',
       `  ${f} { import none; export all; };`,
@@ -101,6 +123,7 @@ export function birdConfig(cfg: RouterConfig, logFile: string): string {
     out.push(
       'protocol bfd {',
       `  interface "*" { min rx interval ${r.bfd.intervalMs} ms; min tx interval ${r.bfd.intervalMs} ms; multiplier ${r.bfd.multiplier}; };`,
+      ...r.bfdPeers.map((b) => `  neighbor ${b.address} local ${b.local};`),
       '}',
     );
   for (const p of r.peers) {
@@ -116,6 +139,9 @@ export function birdConfig(cfg: RouterConfig, logFile: string): string {
       '  connect delay time 1; connect retry time 1;',
     );
     if (r.bfd) out.push('  bfd on;');
+    // BIRD treats iBGP neighbours as multihop with recursive next hops, which need an IGP
+    // table the lab does not have: the speakers are on the segment, so say so.
+    if (p.asn === r.asn) out.push('  direct;');
     if (p.password !== undefined) out.push(`  password "${p.password}";`);
     for (const f of p.families) out.push(`  ${f} { import all; export none; };`);
     out.push('}');
@@ -166,6 +192,7 @@ export function frrConfigs(
         `  detect-multiplier ${r.bfd.multiplier}`,
         `  receive-interval ${r.bfd.intervalMs}`,
         `  transmit-interval ${r.bfd.intervalMs}`,
+        ...r.bfdPeers.flatMap((b) => [` peer ${b.address} local-address ${b.local}`, '  profile lab']),
       ].join('\n') +
       '\n';
   return out;

@@ -6,6 +6,8 @@
 //    be set from JavaScript: setTcpMd5 covers the listener, connectTcpMd5 the active side,
 //    and awaitConnect tells when that connect finished (Node emits no 'connect' for an
 //    adopted fd).
+//  - Node's dgram cannot report the TTL a datagram arrived with, which BFD must check
+//    (RFC 5881 §5, GTSM-style TTL 255): UdpTtlSocket reads it with recvmsg().
 //  - interfaceIndex wraps if_nametoindex, which Node does not expose either.
 // Everything else (frame codecs, protocol logic) is TypeScript.
 #include <napi.h>
@@ -16,6 +18,7 @@
 #include "errors.h"
 #include "packet_socket.h"
 #include "tcp_md5.h"
+#include "udp_ttl_socket.h"
 
 namespace beacon {
 namespace {
@@ -34,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setTcpMd5", Napi::Function::New<SetTcpMd5>(env, "setTcpMd5"));
   exports.Set("connectTcpMd5", Napi::Function::New<ConnectTcpMd5>(env, "connectTcpMd5"));
   exports.Set("awaitConnect", Napi::Function::New<AwaitConnect>(env, "awaitConnect"));
+  exports.Set("UdpTtlSocket", UdpTtlSocket::Define(env));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
   return exports;
 }

@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <memory>
 #include <vector>
 
 namespace beacon {
@@ -27,6 +28,9 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void Drain();
+  // One non-blocking recvfrom of a frame that is not our own into buffer_: its length, 0 when
+  // nothing is queued, or -errno.
+  ssize_t ReadFrame(int* pkttype);
   void ReportError(int err, const char* syscall);
   void Shutdown();
 
@@ -37,6 +41,9 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   unsigned char hwaddr_[8] = {0};
   unsigned hwaddr_len_ = 0;
   std::vector<unsigned char> buffer_;
+  // The async context every frame callback runs in: one callback scope per wake-up, so
+  // process.nextTick and promise jobs run once after a batch instead of after each frame.
+  std::unique_ptr<Napi::AsyncContext> async_context_;
   Napi::FunctionReference on_frame_;
   Napi::FunctionReference on_error_;
 };

@@ -1,0 +1,108 @@
+// BfdManager over real UDP sockets on loopback: two managers on 127.0.0.1 and 127.0.0.2
+// bring a session Up, then one stops and the other detects it.
+import dgram from 'node:dgram';
+import { BfdState, encodeControl } from './codec.js';
+import { BfdManager } from './edge.js';
+import type { BfdStateChange } from './sessions.js';
+
+const port = 20000 + (process.pid % 10000);
+const profile = { receiveIntervalMs: 50, transmitIntervalMs: 50, detectMultiplier: 3, passiveMode: false };
+
+function waitFor(m: BfdManager, event: 'up' | 'down', timeoutMs: number): Promise<BfdStateChange> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    m.once(event, (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+}
+
+describe('BfdManager on loopback', () => {
+  const managers: BfdManager[] = [];
+  afterEach(() => {
+    for (const m of managers.splice(0)) m.close();
+  });
+
+  test('brings a session Up, then detects the peer going away within the detection time', async () => {
+    const a = BfdManager.start({ port, listen: { v4: ['127.0.0.1'], v6: [] } });
+    const b = BfdManager.start({ port, listen: { v4: ['127.0.0.2'], v6: [] } });
+    managers.push(a, b);
+    const upA = waitFor(a, 'up', 5000);
+    const upB = waitFor(b, 'up', 5000);
+    a.add('127.0.0.2', '127.0.0.1', profile);
+    b.add('127.0.0.1', '127.0.0.2', profile);
+    await Promise.all([upA, upB]);
+    // Let the Poll for the fast rate complete.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.stats()[0]).toMatchObject({
+      state: 'Up',
+      remoteState: 'Up',
+      ttlRejected: 0,
+      transmitIntervalUs: 50_000,
+      detectionTimeUs: 150_000,
+      pollActive: false,
+    });
+
+    // b stops without a word, as after a crash.
+    const downA = waitFor(a, 'down', 2000);
+    const t0 = performance.now();
+    b.close({ adminDown: false });
+    const down = await downA;
+    const elapsed = performance.now() - t0;
+    expect(down).toMatchObject({ peer: '127.0.0.2', to: 'Down', diagName: 'Control Detection Time Expired' });
+    // Detection time 3 × 50 ms after the last packet, which came at most 50 ms before t0.
+    expect(elapsed).toBeLessThan(150 + 60);
+  });
+
+  test('peer removal is signalled as AdminDown, not as a failure', async () => {
+    const a = BfdManager.start({ port: port + 1, listen: { v4: ['127.0.0.1'], v6: [] } });
+    const b = BfdManager.start({ port: port + 1, listen: { v4: ['127.0.0.2'], v6: [] } });
+    managers.push(a, b);
+    const up = waitFor(a, 'up', 5000);
+    a.add('127.0.0.2', '127.0.0.1', profile);
+    b.add('127.0.0.1', '127.0.0.2', profile);
+    await up;
+    const down = waitFor(a, 'down', 2000);
+    b.remove('127.0.0.1');
+    expect(await down).toMatchObject({ diag: 3, remoteAdminDown: true });
+  });
+
+  test('ignores packets that arrive with a TTL below 255', async () => {
+    const seen: Array<[number, string]> = [];
+    const a = BfdManager.start({
+      port: port + 2,
+      listen: { v4: ['127.0.0.1'], v6: [] },
+      onReceive: (_src, ttl, result) => seen.push([ttl, result]),
+    });
+    managers.push(a);
+    a.add('127.0.0.2', '127.0.0.1', profile);
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.2', r));
+    const pkt = encodeControl({
+      diag: 0,
+      state: BfdState.Down,
+      poll: false,
+      final: false,
+      cpi: false,
+      demand: false,
+      detectMult: 3,
+      myDiscriminator: 5,
+      yourDiscriminator: 0,
+      desiredMinTxUs: 50_000,
+      requiredMinRxUs: 50_000,
+      requiredMinEchoRxUs: 0,
+    });
+    sock.setTTL(254);
+    await new Promise<void>((r) => sock.send(pkt, port + 2, '127.0.0.1', () => r()));
+    sock.setTTL(255);
+    await new Promise<void>((r) => sock.send(pkt, port + 2, '127.0.0.1', () => r()));
+    await new Promise((r) => setTimeout(r, 100));
+    sock.close();
+    expect(seen).toEqual([
+      [254, 'ttl'],
+      [255, 'accepted'],
+    ]);
+    expect(a.stats()[0]).toMatchObject({ ttlRejected: 1, state: 'Init' });
+  });
+});
