@@ -15,36 +15,42 @@ import { BufferWriter } from './writer.js';
 /** Header + Withdrawn Routes Length + Total Path Attribute Length. */
 const UPDATE_OVERHEAD = HEADER_LENGTH + 4;
 
-function encodedPrefixes(prefixes: readonly Prefix[]): Buffer[] {
-  return prefixes.map((p) => {
-    const w = new BufferWriter(17);
+/** Every prefix encoded back to back in one buffer, and the offset where each one ends: one
+ * allocation for the whole table instead of one per prefix (the benchmark's hot spot). */
+interface Encoded {
+  bytes: Buffer;
+  ends: number[];
+}
+
+function encodedPrefixes(prefixes: readonly Prefix[]): Encoded {
+  const w = new BufferWriter(Math.max(16, prefixes.length * 5)); // an IPv4 /32 takes 5 octets
+  const ends: number[] = [];
+  for (const p of prefixes) {
     writePrefix(w, p);
-    return w.toBuffer();
-  });
+    ends.push(w.length);
+  }
+  return { bytes: w.toBuffer(), ends };
 }
 
 /**
- * Splits `items` (encoded prefixes) greedily into groups; `fits(n)` says whether a message whose
- * prefixes take n octets is within the limit. Greedy in order is optimal here: a group can only
- * end where the next prefix would not fit.
+ * Splits the encoded prefixes greedily into runs of octets [start, end); `fits(n)` says whether
+ * a message whose prefixes take n octets is within the limit. Greedy in order is optimal here:
+ * a run can only end where the next prefix would not fit.
  */
-function groups(items: Buffer[], fits: (octets: number) => boolean, what: string): Buffer[][] {
-  const out: Buffer[][] = [];
-  let current: Buffer[] = [];
-  let size = 0;
-  for (const item of items) {
-    if (!fits(size + item.length)) {
-      if (current.length === 0)
-        throw new BgpEncodeError(`${what}: the attributes leave no room for a prefix`);
-      out.push(current);
-      current = [];
-      size = 0;
-      if (!fits(item.length)) throw new BgpEncodeError(`${what}: the attributes leave no room for a prefix`);
+function groups(items: Encoded, fits: (octets: number) => boolean, what: string): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  let prev = 0;
+  for (const end of items.ends) {
+    if (!fits(end - start)) {
+      if (prev === start) throw new BgpEncodeError(`${what}: the attributes leave no room for a prefix`);
+      out.push(items.bytes.subarray(start, prev));
+      start = prev;
+      if (!fits(end - start)) throw new BgpEncodeError(`${what}: the attributes leave no room for a prefix`);
     }
-    current.push(item);
-    size += item.length;
+    prev = end;
   }
-  if (current.length > 0) out.push(current);
+  if (prev > start) out.push(items.bytes.subarray(start, prev));
   return out;
 }
 
@@ -72,8 +78,7 @@ export function packAnnouncements(
     const base = UPDATE_OVERHEAD + attrBytes.length;
     for (const group of groups(encodedPrefixes(v4), (n) => base + n <= ctx.maxMessageSize, 'IPv4 UPDATE')) {
       const w = startMessage(MessageType.UPDATE, ctx.maxMessageSize);
-      w.u16(0).u16(attrBytes.length).bytes(attrBytes);
-      for (const p of group) w.bytes(p);
+      w.u16(0).u16(attrBytes.length).bytes(attrBytes).bytes(group);
       out.push(finishMessage(w, ctx.maxMessageSize, 'UPDATE'));
     }
   }
@@ -110,10 +115,7 @@ export function packWithdrawals(prefixes: readonly Prefix[], ctx: CodecContext):
     'IPv4 withdrawal',
   )) {
     const w = startMessage(MessageType.UPDATE, ctx.maxMessageSize);
-    const total = group.reduce((n, p) => n + p.length, 0);
-    w.u16(total);
-    for (const p of group) w.bytes(p);
-    w.u16(0);
+    w.u16(group.length).bytes(group).u16(0);
     out.push(finishMessage(w, ctx.maxMessageSize, 'UPDATE'));
   }
   const mpHead = Buffer.from([0, afiOf(6), Safi.UNICAST]);
@@ -124,11 +126,11 @@ export function packWithdrawals(prefixes: readonly Prefix[], ctx: CodecContext):
 }
 
 /** An UPDATE whose only NLRI are in an MP attribute, written first (RFC 7606 §5.1). */
-function mpMessage(typeCode: number, head: Buffer, group: Buffer[], restAttrs: Buffer, max: number): Buffer {
+function mpMessage(typeCode: number, head: Buffer, group: Buffer, restAttrs: Buffer, max: number): Buffer {
   const w = startMessage(MessageType.UPDATE, max);
   w.u16(0);
   const at = w.placeholder(2);
-  writeAttribute(w, AttrFlag.OPTIONAL, typeCode, Buffer.concat([head, ...group]));
+  writeAttribute(w, AttrFlag.OPTIONAL, typeCode, Buffer.concat([head, group]));
   w.bytes(restAttrs);
   w.patchLength(at, 2, 'Path Attributes');
   return finishMessage(w, max, 'UPDATE');

@@ -64,6 +64,15 @@ export function pathAttributes(route: Announcement, s: RibSession, family: Addre
   return a;
 }
 
+/** What distinguishes one route's attributes from another's within a session. */
+function routeShape(route: Announcement, family: AddressFamily): string {
+  const communities = route.communities?.length ? [...route.communities].sort((x, y) => x - y).join(',') : '';
+  const large = route.largeCommunities?.length
+    ? route.largeCommunities.map((c) => `${c.global}:${c.local1}:${c.local2}`).join(',')
+    : '';
+  return `${family}|${route.localPref ?? ''}|${communities}|${large}`;
+}
+
 /** A stable text form of the attributes: equal keys pack together and need no re-announcement. */
 function attributesKey(a: PathAttributes): string {
   return JSON.stringify(a);
@@ -107,10 +116,19 @@ export class AdjRibOut {
       }
     }
     const groups = new Map<string, { attributes: PathAttributes; prefixes: Prefix[] }>();
+    // Routes of one shape share one attributes object and key: a 10,000-route table of a few
+    // shapes serialises a few attribute sets, not 10,000.
+    const shapes = new Map<string, { attributes: PathAttributes; attrKey: string }>();
     for (const [key, d] of this.desired) {
       if (!usable(d.prefix.family)) continue;
-      const attributes = pathAttributes(d.route, s, d.prefix.family);
-      const attrKey = attributesKey(attributes);
+      const shape = routeShape(d.route, d.prefix.family);
+      let cached = shapes.get(shape);
+      if (cached === undefined) {
+        const built = pathAttributes(d.route, s, d.prefix.family);
+        cached = { attributes: built, attrKey: attributesKey(built) };
+        shapes.set(shape, cached);
+      }
+      const { attributes, attrKey } = cached;
       if (this.sent.get(key) === attrKey) continue;
       this.sent.set(key, attrKey);
       const g = groups.get(attrKey);
