@@ -27,7 +27,7 @@ import {
   InterfaceWatcher,
   type InterfaceSnapshot,
 } from '../l2/interfaces.js';
-import { Responder } from '../l2/responder.js';
+import { Responder, type OwnedIp } from '../l2/responder.js';
 import type { Peer } from '../membership/index.js';
 import { ETH_P_ARP, PacketSocket } from '../native/index.js';
 import { planL2, type Election, type IPOwnership, type L2Plan } from '../planner/index.js';
@@ -109,6 +109,9 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   /** IP → when its previous owner was lost (monotonic ms), until our first gratuitous frame. */
   const pendingFailover = new Map<string, number>();
   let responderFailed = false;
+  /** What the responder was last told to own; IP|interfaces said to be unanswerable here. */
+  let ownedNow: readonly OwnedIp[] = [];
+  const unplaced = new Set<string>();
   const responder: Responder = new Responder({
     exclude,
     onPlacementGained: (ip, interfaces) => {
@@ -187,6 +190,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       interfaces = snapshot;
       probeRawSocket();
       responder.setInterfaces(snapshot);
+      checkPlacement();
       updateHealth();
     },
     onError: (err) => log.warn('interface scan failed', { error: err.message }),
@@ -237,6 +241,35 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       );
   }
 
+  // MetalLB's `announceFailed`: this node owns an IP but has no interface to answer on (the
+  // L2Advertisements name interfaces it lacks, or --ignore-interfaces excludes them). Said
+  // once per IP and interface list, until the IP is answered somewhere here again.
+  function checkPlacement(): void {
+    const placement = responder.placement();
+    const now = new Set<string>();
+    for (const o of ownedNow) {
+      if ((placement.get(o.ip)?.length ?? 0) > 0) continue;
+      const listed = o.interfaces ?? [];
+      const id = `${o.ip}|${listed.join(',')}`;
+      now.add(id);
+      if (unplaced.has(id)) continue;
+      const why =
+        listed.length > 0
+          ? `none of the interfaces its L2Advertisements allow (${listed.join(', ')}) exists and is usable here`
+          : 'no interface here is usable for it (up, not excluded, on its subnet or ARP/NDP capable)';
+      log.warn('owned IP not announced: no interface', { ip: o.ip, interfaces: listed });
+      for (const key of plan.ips.find((p) => p.ip === o.ip)?.services ?? [])
+        ctx.events.record(
+          serviceTarget(key),
+          'Warning',
+          'announceFailed',
+          `${o.ip} is not announced from node ${JSON.stringify(self)}: ${why}`,
+        );
+    }
+    for (const id of [...unplaced]) if (!now.has(id)) unplaced.delete(id);
+    for (const id of now) unplaced.add(id);
+  }
+
   function onElection(election: Election): void {
     if (stopped) return;
     const ann = announcements(plan, election, self);
@@ -259,6 +292,8 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       }
       lastOwned = key;
       responder.setOwned(ann.owned);
+      ownedNow = ann.owned;
+      checkPlacement();
       for (const ip of pendingFailover.keys()) if (!after.has(ip)) pendingFailover.delete(ip);
     }
     lastOwners = election.owners;

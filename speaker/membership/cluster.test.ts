@@ -270,6 +270,24 @@ describe('an L2 speaker cluster', () => {
     expect(expectOneOwnerEach(sim)).toEqual(during);
   });
 
+  it('keeps the IPs with the successor when an owner returns after a long link outage', () => {
+    // Unplugged for longer than the recovery hold-down: the returning node, which saw every
+    // peer die meanwhile, must hear their claims before it may claim anything again.
+    const sim = cluster(['n1', 'n2', 'n3']);
+    const before = expectOneOwnerEach(sim);
+    const victim = before.get('192.168.10.2') ?? '';
+    sim.setLink(victim, false);
+    sim.run(sim.now + 2000);
+    const during = expectOneOwnerEach(sim);
+    expect([...during.values()]).not.toContain(victim);
+    sim.setLink(victim, true);
+    for (let t = 0; t < 3000; t += 10) {
+      sim.run(sim.now + 10);
+      for (const ip of during.keys()) expect(sim.owners(ip).length).toBeLessThanOrEqual(1);
+    }
+    expect(expectOneOwnerEach(sim)).toEqual(during);
+  });
+
   it('never moves an IP because a node joined', () => {
     const sim = cluster(['n1', 'n2', 'n3']);
     const before = expectOneOwnerEach(sim);

@@ -95,9 +95,23 @@ describe('Membership', () => {
     expect(down.send[0]?.heartbeat.linkUp).toBe(false);
     expect(m.members(30).get('n1')?.healthy).toBe(false);
     m.setLocalHealth({ linkUp: true, responderOk: true }, 60);
-    expect(m.members(529).get('n1')?.healthy).toBe(false);
+    expect(m.members(559).get('n1')?.healthy).toBe(false);
     expect(m.tick(130).send[0]?.heartbeat.responderOk).toBe(false);
-    expect(m.members(530).get('n1')?.healthy).toBe(true);
+    expect(m.members(560).get('n1')?.healthy).toBe(true);
+  });
+
+  it('counts the recovery hold-down from the moment the link is back, however long it was down', () => {
+    const m = member();
+    m.tick(0);
+    m.setLocalHealth({ linkUp: false, responderOk: true }, 30);
+    m.setLocalHealth({ linkUp: true, responderOk: true }, 2000);
+    expect(m.members(2000).get('n1')?.healthy).toBe(false);
+    expect(m.tick(2000).nextDeadline).toBeLessThanOrEqual(2100);
+    expect(m.members(2499).get('n1')?.healthy).toBe(false);
+    expect(m.members(2500).get('n1')?.healthy).toBe(true);
+    // A healthy report while healthy does not restart it.
+    m.setLocalHealth({ linkUp: true, responderOk: true }, 2600);
+    expect(m.members(2600).get('n1')?.healthy).toBe(true);
   });
 
   it('sends at once when its claims change, and only then', () => {

@@ -91,11 +91,14 @@ export class Membership {
   /** From the link monitor and the responder's self-check. Going unhealthy is told at once. */
   setLocalHealth(health: LocalHealth, now: number): void {
     const wasHealthy = this.localHealthy(now);
+    const wasUp = this.health.linkUp && this.health.responderOk;
     this.health = health;
-    if (!health.linkUp || !health.responderOk) {
-      this.unhealthyAt = now;
-      if (wasHealthy) this.nextSend = now;
-    }
+    const up = health.linkUp && health.responderOk;
+    // Unhealthy until now, also when it just recovered: the hold-down runs from the recovery,
+    // not from the last unhealthy report. After a long outage this node saw every peer die;
+    // it must hear their claims again before it may claim (else it takes its IPs back).
+    if (!up || !wasUp) this.unhealthyAt = now;
+    if (!up && wasHealthy) this.nextSend = now;
   }
 
   /** The claims the ownership election gave this node; a change is sent at once. */

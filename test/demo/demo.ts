@@ -18,7 +18,7 @@ import { Lab, hostSeedV4, hostV4, nodeHosts, processAlive, type NodeHost } from 
 import { KubeProxy } from '../e2e/proxy.js';
 import { relayRootEndpoint, targetFromUrl } from '../e2e/relay.js';
 import { endpointSliceObject, nodeObject, nodeStatusPatch } from './objects.js';
-import { arpFromClient, clientNeighbour, curlFromClient, type ArpAnswer } from './probes.js';
+import { arpFromClient, clientNeighbour, curlFromClient, nodeOfMac, type ArpAnswer } from './probes.js';
 import { logTail, startTracked, stopTracked, trackedAlive, type TrackedProcess } from './processes.js';
 
 /** Seed 002's Service: name, namespace, IP and port, as in test/demo/seed-002-svc.yaml. */
@@ -459,7 +459,12 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
   report.arpAnswers = arpAnswers;
   const arpWho = arpAnswers.map((a) => `${a.node ?? 'an unknown host'} (${a.mac})`).join(', ');
   if (arpAnswers.length === 1 && arpAnswers[0]?.node)
-    step('arp', true, `ARP: ${arpWho} answers for ${seedService.ip} from the client's segment`);
+    step(
+      'arp',
+      true,
+      `ARP: ${arpWho} answers for ${seedService.ip} from the client's segment, one MAC only ` +
+        `(arping from ${lab.ns('client')})`,
+    );
   else if (arpAnswers.length > 1)
     step(
       'arp',
@@ -488,7 +493,15 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
   say(`$ ip netns exec ${lab.ns('client')} ip neigh show ${seedService.ip} dev eth0`);
   const neighbour = await clientNeighbour(lab, seedService.ip);
   report.neighbour = neighbour?.line;
-  say(neighbour?.line ?? '(no neighbour entry)');
+  const neighbourNode = neighbour?.mac !== undefined ? nodeOfMac(neighbour.mac) : undefined;
+  say(
+    neighbour === undefined
+      ? '(no neighbour entry)'
+      : `${neighbour.line}` +
+          (neighbourNode
+            ? `   (${neighbour.mac} is ${neighbourNode}'s eth0: ${neighbourNode} owns ${seedService.ip})`
+            : ''),
+  );
   const backend = curl.body.trim();
   if (curl.code === 0 && (nodeHosts as readonly string[]).includes(backend)) {
     const arpNode = arpAnswers[0]?.node;
@@ -496,6 +509,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
       'curl',
       true,
       `the client reached ${url} on ${backend}` +
+        (neighbourNode ? `, through ${neighbourNode} (its neighbour entry)` : '') +
         (arpNode && arpNode !== backend ? ` (ARP said ${arpNode}: unexpected)` : '') +
         ` (the seed's real app would answer "Hello MyApp | Version: v1"; the stand-in answers its node name)`,
     );

@@ -2,9 +2,8 @@
 // runs beside CI's bcn- lab and a developer's demo), applies seed 002 verbatim, starts
 // Beacon's binaries with their identities, and `demo down` leaves nothing behind. Needs root.
 //
-// The EXTERNAL-IP, ARP and curl steps depend on the controller and the L2 speaker: today they
-// are checked only when the demo reports them as reached. Flip `beaconServesSeed002` to true
-// once both are implemented, and they become mandatory.
+// The EXTERNAL-IP, ARP and curl steps depend on the controller and the L2 speaker; with
+// `beaconServesSeed002` true (both are implemented) they are mandatory.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,10 +23,10 @@ import {
   type DemoState,
   type StepId,
 } from '../demo/demo.js';
-import { Lab, hostSeedV4, hostV4, isRoot, nodeHosts, processAlive } from './lab.js';
+import { Lab, hostMac, hostSeedV4, hostV4, isRoot, nodeHosts, processAlive, type NodeHost } from './lab.js';
 
 /** true once the controller allocates and the L2 speaker answers ARP: see the header. */
-const beaconServesSeed002 = false;
+const beaconServesSeed002 = true;
 
 /** The steps that need Beacon's controller or speaker logic; the rest need only the harness. */
 const beaconSteps: readonly StepId[] = ['external-ip', 'arp', 'curl'];
@@ -219,6 +218,10 @@ describeRoot('make demo', () => {
       expect(nodeHosts as readonly (string | undefined)[]).toContain(backend);
       if (reached('arp')) expect(backend).toBe(report.arpAnswers[0]?.node);
       expect(report.neighbour).toMatch(/lladdr 02:77:00:00:00:0[bcd]\b/);
+      // The owner the client resolved is the node that answered ARP, and the demo says so.
+      const owner = report.arpAnswers[0]?.node ?? '?';
+      expect(report.neighbour).toContain(`lladdr ${hostMac(owner as NodeHost)}`);
+      expect(output).toContain(`is ${owner}'s eth0: ${owner} owns ${seedService.ip}`);
     }
   });
 

@@ -1,0 +1,396 @@
+// A layer 2 cluster on the network lab, for the failover e2e tests and benchmark: its own
+// control plane (so it never shares Nodes or seed 002's Service with another test), the lab,
+// Node objects, seed 002 applied verbatim with its EndpointSlice and the kube-proxy stand-in,
+// beacon-controller (a root-namespace helper of the lab, so the lab's guardian ends it too)
+// and one beacon-speaker per node. Plus what the client sees: ARP answers, gratuitous ARPs on
+// its wire (tcpdump), and a TCP connect loop. Needs root.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, repoRoot, writeKubeconfig } from '../env/control-plane.js';
+import { kubectl } from '../env/install.js';
+import { startTestEnv, stopTestEnv, type TestEnvState } from '../env/testenv.js';
+import { endpointSliceObject, nodeObject, nodeStatusPatch } from '../demo/objects.js';
+import { nodeOfMac, parseArping, type ArpAnswer } from '../demo/probes.js';
+import {
+  Lab,
+  hostMac,
+  nodeHosts,
+  processAlive,
+  type LabHost,
+  type LabProcess,
+  type NodeHost,
+} from './lab.js';
+import { KubeProxy } from './proxy.js';
+import { relayRootEndpoint, targetFromUrl } from './relay.js';
+
+/** Seed 002's Service IP (test/demo/seed-002-svc.yaml). */
+export const seedVip = '192.168.10.222';
+export const speakerMain = path.join(repoRoot, 'dist/speaker/main.js');
+export const controllerMain = path.join(repoRoot, 'dist/controller/main.js');
+const connectLoopMain = path.join(repoRoot, 'dist/test/e2e/fixtures/l2f-connect-loop.js');
+export const speakerMetricsPort = 7472;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** One gratuitous ARP (sender IP = target IP) seen on the client's wire. */
+export interface GratuitousArp {
+  /** tcpdump's timestamp, epoch ms. */
+  at: number;
+  mac: string;
+  node: NodeHost | undefined;
+  ip: string;
+}
+
+/** `1700000000.123456 02:77:00:00:00:0c > ff:ff:ff:ff:ff:ff, ethertype ARP ... who-has 192.168.10.222 tell 192.168.10.222 ...` */
+export function parseGratuitousLine(line: string): GratuitousArp | undefined {
+  const m = /^(\d+\.\d+) ([0-9a-f:]{17}) > .*?(?:who-has|Reply) (\d+\.\d+\.\d+\.\d+)/.exec(line);
+  if (!m?.[1] || !m[2] || !m[3]) return undefined;
+  return { at: Number(m[1]) * 1000, mac: m[2], node: nodeOfMac(m[2]), ip: m[3] };
+}
+
+/** A tcpdump on the client's eth0 keeping every gratuitous ARP it sees. */
+export class GratuitousCapture {
+  readonly seen: GratuitousArp[] = [];
+  private readonly waiters = new Set<() => void>();
+  private partial = '';
+
+  private constructor(private readonly proc: LabProcess) {
+    proc.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (this.partial + chunk.toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const g = parseGratuitousLine(line);
+        if (g) this.seen.push(g);
+      }
+      for (const w of [...this.waiters]) w();
+    });
+  }
+
+  static async start(lab: Lab): Promise<GratuitousCapture> {
+    const proc = lab.spawn(
+      'client',
+      'tcpdump',
+      ['--immediate-mode', '-l', '-tt', '-nei', 'eth0', 'arp and arp[14:4] = arp[24:4]'],
+      { stdio: 'pipe' },
+    );
+    const capture = new GratuitousCapture(proc);
+    await proc.waitForOutput(/listening on/);
+    return capture;
+  }
+
+  /** The first gratuitous ARP for `ip` after `after` (epoch ms) from a node other than `not`. */
+  next(ip: string, after: number, not: NodeHost | undefined, timeoutMs: number): Promise<GratuitousArp> {
+    const find = (): GratuitousArp | undefined =>
+      this.seen.find((g) => g.ip === ip && g.at >= after && g.node !== undefined && g.node !== not);
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const g = find();
+        if (g === undefined) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(g);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`no gratuitous ARP for ${ip} from a node other than ${not} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.proc.stop();
+  }
+}
+
+/** The l2f-connect-loop fixture in the client namespace: start times of connected attempts. */
+export class ConnectLoop {
+  readonly connected: number[] = [];
+  private partial = '';
+
+  private constructor(private readonly proc: LabProcess) {
+    proc.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (this.partial + chunk.toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^ok (\d+\.\d+)/.exec(line);
+        if (m?.[1]) this.connected.push(Number(m[1]));
+      }
+    });
+  }
+
+  static async start(lab: Lab, ip: string, port: number, intervalMs = 20): Promise<ConnectLoop> {
+    const proc = lab.spawn(
+      'client',
+      process.execPath,
+      [connectLoopMain, ip, String(port), String(intervalMs)],
+      {
+        stdio: 'pipe',
+      },
+    );
+    const loop = new ConnectLoop(proc);
+    await proc.waitForOutput(/^started/);
+    return loop;
+  }
+
+  /**
+   * The longest time without a successful connect in [from, to] (epoch ms), measured between
+   * the start times of connected attempts (the window's edges count as connected only when an
+   * attempt there connected: otherwise the gap runs to the edge).
+   */
+  longestGap(from: number, to: number): number {
+    const inside = this.connected.filter((t) => t >= from && t <= to).sort((a, b) => a - b);
+    const before = this.connected.filter((t) => t < from).pop() ?? from;
+    const points = [before, ...inside];
+    let gap = 0;
+    for (let i = 1; i < points.length; i++) gap = Math.max(gap, (points[i] ?? 0) - (points[i - 1] ?? 0));
+    return Math.max(gap, to - (points[points.length - 1] ?? from));
+  }
+
+  stop(): Promise<void> {
+    return this.proc.stop();
+  }
+}
+
+export interface L2ClusterOptions {
+  prefix: string;
+  /** Where kubeconfigs, objects and speaker logs go; default a fresh temporary directory. */
+  dir?: string;
+  /** Extra speaker arguments per node. */
+  speakerArgs?: Partial<Record<NodeHost, string[]>>;
+}
+
+export class L2Cluster {
+  readonly lab: Lab;
+  readonly proxy: KubeProxy;
+  readonly dir: string;
+  readonly speakers = new Map<NodeHost, LabProcess>();
+  private env: TestEnvState | undefined;
+  private readonly stateFile: string;
+  private readonly kubeconfig: string;
+
+  constructor(private readonly opts: L2ClusterOptions) {
+    this.lab = new Lab({ prefix: opts.prefix });
+    this.proxy = new KubeProxy(this.lab);
+    this.dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `beacon-${opts.prefix}`));
+    this.stateFile = path.join(this.dir, 'testenv.json');
+    this.kubeconfig = path.join(this.dir, 'kubeconfig');
+  }
+
+  admin(args: string[]): Promise<string> {
+    return kubectl(this.kubeconfig, args, 'admin');
+  }
+
+  async applyObject(name: string, obj: object): Promise<void> {
+    const file = path.join(this.dir, `${name}.json`);
+    fs.writeFileSync(file, JSON.stringify(obj));
+    await this.admin(['apply', '-f', file]);
+  }
+
+  /**
+   * Control plane, lab, Nodes, seed 002 (pool, advertisement, Service, EndpointSlice), the
+   * kube-proxy stand-in, the controller and the speakers; returns once the Service has its
+   * EXTERNAL-IP and exactly one node answers ARP for it.
+   */
+  async up(): Promise<void> {
+    this.env = await startTestEnv({
+      stateFile: this.stateFile,
+      kubeconfig: this.kubeconfig,
+      owner: process.pid,
+    });
+    const env = this.env;
+    await this.lab.up({ guard: true });
+    await relayRootEndpoint(this.lab, targetFromUrl(env.server));
+    writeKubeconfig(env, path.join(this.dir, 'speaker.kubeconfig'), 'speaker');
+    writeKubeconfig(env, path.join(this.dir, 'controller.kubeconfig'), 'controller');
+    for (const node of nodeHosts) {
+      await this.applyObject(`node-${node}`, nodeObject(node));
+      const patch = JSON.stringify(nodeStatusPatch(node, new Date()));
+      await this.admin(['patch', 'node', node, '--subresource=status', '--type=merge', '-p', patch]);
+    }
+    await this.admin(['apply', '-f', path.join(repoRoot, 'manifests/samples/seed-002.yaml')]);
+    await this.admin(['apply', '-n', 'default', '-f', path.join(repoRoot, 'test/demo/seed-002-svc.yaml')]);
+    await this.applyObject(
+      'slice-myapp',
+      endpointSliceObject({
+        service: 'myapp',
+        namespace: 'default',
+        port: { name: 'http', port: 80, protocol: 'TCP' },
+      }),
+    );
+    await this.proxy.addServiceIP(seedVip, 80);
+    this.lab.spawnRoot(
+      process.execPath,
+      [
+        controllerMain,
+        '--kubeconfig',
+        path.join(this.dir, 'controller.kubeconfig'),
+        '--metrics-host',
+        '127.0.0.1',
+        '--metrics-port',
+        String(await freePort()),
+      ],
+      'controller.log',
+    );
+    for (const node of nodeHosts) this.startSpeaker(node);
+    await waitFor('the EXTERNAL-IP of default/myapp', 30_000, async () =>
+      (await this.ingress('default', 'myapp')) === seedVip ? true : undefined,
+    );
+    await this.owner(seedVip, 20_000);
+  }
+
+  async ingress(ns: string, name: string): Promise<string | undefined> {
+    const out = await this.admin([
+      'get',
+      'service',
+      name,
+      '-n',
+      ns,
+      '-o',
+      'jsonpath={.status.loadBalancer.ingress[*].ip}',
+    ]).catch(() => '');
+    return out.trim() || undefined;
+  }
+
+  startSpeaker(
+    node: NodeHost,
+    extraArgs: readonly string[] = this.opts.speakerArgs?.[node] ?? [],
+  ): LabProcess {
+    const proc = this.lab.spawn(
+      node,
+      process.execPath,
+      [
+        speakerMain,
+        '--kubeconfig',
+        path.join(this.dir, 'speaker.kubeconfig'),
+        '--node-name',
+        node,
+        '--metrics-host',
+        '127.0.0.1',
+        '--metrics-port',
+        String(speakerMetricsPort),
+        ...extraArgs,
+      ],
+      { logFile: path.join(this.dir, `speaker-${node}-${Date.now()}.log`) },
+    );
+    this.speakers.set(node, proc);
+    return proc;
+  }
+
+  /** Until the speaker has joined membership and passed its listen-only window (300 ms). */
+  async speakerReady(node: NodeHost, timeoutMs = 20_000): Promise<void> {
+    const proc = this.speakers.get(node);
+    if (proc?.logFile === undefined) throw new Error(`no speaker runs on ${node}`);
+    const log = proc.logFile;
+    await waitFor(
+      `the speaker on ${node} to start membership`,
+      timeoutMs,
+      async () => (fs.readFileSync(log, 'utf8').includes('"membership started"') ? true : undefined),
+      50,
+    );
+    await sleep(600);
+  }
+
+  /** Signals the speaker on `node` and waits until it has exited. */
+  async killSpeaker(node: NodeHost, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.speakers.get(node);
+    if (proc === undefined) return;
+    process.kill(proc.pid, signal);
+    await proc.exited;
+    this.speakers.delete(node);
+  }
+
+  /** ARP requests from the client for `ip`: the distinct MACs that answered. */
+  async arpAnswers(ip: string, count = 3): Promise<ArpAnswer[]> {
+    const res = await this.lab.exec(
+      'client',
+      'arping',
+      ['-c', String(count), '-w', String(count + 1), '-I', 'eth0', ip],
+      {
+        check: false,
+        timeoutMs: (count + 4) * 1000,
+      },
+    );
+    return parseArping(res.stdout);
+  }
+
+  /** Waits until exactly one lab node answers ARP for `ip` and returns it. */
+  owner(ip: string, timeoutMs: number): Promise<NodeHost> {
+    return waitFor(`exactly one node answering ARP for ${ip}`, timeoutMs, async () => {
+      const answers = await this.arpAnswers(ip, 2);
+      return answers.length === 1 ? answers[0]?.node : undefined;
+    });
+  }
+
+  /** The ServiceL2Status objects of a Service: which node says it announces it. */
+  async statusNodes(service: string, namespace = 'default'): Promise<string[]> {
+    const out = await this.admin([
+      'get',
+      'servicel2statuses.metallb.io',
+      '-n',
+      'metallb-system',
+      '-l',
+      `metallb.io/service-name=${service},metallb.io/service-namespace=${namespace}`,
+      '-o',
+      'jsonpath={.items[*].status.node}',
+    ]);
+    return out
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s !== '');
+  }
+
+  /** Unplugs a host from the segment: its bridge port (named after it, in `lan`) goes down. */
+  unplug(host: LabHost): Promise<void> {
+    return this.lab.unplug(host);
+  }
+
+  plug(host: LabHost): Promise<void> {
+    return this.lab.plug(host);
+  }
+
+  macOf(node: NodeHost): string {
+    return hostMac(node);
+  }
+
+  /** Stops everything: speakers, controller, the lab, the control plane, the directory. */
+  async down(opts: { keepDir?: boolean } = {}): Promise<string[]> {
+    for (const p of this.speakers.values()) await p.stop(3000).catch(() => undefined);
+    this.speakers.clear();
+    await this.proxy.stop().catch(() => undefined);
+    await this.lab.down();
+    await stopTestEnv(this.stateFile);
+    const left = this.lab.leftovers();
+    if (this.env)
+      for (const pid of [this.env.supervisorPid, this.env.pids.apiserver, this.env.pids.etcd])
+        if (processAlive(pid)) left.push(`control-plane pid ${pid}`);
+    if (!opts.keepDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    return left;
+  }
+}
+
+/** p-th percentile (nearest rank) of `values`; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] ?? Number.NaN;
+}
