@@ -201,7 +201,9 @@ await runComponent({
     memberlistKeeper.start();
     shutdown.add('memberlist secret', () => memberlistKeeper.stop());
 
-    const identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`;
+    // In a Pod the identity is the Pod's name: a restarted container takes its own Lease back at
+    // once instead of waiting it out. Elsewhere (several on one host) the PID tells them apart.
+    const identity = process.env.POD_NAME || `${os.hostname()}_${process.pid}`;
     const elector = new LeaderElector({
       client: leaseClient(api, namespace, leaseName),
       identity,

@@ -212,6 +212,35 @@ describe('ServiceReconciler', () => {
     ]);
   });
 
+  it('warns once per Service about a metallb.universe.tf/ annotation, and again when it changes', async () => {
+    const t = setup([
+      pool('first-pool', '192.168.10.200-192.168.10.250'),
+      pool('other', '10.0.0.1-10.0.0.9'),
+    ]);
+    const k = t.add('old', {}, { 'metallb.universe.tf/address-pool': 'other' });
+    await t.rec.reconcile(k);
+    await t.rec.reconcile(k);
+    expect(t.services.get(k)!.status?.loadBalancer?.ingress?.[0]?.ip).toBe('10.0.0.1');
+    const warnings = () => t.events.filter((e) => e.reason === 'DeprecatedAnnotation');
+    expect(warnings()).toEqual([
+      {
+        type: 'Warning',
+        reason: 'DeprecatedAnnotation',
+        message:
+          'annotation metallb.universe.tf/address-pool is deprecated; use metallb.io/address-pool instead',
+        service: k,
+      },
+    ]);
+    const svc = t.services.get(k)!;
+    svc.metadata!.annotations = { ...svc.metadata!.annotations, 'metallb.universe.tf/allow-shared-ip': 'x' };
+    await t.rec.reconcile(k);
+    expect(warnings().map((e) => e.message)).toEqual([
+      'annotation metallb.universe.tf/address-pool is deprecated; use metallb.io/address-pool instead',
+      'annotation metallb.universe.tf/address-pool is deprecated; use metallb.io/address-pool instead',
+      'annotation metallb.universe.tf/allow-shared-ip is deprecated; use metallb.io/allow-shared-ip instead',
+    ]);
+  });
+
   it('never touches a Service of another load-balancer class', async () => {
     const t = setup();
     const k = t.add('other', { loadBalancerClass: 'someone-else' });

@@ -12,7 +12,12 @@ import type { AllocationResult, Allocator } from './allocator/allocator.js';
 import type { AllocatorPool, ServiceRequest } from './allocator/types.js';
 import type { NamespaceObject, ServiceObject } from './service-object.js';
 import { ingressIPs } from './service-object.js';
-import { buildServiceRequest, isServedByUs } from './service-request.js';
+import {
+  buildServiceRequest,
+  deprecatedAnnotationMessage,
+  deprecatedAnnotations,
+  isServedByUs,
+} from './service-request.js';
 import type { EventSpec, ServiceOutcome } from './service-state.js';
 import { desiredServiceState, reasonCodes } from './service-state.js';
 
@@ -43,6 +48,12 @@ export interface ServiceReconcilerOptions {
 export class ServiceReconciler {
   /** Pending Services and their reason codes. */
   private readonly pending = new Map<string, string>();
+  /**
+   * The deprecated annotations last warned about, per Service (uid and names): a Service is
+   * warned once per controller process and again only when its old spellings change, not on
+   * every reconcile.
+   */
+  private readonly warned = new Map<string, string>();
 
   constructor(private readonly opts: ServiceReconcilerOptions) {}
 
@@ -97,12 +108,14 @@ export class ServiceReconciler {
     const svc = this.opts.services.get(serviceKey);
     if (svc === undefined) {
       this.pending.delete(serviceKey);
+      this.warned.delete(serviceKey);
       if (allocator.release(serviceKey)) this.freed(serviceKey);
       return;
     }
     if (!classMatches(svc, this.opts.lbClass)) {
       // Another load balancer's Service: not ours to write to.
       this.pending.delete(serviceKey);
+      this.warned.delete(serviceKey);
       if (allocator.release(serviceKey)) this.freed(serviceKey);
       return;
     }
@@ -113,6 +126,7 @@ export class ServiceReconciler {
       allocator.release(serviceKey);
       outcome = { kind: 'released' };
     } else {
+      this.warnDeprecated(serviceKey, svc);
       const built = buildServiceRequest(svc, this.namespaceLabels(svc));
       if (!built.ok) {
         allocator.release(serviceKey);
@@ -174,6 +188,21 @@ export class ServiceReconciler {
         error: result.failure.message,
       });
     return result;
+  }
+
+  /** A Warning Event per metallb.universe.tf/ annotation, once per Service and spelling set. */
+  private warnDeprecated(serviceKey: string, svc: ServiceObject): void {
+    const found = deprecatedAnnotations(svc);
+    const mark = found.length === 0 ? '' : [svc.metadata?.uid ?? '', ...found.map((d) => d.name)].join(' ');
+    if ((this.warned.get(serviceKey) ?? '') === mark) return;
+    if (mark === '') this.warned.delete(serviceKey);
+    else this.warned.set(serviceKey, mark);
+    for (const d of found)
+      this.opts.recordEvent(svc, {
+        type: 'Warning',
+        reason: 'DeprecatedAnnotation',
+        message: deprecatedAnnotationMessage(d),
+      });
   }
 
   private freed(by: string): void {

@@ -1,6 +1,11 @@
 import { parseIP } from '../lib/ip/index.js';
 import type { ServiceObject } from './service-object.js';
-import { buildServiceRequest, isServedByUs } from './service-request.js';
+import {
+  buildServiceRequest,
+  deprecatedAnnotationMessage,
+  deprecatedAnnotations,
+  isServedByUs,
+} from './service-request.js';
 
 function svc(spec: ServiceObject['spec'] = {}, ann: Record<string, string> = {}): ServiceObject {
   return {
@@ -125,5 +130,37 @@ describe('buildServiceRequest', () => {
     expect(problem(svc({}, { 'metallb.io/loadBalancerIPs': '10.0.0.1,10.0.0.2' })).message).toMatch(
       /same family/,
     );
+  });
+});
+
+describe('deprecatedAnnotations', () => {
+  it('names each metallb.universe.tf/ annotation with its metallb.io/ replacement', () => {
+    const found = deprecatedAnnotations(
+      svc(
+        {},
+        {
+          'metallb.universe.tf/address-pool': 'p',
+          'metallb.universe.tf/allow-shared-ip': 'k',
+          'metallb.io/allow-shared-ip': 'k2',
+          'metallb.io/loadBalancerIPs': '10.0.0.1',
+        },
+      ),
+    );
+    expect(found).toEqual([
+      { name: 'metallb.universe.tf/address-pool', replacement: 'metallb.io/address-pool', ignored: false },
+      {
+        name: 'metallb.universe.tf/allow-shared-ip',
+        replacement: 'metallb.io/allow-shared-ip',
+        ignored: true,
+      },
+    ]);
+    expect(found.map(deprecatedAnnotationMessage)).toEqual([
+      'annotation metallb.universe.tf/address-pool is deprecated; use metallb.io/address-pool instead',
+      'annotation metallb.universe.tf/allow-shared-ip is deprecated and ignored because metallb.io/allow-shared-ip is also set; remove it',
+    ]);
+  });
+
+  it('finds nothing on a Service using only metallb.io/ spellings', () => {
+    expect(deprecatedAnnotations(svc({}, { 'metallb.io/address-pool': 'p' }))).toEqual([]);
   });
 });

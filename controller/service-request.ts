@@ -44,6 +44,38 @@ export function annotation(svc: ServiceObject, names: readonly string[]): string
   return undefined;
 }
 
+export interface DeprecatedAnnotation {
+  /** The older spelling found on the Service, e.g. metallb.universe.tf/address-pool. */
+  readonly name: string;
+  /** The spelling to use instead, e.g. metallb.io/address-pool. */
+  readonly replacement: string;
+  /** True when the replacement is set too, so the older value is not read at all. */
+  readonly ignored: boolean;
+}
+
+/**
+ * The metallb.universe.tf/ annotations the Service carries, each with its metallb.io/
+ * replacement (MetalLB still reads them and warns with a deprecatedAnnotation Event).
+ */
+export function deprecatedAnnotations(svc: ServiceObject): DeprecatedAnnotation[] {
+  const all = svc.metadata?.annotations ?? {};
+  const found: DeprecatedAnnotation[] = [];
+  for (const [replacement, name] of [
+    annotations.loadBalancerIPs,
+    annotations.addressPool,
+    annotations.allowSharedIP,
+  ])
+    if (Object.hasOwn(all, name)) found.push({ name, replacement, ignored: Object.hasOwn(all, replacement) });
+  return found;
+}
+
+/** The Warning Event's message for one deprecated annotation. */
+export function deprecatedAnnotationMessage(d: DeprecatedAnnotation): string {
+  return d.ignored
+    ? `annotation ${d.name} is deprecated and ignored because ${d.replacement} is also set; remove it`
+    : `annotation ${d.name} is deprecated; use ${d.replacement} instead`;
+}
+
 export function buildServiceRequest(svc: ServiceObject, namespaceLabels: Labels): ServiceRequestResult {
   const key = serviceKey(svc);
   const fail = (field: string, value: string, why: string): ServiceRequestResult => ({

@@ -27,7 +27,7 @@ export type ServiceOutcome =
 
 export interface EventSpec {
   readonly type: 'Normal' | 'Warning';
-  readonly reason: 'IPAllocated' | 'AllocationFailed' | 'ClearAssignment';
+  readonly reason: 'IPAllocated' | 'AllocationFailed' | 'ClearAssignment' | 'DeprecatedAnnotation';
   readonly message: string;
 }
 

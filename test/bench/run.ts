@@ -2,10 +2,14 @@
 // same run (ratios, not absolute times: the machine is shared and noisy). Benchmarks are never
 // timed assertions inside tests.
 //
-//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-codec)
+//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-codec, bgp-table, controller, l2-arp)
 
 import { benchAllocator, type BenchResult } from './allocator-bench.js';
 import { benchBgpPacking } from './bgp-codec-bench.js';
+import { benchBgpTable } from './bgp-table-bench.js';
+import { benchController } from './controller-bench.js';
+import { benchL2 } from './l2-bench.js';
+import { benchL2Failover } from './l2-failover-bench.js';
 
 const benches: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   allocator: {
@@ -15,6 +19,24 @@ const benches: Record<string, { title: string; run: () => Promise<BenchResult[]>
   'bgp-codec': {
     title: 'BGP UPDATE packing of 10,000 /32s (baseline: one UPDATE per prefix, as MetalLB native)',
     run: benchBgpPacking,
+  },
+  'bgp-table': {
+    title:
+      "BGP: 10,000 /32s from Established to all in a BIRD router's table, polled over its control socket (baseline: BIRD announcing them)",
+    run: () => benchBgpTable(),
+  },
+  controller: {
+    title: 'Controller at 10,000 Services on a real API server (baseline: raw parallel status PATCHes)',
+    run: benchController,
+  },
+  'l2-arp': {
+    title: 'ARP and NDP answers, userspace responder vs the node kernel for its own address (baseline)',
+    run: () => benchL2(),
+  },
+  'l2-failover': {
+    title:
+      'Layer 2 failover on the lab, 20 SIGKILLs and 20 unplugs of the owner (goal: 1 s to the new owner’s gratuitous ARP)',
+    run: () => benchL2Failover(),
   },
 };
 
