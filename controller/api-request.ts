@@ -27,7 +27,8 @@ export function toJSON(value: unknown): string {
 }
 
 export interface ApiRequester {
-  patch(path: string, type: PatchType, body: unknown): Promise<void>;
+  /** Resolves to the object as the server returned it (parsed JSON), or undefined. */
+  patch(path: string, type: PatchType, body: unknown): Promise<unknown>;
   /** GET, POST or PUT with a JSON body; resolves to the parsed answer. */
   request(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<unknown>;
 }
@@ -38,10 +39,11 @@ export class KubeApiRequester implements ApiRequester {
     private readonly counters: { onUpdate?: () => void; onUpdateError?: () => void } = {},
   ) {}
 
-  async patch(path: string, type: PatchType, body: unknown): Promise<void> {
+  async patch(path: string, type: PatchType, body: unknown): Promise<unknown> {
     this.counters.onUpdate?.();
     try {
-      await this.send('PATCH', path, contentTypes[type], toJSON(body));
+      const text = await this.send('PATCH', path, contentTypes[type], toJSON(body));
+      return text === '' ? undefined : (JSON.parse(text) as unknown);
     } catch (err) {
       this.counters.onUpdateError?.();
       throw err;

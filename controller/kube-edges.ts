@@ -8,12 +8,21 @@ import type { ServiceWriter } from './service-reconciler.js';
 
 const seg = encodeURIComponent;
 
+function resourceVersionOf(obj: unknown): string | undefined {
+  const rv = (obj as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
+  return typeof rv === 'string' ? rv : undefined;
+}
+
 export function serviceWriter(api: ApiRequester): ServiceWriter {
   return {
-    patchStatus: (ns, name, body) =>
-      api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}/status`, 'strategic', body),
-    patchMetadata: (ns, name, body) =>
-      api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}`, 'merge', body),
+    patchStatus: async (ns, name, body) =>
+      resourceVersionOf(
+        await api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}/status`, 'strategic', body),
+      ),
+    patchMetadata: async (ns, name, body) =>
+      resourceVersionOf(
+        await api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}`, 'merge', body),
+      ),
   };
 }
 
@@ -22,7 +31,9 @@ export function eventSink(api: ApiRequester): EventSink {
     create: async (ns, event) => {
       await api.request('POST', `/api/v1/namespaces/${seg(ns)}/events`, event);
     },
-    patch: (ns, name, body) => api.patch(`/api/v1/namespaces/${seg(ns)}/events/${seg(name)}`, 'merge', body),
+    patch: async (ns, name, body) => {
+      await api.patch(`/api/v1/namespaces/${seg(ns)}/events/${seg(name)}`, 'merge', body);
+    },
   };
 }
 

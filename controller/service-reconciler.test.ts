@@ -35,6 +35,9 @@ type Patch = Record<string, Record<string, unknown>>;
 /** Applies the reconciler's patches to the cached Service the way the API server would. */
 function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
   const services = new MapCache<ServiceObject>();
+  let revision = 100;
+  /** Every state the API server went through, per Service, as a watch would deliver them. */
+  const history = new Map<string, ServiceObject[]>();
   const namespaces = new MapCache<NamespaceObject>();
   const writes: string[] = [];
   const events: (EventSpec & { service: string })[] = [];
@@ -59,7 +62,10 @@ function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
         else merged[a] = v;
       svc.metadata!.annotations = merged;
     }
+    svc.metadata!.resourceVersion = String(++revision);
     services.items.set(k, svc);
+    history.set(k, [...(history.get(k) ?? []), structuredClone(svc)]);
+    return svc.metadata!.resourceVersion;
   };
   const allocator = new Allocator(pools);
   const rec = new ServiceReconciler({
@@ -69,11 +75,11 @@ function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
     writer: {
       patchStatus: async (ns, name, body) => {
         writes.push(`status ${ns}/${name}`);
-        apply(ns, name, body as Patch);
+        return apply(ns, name, body as Patch);
       },
       patchMetadata: async (ns, name, body) => {
         writes.push(`metadata ${ns}/${name}`);
-        apply(ns, name, body as Patch);
+        return apply(ns, name, body as Patch);
       },
     },
     recordEvent: (svc, e) =>
@@ -89,7 +95,7 @@ function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
     });
     return `default/${name}`;
   };
-  return { services, rec, allocator, writes, events, requeued, add };
+  return { services, rec, allocator, writes, events, requeued, add, history };
 }
 
 describe('ServiceReconciler', () => {
@@ -126,6 +132,48 @@ describe('ServiceReconciler', () => {
     t.writes.length = 0;
     await t.rec.reconcile(k);
     expect(t.writes).toEqual([]);
+  });
+
+  it('does not write again when the watch delivers its own half-written state (annotation, no status yet)', async () => {
+    const t = setup();
+    const k = t.add('web');
+    await t.rec.reconcile(k);
+    expect(t.writes).toEqual(['metadata default/web', 'status default/web']);
+    const [afterAnnotation, afterStatus] = t.history.get(k)!;
+    expect(afterAnnotation?.status?.loadBalancer).toBeUndefined();
+
+    // The annotation's watch event is reconciled before the status's arrives.
+    t.services.items.set(k, afterAnnotation!);
+    await t.rec.reconcile(k);
+    t.services.items.set(k, afterStatus!);
+    await t.rec.reconcile(k);
+    expect(t.writes).toHaveLength(2);
+    expect(t.events.map((e) => e.reason)).toEqual(['IPAllocated']);
+
+    // Anyone else's change to that same half-written state is reconciled as usual.
+    t.services.items.set(k, {
+      ...afterAnnotation!,
+      metadata: { ...afterAnnotation!.metadata, resourceVersion: '1' },
+    });
+    await t.rec.reconcile(k);
+    expect(t.writes).toHaveLength(3);
+  });
+
+  it('retries in full after a failed status write, however the annotation went', async () => {
+    const t = setup();
+    const k = t.add('web');
+    const writer = (
+      t.rec as unknown as { opts: { writer: { patchStatus: (...a: unknown[]) => Promise<unknown> } } }
+    ).opts.writer;
+    const real = writer.patchStatus;
+    writer.patchStatus = () => Promise.reject(new Error('connection reset'));
+    await expect(t.rec.reconcile(k)).rejects.toThrow('connection reset');
+    writer.patchStatus = real;
+    // The cache now holds our half-written state: the retry must not be skipped.
+    await t.rec.reconcile(k);
+    expect(t.services.get(k)?.status?.loadBalancer?.ingress).toEqual([
+      { ip: '192.168.10.200', ipMode: 'VIP' },
+    ]);
   });
 
   it('keeps every address and writes nothing after a restart', async () => {

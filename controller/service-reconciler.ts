@@ -22,10 +22,18 @@ import type { EventSpec, ServiceOutcome } from './service-state.js';
 import { desiredServiceState, reasonCodes } from './service-state.js';
 
 export interface ServiceWriter {
-  /** Strategic merge patch of the status subresource. */
-  patchStatus(namespace: string, name: string, body: Record<string, unknown>): Promise<void>;
-  /** Merge patch of the object (metadata.annotations). */
-  patchMetadata(namespace: string, name: string, body: Record<string, unknown>): Promise<void>;
+  /** Strategic merge patch of the status subresource; resolves to the new resourceVersion. */
+  patchStatus(
+    namespace: string,
+    name: string,
+    body: Record<string, unknown>,
+  ): Promise<string | undefined | void>;
+  /** Merge patch of the object (metadata.annotations); resolves to the new resourceVersion. */
+  patchMetadata(
+    namespace: string,
+    name: string,
+    body: Record<string, unknown>,
+  ): Promise<string | undefined | void>;
 }
 
 export interface ServiceReconcilerOptions {
@@ -54,6 +62,13 @@ export class ServiceReconciler {
    * every reconcile.
    */
   private readonly warned = new Map<string, string>();
+  /**
+   * Per Service, the resourceVersion our annotation patch produced when a status patch followed
+   * it. The watch delivers that half-written state before the status change; reconciling it
+   * would write the status and the Event a second time, so it is skipped. Forgotten as soon as
+   * the Service moves on or a write fails (a retry must never be skipped).
+   */
+  private readonly ownHalfWritten = new Map<string, string>();
 
   constructor(private readonly opts: ServiceReconcilerOptions) {}
 
@@ -106,6 +121,10 @@ export class ServiceReconciler {
   async reconcile(serviceKey: string): Promise<void> {
     const { allocator, log } = this.opts;
     const svc = this.opts.services.get(serviceKey);
+    const halfWritten = this.ownHalfWritten.get(serviceKey);
+    this.ownHalfWritten.delete(serviceKey);
+    if (svc !== undefined && halfWritten !== undefined && svc.metadata?.resourceVersion === halfWritten)
+      return;
     if (svc === undefined) {
       this.pending.delete(serviceKey);
       this.warned.delete(serviceKey);
@@ -154,8 +173,18 @@ export class ServiceReconciler {
     const ns = svc.metadata?.namespace ?? '';
     const name = svc.metadata?.name ?? '';
     // The annotation first: once the address shows in status, the pool it came from does too.
-    if (writes.metadata !== undefined) await this.opts.writer.patchMetadata(ns, name, writes.metadata);
-    if (writes.status !== undefined) await this.opts.writer.patchStatus(ns, name, writes.status);
+    if (writes.metadata !== undefined) {
+      const rv = await this.opts.writer.patchMetadata(ns, name, writes.metadata);
+      if (writes.status !== undefined && typeof rv === 'string') this.ownHalfWritten.set(serviceKey, rv);
+    }
+    if (writes.status !== undefined) {
+      try {
+        await this.opts.writer.patchStatus(ns, name, writes.status);
+      } catch (err) {
+        this.ownHalfWritten.delete(serviceKey);
+        throw err;
+      }
+    }
     for (const event of writes.events) this.opts.recordEvent(svc, event);
 
     const fields = { service: serviceKey };

@@ -154,9 +154,9 @@ export class L2StatusWriter {
     return objName;
   }
 
-  private writeStatus(objName: string, key: string, svc: AnnouncedService): Promise<void> {
+  private async writeStatus(objName: string, key: string, svc: AnnouncedService): Promise<void> {
     const [ns, name] = splitKey(key);
-    return this.opts.api.patch(
+    await this.opts.api.patch(
       `/apis/${group}/${version}/namespaces/${encodeURIComponent(this.opts.namespace)}/${plural}/${encodeURIComponent(objName)}/status`,
       'merge',
       {
