@@ -1,11 +1,90 @@
-// BGP mode: sessions to the BGPPeers that select this node. (Being built: see issue #7.)
+// BGP mode: sessions to the BGPPeers that select this node, each announcing what the BGP
+// planner (speaker/bgp-planner) says this node announces to that peer, with next hop self.
+// Every configuration or cluster change re-plans and hands the result to the session manager
+// (sessions.ts), which changes only what differs.
+//
+// SIGTERM (stop()), by --bgp-shutdown / METALLB_BGP_SHUTDOWN:
+// - `auto` (default): a session whose BGPPeer has enableGracefulRestart and whose router
+//   advertised Graceful Restart too is closed without withdrawing and without a NOTIFICATION,
+//   so the router keeps forwarding to this node for the Restart Time (120 s, RFC 4724 §4.2)
+//   while the speaker restarts (a rolling upgrade); the new speaker re-announces and sends
+//   End-of-RIB. Every other session withdraws its routes, then closes with Cease /
+//   Administrative Shutdown (RFC 4486).
+// - `withdraw`: every session withdraws, then Cease: for taking a node out of service. (So
+//   does labelling the Node node.kubernetes.io/exclude-from-external-load-balancers first,
+//   which withdraws its routes while the sessions stay up.)
 
-import type { Protocol } from '../protocol.js';
+import type { Config } from '../../lib/config/types.js';
+import { planBGP, toRibRoutes } from '../bgp-planner/index.js';
+import type { ClusterSnapshot } from '../cluster/view.js';
+import type { Protocol, ProtocolContext } from '../protocol.js';
+import { BgpBfd } from './bfd.js';
+import { BgpMetrics } from './metrics.js';
+import { sessionSpec } from './session-spec.js';
+import { BgpSessions, type DesiredSession, type StopMode } from './sessions.js';
+
+export const shutdownModes = ['auto', 'withdraw'] as const;
+export type ShutdownMode = (typeof shutdownModes)[number];
+
+/** The sessions and routes this node should have: one per BGPPeer selecting it. Pure. */
+export function desiredSessions(
+  config: Config,
+  snapshot: ClusterSnapshot,
+  node: string,
+): Map<string, DesiredSession> {
+  const plan = planBGP(config, snapshot, node);
+  const self = snapshot.nodes.find((n) => n.name === node);
+  const desired = new Map<string, DesiredSession>();
+  for (const [name, routes] of plan.peers) {
+    const peer = config.peers.get(name);
+    if (!peer) continue;
+    desired.set(name, { spec: sessionSpec(peer, self, node), routes: toRibRoutes(routes) });
+  }
+  return desired;
+}
 
 export const bgp: Protocol = {
   name: 'bgp',
-  flags: [],
-  start() {
-    return Promise.resolve({ stop: () => Promise.resolve() });
+  flags: [
+    {
+      name: 'bgp-shutdown',
+      env: 'METALLB_BGP_SHUTDOWN',
+      default: 'auto',
+      choices: shutdownModes,
+      help:
+        'On SIGTERM: "auto" keeps routes at routers that negotiated graceful restart with a ' +
+        'BGPPeer with enableGracefulRestart (a restart), withdraws elsewhere; "withdraw" always ' +
+        'withdraws, then sends Cease.',
+    },
+  ],
+  start(ctx: ProtocolContext) {
+    const mode: StopMode = ctx.flags['bgp-shutdown'] === 'withdraw' ? 'withdraw' : 'keep';
+    const bfd = new BgpBfd(ctx.log);
+    const sessions = new BgpSessions({
+      log: ctx.log,
+      metrics: new BgpMetrics(ctx.registry),
+      bfd: bfd.starter,
+    });
+    const converge = (): void => {
+      const config = ctx.config.current();
+      const snapshot = ctx.cluster.current();
+      if (!config || !snapshot) return;
+      try {
+        sessions.apply(desiredSessions(config, snapshot, ctx.node));
+      } catch (err) {
+        ctx.log.error('BGP mode could not converge', { error: err });
+      }
+    };
+    const offConfig = ctx.config.onChange(converge);
+    const offCluster = ctx.cluster.onChange(converge);
+    converge();
+    return Promise.resolve({
+      async stop() {
+        offConfig();
+        offCluster();
+        await sessions.stop(mode);
+        bfd.close();
+      },
+    });
   },
 };

@@ -15,7 +15,8 @@ import { BgpFsm } from './fsm/fsm.js';
 import { eventFromDecode } from './fsm/decode-event.js';
 import type { ConnId, FsmAction, FsmConfig, FsmEvent, State, TimerName } from './fsm/types.js';
 import { MAX_MESSAGE_SIZE } from './constants.js';
-import type { CodecContext } from './messages.js';
+import { CeaseSubcode } from './notification-codes.js';
+import type { Capability, CodecContext } from './messages.js';
 import { notification } from './messages.js';
 import { packAnnouncements, packWithdrawals } from './pack.js';
 import type { AddressFamily } from './prefix.js';
@@ -38,6 +39,9 @@ export interface PeerOptions extends Omit<FsmConfig, 'capabilities'> {
   nextHop4?: string;
   nextHop6?: string;
   linkLocal6?: string;
+  /** Advertise the Graceful Restart capability (RFC 4724 §3) for every family, with the F bit
+   * set: a speaker's forwarding is the node's (kube-proxy), which outlives the speaker. */
+  gracefulRestart?: { restartTime: number };
   /** Octets of UPDATEs written per event-loop turn; default 16 KiB. */
   chunkBytes?: number;
   /** Structured log lines (one object each). */
@@ -46,10 +50,20 @@ export interface PeerOptions extends Omit<FsmConfig, 'capabilities'> {
 
 export type PeerEvent =
   | { type: 'state'; from: State; to: State; reason: string }
-  | { type: 'established'; holdTime: number; peerId: string }
+  | {
+      type: 'established';
+      holdTime: number;
+      peerId: string;
+      /** The peer advertised Graceful Restart (RFC 4724 §3): it keeps our routes when we drop. */
+      peerGracefulRestart: boolean;
+    }
   | { type: 'down'; reason: string }
   /** The initial table and End-of-RIB are written. */
-  | { type: 'synced'; prefixes: number };
+  | { type: 'synced'; prefixes: number }
+  /** One BGP message handed to the socket, or one decoded from it (for counters). */
+  | { type: 'message'; direction: 'sent' | 'received'; kind: MessageKind };
+
+export type MessageKind = 'open' | 'update' | 'notification' | 'keepalive' | 'route-refresh';
 
 interface Io {
   id: ConnId;
@@ -85,14 +99,20 @@ export class BgpPeer {
   constructor(private readonly opts: PeerOptions) {
     this.families = opts.families ?? [opts.peerAddress.includes(':') ? 6 : 4];
     this.chunkBytes = opts.chunkBytes ?? 16 * 1024;
-    this.fsm = new BgpFsm({
-      ...opts,
-      capabilities: this.families.map((f) => ({
-        kind: 'multiprotocol' as const,
-        afi: f === 4 ? 1 : 2,
-        safi: 1,
-      })),
-    });
+    const capabilities: Capability[] = this.families.map((f) => ({
+      kind: 'multiprotocol' as const,
+      afi: f === 4 ? 1 : 2,
+      safi: 1,
+    }));
+    if (opts.gracefulRestart)
+      capabilities.push({
+        kind: 'graceful-restart',
+        restarting: false,
+        notification: false,
+        restartTime: opts.gracefulRestart.restartTime,
+        families: this.families.map((f) => ({ afi: f === 4 ? 1 : 2, safi: 1, forwardingState: true })),
+      });
+    this.fsm = new BgpFsm({ ...opts, capabilities });
   }
 
   get state(): State {
@@ -133,6 +153,64 @@ export class BgpPeer {
     );
   }
 
+  /**
+   * Resolves once what announce() asked for is written to the socket, or at once when the
+   * session is not Established (there is nothing to send then); gives up after `timeoutMs`.
+   * A graceful shutdown announces [] and waits here before stop(), so the peer sees the
+   * withdrawals before the Cease.
+   */
+  async flushed(timeoutMs = 2000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const io = this.session && this.conns.get(this.session.conn);
+      if (!io || io.closing) return;
+      if (!this.syncing && !this.dirty && io.bulk.length === 0 && io.urgent.length === 0) return;
+      if (Date.now() >= deadline) return;
+      await new Promise<void>((r) => setTimeout(r, 5));
+    }
+  }
+
+  /**
+   * Closes every connection without a NOTIFICATION and stops all timers: to a peer that
+   * negotiated Graceful Restart this looks like a restarting speaker (RFC 4724 §4.2), so it
+   * keeps our routes as stale for the Restart Time instead of withdrawing them. The object is
+   * dead afterwards.
+   */
+  async abandon(): Promise<void> {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    const sockets: net.Socket[] = [];
+    for (const io of this.conns.values()) {
+      io.closing = true;
+      io.bulk = [];
+      io.bulkBytes = 0;
+      for (const r of io.drained.splice(0)) r();
+      if (io.socket) sockets.push(io.socket);
+    }
+    this.conns.clear();
+    this.session = undefined;
+    this.log({ event: 'abandoned' });
+    await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.destroyed) return resolve();
+            s.once('close', () => resolve());
+            s.end();
+            setTimeout(() => s.destroy(), 1000).unref();
+          }),
+      ),
+    );
+  }
+
+  /**
+   * Closes the session now (Cease with `subcode`, default Administrative Reset) and lets the
+   * FSM connect again after its retry delay: for a failure someone else detected (BFD).
+   */
+  reset(subcode: number = CeaseSubcode.ADMINISTRATIVE_RESET): void {
+    this.step({ type: 'ManualStop', subcode, restart: true });
+  }
+
   /** The desired routes for this peer; what changed is sent once the session is Established. */
   announce(routes: readonly Announcement[]): void {
     this.rib.setDesired(routes);
@@ -169,6 +247,7 @@ export class BgpPeer {
         const io = this.conns.get(a.conn);
         if (!io) return;
         io.urgent.push(encodeMessage(a.message, io.ctx));
+        this.emit({ type: 'message', direction: 'sent', kind: a.message.type });
         if (a.message.type === 'notification')
           this.log({ event: 'notification-sent', code: a.message.code, subcode: a.message.subcode });
         return this.pump(io);
@@ -222,7 +301,12 @@ export class BgpPeer {
             ...(this.opts.linkLocal6 ? { linkLocal6: this.opts.linkLocal6 } : {}),
           },
         };
-        this.emit({ type: 'established', holdTime: a.negotiated.holdTime, peerId: a.peerOpen.bgpId });
+        this.emit({
+          type: 'established',
+          holdTime: a.negotiated.holdTime,
+          peerId: a.peerOpen.bgpId,
+          peerGracefulRestart: a.peerOpen.capabilities.some((c) => c.kind === 'graceful-restart'),
+        });
         this.scheduleSync();
         return;
       }
@@ -349,6 +433,8 @@ export class BgpPeer {
           code: result.message.code,
           subcode: result.message.subcode,
         });
+      if (result.action === 'ok')
+        this.emit({ type: 'message', direction: 'received', kind: result.message.type });
       const ev = eventFromDecode(io.id, result);
       if (ev) this.step(ev);
     }
@@ -431,6 +517,7 @@ export class BgpPeer {
     const changes = this.rib.diff(session.rib);
     let messages = 0;
     const put = async (b: Buffer): Promise<void> => {
+      this.emit({ type: 'message', direction: 'sent', kind: 'update' });
       await this.queueBulk(io, b);
       // Packing is CPU work too: let timers (KEEPALIVEs) run every so often.
       if (++messages % 64 === 0) await new Promise<void>((r) => setImmediate(r));

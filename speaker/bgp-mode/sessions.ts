@@ -1,0 +1,280 @@
+// The node's BGP sessions: one BgpPeer per BGPPeer that selects this node, kept in step with
+// the configuration. apply() takes the whole desired set (session spec + routes per peer) and
+// converges: new peers get a session, removed ones withdraw their routes and close with Cease /
+// Peer De-configured (RFC 4486 §4), a changed session-level field resets that session only
+// (Cease / Other Configuration Change, then a new OPEN), and every session's Adj-RIB-Out gets
+// its routes (sent once Established; the RIB computes the UPDATEs).
+//
+// stop() ends them all for SIGTERM, in one of two ways (see protocol.ts for which is used):
+// - 'withdraw': every route is withdrawn, then Cease / Administrative Shutdown: the router
+//   stops sending traffic here before the session goes;
+// - 'keep': sessions where both sides advertised Graceful Restart are closed without a NOTIFICATION, so
+//   the router keeps our routes as stale for the Restart Time (RFC 4724 §4.2) and the next
+//   speaker re-announces them (End-of-RIB ends the stale period); sessions without it withdraw.
+
+import type { Logger } from '../../lib/log.js';
+import { CeaseSubcode } from '../bgp/notification-codes.js';
+import { BgpPeer, type PeerEvent, type PeerOptions } from '../bgp/peer-connection.js';
+import type { Announcement } from '../bgp/speaker-rib.js';
+import type { BgpMetrics } from './metrics.js';
+import { GRACEFUL_RESTART_TIME, peerLabel, sessionKey, type SessionSpec } from './session-spec.js';
+
+export interface DesiredSession {
+  readonly spec: SessionSpec;
+  readonly routes: readonly Announcement[];
+}
+
+export type StopMode = 'withdraw' | 'keep';
+
+/**
+ * Where BFD plugs in (bfd.ts): started for a session whose BGPPeer has a bfdProfile; calling
+ * `down` takes the BGP session down at once (RFC 5882 §4.3) rather than at hold-timer expiry.
+ * The session then reconnects on its own retry timer, as after any failure: BFD speeds up
+ * detection, it does not gate BGP (a router that stops running BFD must not strand us).
+ */
+export type BfdStarter = (
+  spec: SessionSpec,
+  down: (reason: string) => void,
+  up: () => void,
+) => { stop(): void };
+
+export interface BgpSessionsOptions {
+  log: Logger;
+  metrics?: BgpMetrics;
+  bfd?: BfdStarter;
+  /** How long a withdrawal may take before the Cease goes anyway; default 2000 ms. */
+  withdrawTimeoutMs?: number;
+}
+
+export interface SessionStatus {
+  name: string;
+  peer: string;
+  state: string;
+  established: boolean;
+  announced: number;
+}
+
+interface Running {
+  /** The latest spec; fields outside the key (the BFD profile) change without a reset. */
+  spec: SessionSpec;
+  readonly key: string;
+  readonly label: string;
+  readonly peer: BgpPeer;
+  established: boolean;
+  /** Both sides advertised Graceful Restart on the current session. */
+  gracefulRestart: boolean;
+  bfd?: { stop(): void };
+  bfdKey?: string;
+}
+
+export class BgpSessions {
+  private readonly sessions = new Map<string, Running>();
+  /** Sessions being closed (removed, reset): stop() waits for them too. */
+  private readonly closing = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(private readonly opts: BgpSessionsOptions) {}
+
+  /** Converges on the desired sessions and routes (the whole set, by BGPPeer name). */
+  apply(desired: ReadonlyMap<string, DesiredSession>): void {
+    if (this.stopped) return;
+    for (const [name, s] of [...this.sessions]) {
+      if (desired.has(name)) continue;
+      this.sessions.delete(name);
+      this.opts.log.info('BGP peer no longer selects this node: withdrawing and closing', {
+        peer: s.label,
+        bgpPeer: name,
+      });
+      this.track(this.close(s, 'withdraw', CeaseSubcode.PEER_DECONFIGURED).then(() => this.forget(s)));
+    }
+    for (const [name, d] of desired) {
+      const key = sessionKey(d.spec);
+      let s = this.sessions.get(name);
+      let after: Promise<void> | undefined;
+      if (s && s.key !== key) {
+        this.opts.log.info('BGP peer changed: resetting its session', { peer: s.label, bgpPeer: name });
+        // Reset: the router drops our routes with the session, the new one re-announces them.
+        after = this.track(this.close(s, 'cease', CeaseSubcode.OTHER_CONFIGURATION_CHANGE));
+        const old = s;
+        if (peerLabel(d.spec) !== old.label) void after.then(() => this.forget(old));
+        s = undefined;
+      }
+      if (!s) s = this.open(d.spec, key, after);
+      else s.spec = d.spec;
+      this.updateBfd(s);
+      try {
+        s.peer.announce(d.routes);
+      } catch (err) {
+        this.opts.log.error('BGP routes rejected', { peer: s.label, bgpPeer: name, error: err });
+      }
+    }
+  }
+
+  /** Every session's state, by BGPPeer name. */
+  status(): SessionStatus[] {
+    return [...this.sessions.entries()].map(([name, s]) => ({
+      name,
+      peer: s.label,
+      state: s.peer.state,
+      established: s.established,
+      announced: s.peer.rib.sentCount,
+    }));
+  }
+
+  /** Ends every session (see the header for the modes); resolves when all sockets are closed. */
+  async stop(mode: StopMode): Promise<void> {
+    this.stopped = true;
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all([
+      ...all.map((s) =>
+        this.close(
+          s,
+          mode === 'keep' && s.established && s.gracefulRestart ? 'keep' : 'withdraw',
+          CeaseSubcode.ADMINISTRATIVE_SHUTDOWN,
+        ),
+      ),
+      ...this.closing,
+    ]);
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    this.closing.add(p);
+    void p.finally(() => this.closing.delete(p));
+    return p;
+  }
+
+  private open(spec: SessionSpec, key: string, after: Promise<void> | undefined): Running {
+    const label = peerLabel(spec);
+    const log = this.opts.log.with({ peer: label, bgpPeer: spec.name });
+    const options: PeerOptions = {
+      peerAddress: spec.peerAddress,
+      port: spec.port,
+      localAsn: spec.localAsn,
+      routerId: spec.routerId,
+      holdTime: spec.holdTime,
+      ...(spec.peerAsn !== undefined ? { peerAsn: spec.peerAsn } : {}),
+      ...(spec.keepaliveTime !== undefined ? { keepaliveTime: spec.keepaliveTime } : {}),
+      ...(spec.connectRetryMs !== undefined
+        ? { connectRetryMs: spec.connectRetryMs, maxConnectRetryMs: spec.connectRetryMs }
+        : {}),
+      ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}),
+      ...(spec.password !== undefined ? { password: spec.password } : {}),
+      ...(spec.ttl !== undefined ? { ttl: spec.ttl } : {}),
+      ...(spec.gracefulRestart ? { gracefulRestart: { restartTime: GRACEFUL_RESTART_TIME } } : {}),
+      log: ({ event, ...fields }) => {
+        if (event === 'state') log.debug('BGP state', fields);
+        else log.info(`BGP ${String(event)}`, fields);
+      },
+    };
+    const peer = new BgpPeer(options);
+    const s: Running = {
+      spec,
+      key,
+      label,
+      peer,
+      established: false,
+      gracefulRestart: false,
+    };
+    const metrics = this.opts.metrics;
+    metrics?.added(label);
+    peer.on((e: PeerEvent) => {
+      switch (e.type) {
+        case 'established':
+          s.established = true;
+          s.gracefulRestart = spec.gracefulRestart && e.peerGracefulRestart;
+          metrics?.up(label, true);
+          log.info('BGP session established', {
+            holdTime: e.holdTime,
+            peerId: e.peerId,
+            gracefulRestart: s.gracefulRestart,
+          });
+          return;
+        case 'down':
+          s.established = false;
+          metrics?.up(label, false);
+          log.warn('BGP session down', { reason: e.reason });
+          return;
+        case 'synced':
+          metrics?.prefixes(label, peer.rib.sentCount);
+          return;
+        case 'message':
+          metrics?.message(label, e.direction, e.kind);
+          if (e.kind === 'update' && e.direction === 'sent') metrics?.prefixes(label, peer.rib.sentCount);
+          return;
+        case 'state':
+          return;
+      }
+    });
+    // Registered before it starts: a reset's successor starts only if it is still the current one.
+    this.sessions.set(spec.name, s);
+    const start = (): void => {
+      if (this.sessions.get(spec.name) === s && !this.stopped) peer.start();
+    };
+    if (after) void after.then(start);
+    else start();
+    return s;
+  }
+
+  private forget(s: Running): void {
+    // A label still used by a live session (same address and port) keeps its series.
+    if ([...this.sessions.values()].some((o) => o.label === s.label)) return;
+    this.opts.metrics?.removed(s.label);
+  }
+
+  private async close(s: Running, how: 'withdraw' | 'cease' | 'keep', subcode: number): Promise<void> {
+    s.bfd?.stop();
+    s.bfd = undefined;
+    if (how === 'keep') {
+      this.opts.log.info('closing BGP session without withdrawing (graceful restart)', {
+        peer: s.label,
+        restartTime: GRACEFUL_RESTART_TIME,
+      });
+      await s.peer.abandon();
+      return;
+    }
+    if (how === 'withdraw' && s.established) {
+      s.peer.announce([]);
+      await s.peer.flushed(this.opts.withdrawTimeoutMs ?? 2000);
+    }
+    await s.peer.stop(subcode);
+    s.established = false;
+    this.opts.metrics?.up(s.label, false);
+  }
+
+  private updateBfd(s: Running): void {
+    const starter = this.opts.bfd;
+    const profile = s.spec.bfdProfile;
+    const key = profile ? JSON.stringify(profile) : undefined;
+    if (key === s.bfdKey) return;
+    s.bfd?.stop();
+    s.bfd = undefined;
+    s.bfdKey = key;
+    if (!profile) return;
+    if (!starter) {
+      this.opts.log.warn('BGPPeer has a bfdProfile but this speaker has no BFD yet: ignored', {
+        peer: s.label,
+        bgpPeer: s.spec.name,
+        bfdProfile: profile.ref.name,
+      });
+      return;
+    }
+    s.bfd = starter(
+      s.spec,
+      (reason) => this.bfdDown(s, reason),
+      () => this.bfdUp(s),
+    );
+  }
+
+  /** RFC 5882 §4.3: BFD Down takes the BGP session down now, not at hold-timer expiry. */
+  private bfdDown(s: Running, reason: string): void {
+    if (this.sessions.get(s.spec.name) !== s) return;
+    this.opts.log.warn('BFD down: resetting the BGP session', { peer: s.label, reason });
+    s.peer.reset(CeaseSubcode.ADMINISTRATIVE_RESET);
+  }
+
+  private bfdUp(s: Running): void {
+    if (this.sessions.get(s.spec.name) !== s) return;
+    this.opts.log.info('BFD up', { peer: s.label });
+  }
+}
