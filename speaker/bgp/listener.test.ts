@@ -115,6 +115,28 @@ describe('BgpListener and passive sessions', () => {
     expect(peer.state).toBe('Active');
   });
 
+  it('connects out with a TTL and no password (ebgpMultiHop) and reaches Established', async () => {
+    const { peer: passive } = passivePeer('127.0.0.5');
+    stops.push(() => passive.stop());
+    listener.addPeer(passive);
+    passive.start();
+    const active = new BgpPeer({
+      peerAddress: '127.0.0.1',
+      port: listener.port,
+      localAddress: '127.0.0.5',
+      ttl: 2,
+      localAsn: 64500,
+      peerAsn: 64512,
+      routerId: '10.0.0.1',
+      holdTime: 9,
+      connectRetryMs: 200,
+      nextHop4: '192.0.2.1',
+    });
+    stops.push(() => active.stop());
+    active.start();
+    await waitFor(() => active.state === 'Established' && passive.state === 'Established');
+  });
+
   it('gives each of two peers its own connection', async () => {
     const a = passivePeer('127.0.0.2');
     const b = passivePeer('127.0.0.4');

@@ -353,11 +353,13 @@ export class BgpPeer {
       this.attach(id, socket, io);
       this.step({ type: 'Tcp_CR_Acked', conn: id });
     };
-    if (this.opts.password !== undefined) {
+    // The native connect also sets the TTL before the SYN (ebgpMultiHop): net.Socket has no way
+    // to set it at all. An empty key means no MD5.
+    if (this.opts.password !== undefined || this.opts.ttl !== undefined) {
       connectTcpMd5({
         peer: this.opts.peerAddress,
         port,
-        key: this.opts.password,
+        key: this.opts.password ?? '',
         timeoutMs,
         ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
         ...(this.opts.ttl ? { ttl: this.opts.ttl } : {}),
@@ -379,7 +381,6 @@ export class BgpPeer {
     s.once('connect', () => {
       clearTimeout(timer);
       s.removeAllListeners('error');
-      if (this.opts.ttl) (s as net.Socket & { setTTL?: (n: number) => void }).setTTL?.(this.opts.ttl);
       done(undefined, s);
     });
     s.once('error', (e) => {
