@@ -8,6 +8,7 @@
 import dgram from 'node:dgram';
 import type { Logger } from '../../lib/log.js';
 import { BfdManager, profileFromBFDProfile } from '../bfd/index.js';
+import type { BfdPeerStats } from '../bfd/sessions.js';
 import { canonicalAddress } from '../bfd/sessions.js';
 import type { SessionSpec } from './session-spec.js';
 import type { BfdStarter } from './sessions.js';
@@ -36,6 +37,8 @@ interface Watcher {
 export class BgpBfd {
   private manager: BfdManager | undefined;
   private readonly watchers = new Map<string, Watcher>();
+  /** Called on every BFD state change (BGPSessionState's bfdStatus). */
+  onChange: (() => void) | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -67,6 +70,17 @@ export class BgpBfd {
     };
   };
 
+  /** Every BFD session's state and counters (metrics). */
+  stats(): BfdPeerStats[] {
+    return this.manager?.stats() ?? [];
+  }
+
+  /** The BFD state of the session to `peer` (any spelling of the address), if there is one. */
+  state(peer: string): string | undefined {
+    const p = canonicalAddress(peer);
+    return this.stats().find((s) => s.peer === p)?.state;
+  }
+
   /** Ends every BFD session; peers are told AdminDown, so their BGP is left to its own timers. */
   close(): void {
     this.manager?.close();
@@ -82,6 +96,7 @@ export class BgpBfd {
       this.watchers.get(c.peer)?.down(`BFD ${c.from} → ${c.to} (${c.diagName})`);
     });
     m.on('up', (c) => this.watchers.get(c.peer)?.up());
+    m.on('state', () => this.onChange?.());
     this.manager = m;
     return m;
   }

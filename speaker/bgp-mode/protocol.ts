@@ -15,12 +15,16 @@
 //   which withdraws its routes while the sessions stay up.)
 
 import type { Config } from '../../lib/config/types.js';
-import { planBGP, toRibRoutes } from '../bgp-planner/index.js';
+import { planBGP, toRibRoutes, type BgpPlan } from '../bgp-planner/index.js';
 import type { ClusterSnapshot } from '../cluster/view.js';
 import type { Protocol, ProtocolContext } from '../protocol.js';
 import { BgpBfd } from './bfd.js';
+import { registerBfdMetrics } from './bfd-metrics.js';
 import { BgpMetrics } from './metrics.js';
+import { ServiceBgpStatusWriter } from './service-status-writer.js';
 import { sessionSpec } from './session-spec.js';
+import { sessionStateStatus, type SessionStateStatus } from './session-state.js';
+import { SessionStateWriter } from './session-state-writer.js';
 import { BgpSessions, type DesiredSession, type StopMode } from './sessions.js';
 
 export const shutdownModes = ['auto', 'withdraw'] as const;
@@ -31,8 +35,8 @@ export function desiredSessions(
   config: Config,
   snapshot: ClusterSnapshot,
   node: string,
+  plan: BgpPlan = planBGP(config, snapshot, node),
 ): Map<string, DesiredSession> {
-  const plan = planBGP(config, snapshot, node);
   const self = snapshot.nodes.find((n) => n.name === node);
   const desired = new Map<string, DesiredSession>();
   for (const [name, routes] of plan.peers) {
@@ -60,17 +64,39 @@ export const bgp: Protocol = {
   start(ctx: ProtocolContext) {
     const mode: StopMode = ctx.flags['bgp-shutdown'] === 'withdraw' ? 'withdraw' : 'keep';
     const bfd = new BgpBfd(ctx.log);
+    registerBfdMetrics(ctx.registry, () => bfd.stats());
+    const writerOptions = {
+      node: ctx.node,
+      namespace: ctx.namespace,
+      kubeConfig: ctx.kubeConfig,
+      api: ctx.api,
+      log: ctx.log,
+    };
+    const sessionStates = new SessionStateWriter(writerOptions);
+    const serviceStatuses = new ServiceBgpStatusWriter(writerOptions);
+    // Every session event lands here; the writer coalesces them into one write per object.
+    const writeStates = (): void => {
+      const states = new Map<string, SessionStateStatus>();
+      for (const s of sessions.status())
+        states.set(s.name, sessionStateStatus(ctx.node, s, s.bfd ? bfd.state(s.address) : undefined));
+      sessionStates.set(states);
+    };
     const sessions = new BgpSessions({
       log: ctx.log,
       metrics: new BgpMetrics(ctx.registry),
       bfd: bfd.starter,
+      onChange: writeStates,
     });
+    bfd.onChange = writeStates;
     const converge = (): void => {
       const config = ctx.config.current();
       const snapshot = ctx.cluster.current();
       if (!config || !snapshot) return;
       try {
-        sessions.apply(desiredSessions(config, snapshot, ctx.node));
+        const plan = planBGP(config, snapshot, ctx.node);
+        sessions.apply(desiredSessions(config, snapshot, ctx.node, plan));
+        serviceStatuses.set(plan.announced);
+        writeStates();
       } catch (err) {
         ctx.log.error('BGP mode could not converge', { error: err });
       }
@@ -82,8 +108,10 @@ export const bgp: Protocol = {
       async stop() {
         offConfig();
         offCluster();
+        bfd.onChange = undefined;
         await sessions.stop(mode);
         bfd.close();
+        await Promise.all([sessionStates.clear(), serviceStatuses.clear()]);
       },
     });
   },

@@ -44,14 +44,26 @@ export interface BgpSessionsOptions {
   bfd?: BfdStarter;
   /** How long a withdrawal may take before the Cease goes anyway; default 2000 ms. */
   withdrawTimeoutMs?: number;
+  /** Called when something status() reports may have changed (BGPSessionState). */
+  onChange?: () => void;
+  /** The clock for status().since; default Date.now. */
+  now?: () => number;
 }
 
 export interface SessionStatus {
   name: string;
   peer: string;
+  /** The BGPPeer's address. */
+  address: string;
   state: string;
   established: boolean;
   announced: number;
+  /** The BGPPeer has a bfdProfile. */
+  bfd: boolean;
+  /** When `state` last changed (ms since the epoch). */
+  since: number;
+  /** The last NOTIFICATION or connection error on this session. */
+  lastError?: string;
 }
 
 interface Running {
@@ -65,6 +77,10 @@ interface Running {
   gracefulRestart: boolean;
   bfd?: { stop(): void };
   bfdKey?: string;
+  since: number;
+  lastError?: string;
+  /** NOTIFICATIONs sent and received when last looked at: a new one explains a teardown. */
+  notifications: number;
 }
 
 export class BgpSessions {
@@ -115,9 +131,13 @@ export class BgpSessions {
     return [...this.sessions.entries()].map(([name, s]) => ({
       name,
       peer: s.label,
+      address: s.spec.peerAddress,
       state: s.peer.state,
       established: s.established,
       announced: s.peer.rib.sentCount,
+      bfd: s.spec.bfdProfile !== undefined,
+      since: s.since,
+      ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
     }));
   }
 
@@ -175,10 +195,13 @@ export class BgpSessions {
       peer,
       established: false,
       gracefulRestart: false,
+      since: (this.opts.now ?? Date.now)(),
+      notifications: 0,
     };
     const metrics = this.opts.metrics;
     metrics?.added(label);
     peer.on((e: PeerEvent) => {
+      this.observe(s, e);
       switch (e.type) {
         case 'established':
           s.established = true;
@@ -214,6 +237,25 @@ export class BgpSessions {
     if (after) void after.then(start);
     else start();
     return s;
+  }
+
+  /** Keeps what status() reports beyond the peer's own state, and says when it may have changed. */
+  private observe(s: Running, e: PeerEvent): void {
+    if (e.type === 'message' && !(e.kind === 'update' && e.direction === 'sent')) return;
+    if (e.type === 'state') {
+      s.since = (this.opts.now ?? Date.now)();
+      // Every teardown lands in Idle (RFC 4271 §8.2.2) and its reason is the error; the FSM
+      // keeps the NOTIFICATION (code/subcode) apart. A stop of ours is not an error.
+      const c = s.peer.fsm.counters;
+      const notifications = c.notificationsSent + c.notificationsReceived;
+      if (e.to === 'Idle' && !e.reason.startsWith('stopped'))
+        s.lastError =
+          notifications !== s.notifications && c.lastError !== undefined
+            ? `${e.reason} (${c.lastError})`
+            : e.reason;
+      s.notifications = notifications;
+    }
+    this.opts.onChange?.();
   }
 
   private forget(s: Running): void {

@@ -150,6 +150,21 @@ describeRoot('BGP mode', () => {
     }
   }
 
+  interface StatusItem {
+    metadata: { name: string; labels: Record<string, string> };
+    status?: Record<string, unknown>;
+  }
+  const items = async (args: string[]): Promise<StatusItem[]> =>
+    (JSON.parse(await kubectl([...args, '-n', ns, '-o', 'json'])) as { items: StatusItem[] }).items;
+  const sessionStates = (): Promise<StatusItem[]> => items(['get', 'bgpsessionstates']);
+  const serviceStatuses = (): Promise<StatusItem[]> =>
+    items([
+      'get',
+      'servicebgpstatuses',
+      '-l',
+      `metallb.io/service-name=web,metallb.io/service-namespace=${appNs}`,
+    ]);
+
   beforeAll(async () => {
     await lab.up({ guard: true });
     dir = path.join(lab.dir, 'bgm');
@@ -307,6 +322,43 @@ describeRoot('BGP mode', () => {
     expect(res.stdout).toMatch(/^metallb_bgp_updates_total\{peer="10\.77\.0\.1:179"\} [1-9]\d*$/m);
   });
 
+  it('writes an Established BGPSessionState per node and BGPPeer, and a ServiceBGPStatus per node for the Service', async () => {
+    const table = await waitFor('6 Established BGPSessionStates', 10_000, async () => {
+      const out = await kubectl(['get', 'bgpsessionstates', '-n', ns]);
+      return out.split('\n').filter((l) => /\sEstablished\s/.test(l)).length === 6 ? out : undefined;
+    });
+    process.stderr.write(`kubectl get bgpsessionstates:\n${table}`);
+    const states = await sessionStates();
+    expect(states).toHaveLength(6);
+    for (const node of nodeHosts)
+      for (const [peer, address] of [
+        ['bgm-router-v4', hostV4('router')],
+        ['bgm-router-v6', hostV6('router')],
+      ] as const) {
+        const o = states.find((i) => i.metadata.name === `${node}-${peer}`);
+        expect(o?.metadata.labels).toMatchObject({ 'metallb.io/node': node, 'metallb.io/peer': peer });
+        expect(o?.status).toMatchObject({
+          node,
+          peer: `${peer} (${address})`,
+          bgpStatus: 'Established',
+          bfdStatus: 'N/A',
+        });
+        expect(o?.status?.lastTransitionTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        expect(o?.status?.prefixesSent).toBeGreaterThanOrEqual(1);
+      }
+    const services = await serviceStatuses();
+    expect(services.map((o) => o.metadata.labels['metallb.io/node']).sort()).toEqual([...nodeHosts].sort());
+    for (const o of services) {
+      expect(o.metadata.name).toMatch(/^bgp-/);
+      expect(o.status).toEqual({
+        node: o.metadata.labels['metallb.io/node'],
+        serviceName: 'web',
+        serviceNamespace: appNs,
+        peers: ['bgm-router-v4', 'bgm-router-v6'],
+      });
+    }
+  });
+
   it('keeps the routes at the router across a speaker restart (graceful restart); METALLB_BGP_SHUTDOWN=withdraw withdraws first', async () => {
     const bird = router as BirdRouter;
     const v4 = `${VIP4}/32`;
@@ -370,6 +422,19 @@ describeRoot('BGP mode', () => {
       );
     }
     await expectNexthops(bird, `${VIP4}/32`, nodeHosts.map(hostV4));
+    // BFD shows in node1's BGPSessionState and metrics.
+    await waitFor('node1 BGPSessionState bfdStatus Up', 5000, async () =>
+      (await sessionStates()).some(
+        (o) => o.metadata.name === 'node1-bgm-router-v4' && o.status?.bfdStatus === 'Up',
+      ),
+    );
+    const bfdMetrics = (
+      await lab.exec('node1', 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:7472/metrics'])
+    ).stdout;
+    expect(bfdMetrics).toMatch(/^metallb_bfd_session_up\{peer="10\.77\.0\.1"\} 1$/m);
+    expect(bfdMetrics).toMatch(/^metallb_bfd_session_up_events\{peer="10\.77\.0\.1"\} [1-9]\d*$/m);
+    expect(bfdMetrics).toMatch(/^metallb_bfd_control_packet_input\{peer="10\.77\.0\.1"\} [1-9]\d*$/m);
+    expect(bfdMetrics).toMatch(/^metallb_bfd_control_packet_output\{peer="10\.77\.0\.1"\} [1-9]\d*$/m);
 
     // node1 loses the segment: its speaker's BFD notices within 3 x 100 ms and resets both
     // sessions, well before the 3 s hold time.
@@ -409,6 +474,14 @@ describeRoot('BGP mode', () => {
       expect(await bird.established()).toEqual([]);
       await sleep(500);
     }
+    // Each node's BGPSessionState says so, with why the last session ended.
+    const v4 = (await sessionStates()).filter((o) => o.metadata.name.endsWith('-bgm-router-v4'));
+    expect(v4).toHaveLength(3);
+    for (const o of v4) {
+      expect(o.status?.bgpStatus).not.toBe('Established');
+      expect(o.status?.lastError).toEqual(expect.any(String));
+    }
+    process.stderr.write(`BGPSessionState without the password: ${JSON.stringify(v4[0]?.status)}\n`);
     await patchPeer('bgm-router-v4', { password: PASSWORD });
     await waitFor(
       '3 sessions with the password',
@@ -449,5 +522,10 @@ describeRoot('BGP mode', () => {
     await expectNexthops(r, `${VIP6}/128`, []);
     // The sessions stay up: only the routes went.
     expect(await r.established()).toHaveLength(6);
+    await waitFor(
+      'the ServiceBGPStatus objects deleted',
+      5000,
+      async () => (await serviceStatuses()).length === 0,
+    );
   });
 });
