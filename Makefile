@@ -15,11 +15,12 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-down fuzz clean
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
 	@echo "make test          run every test (installs what it needs first)"
+	@echo "make demo-bgp      the same Service in BGP mode: ECMP from three nodes via BIRD (make demo-down stops either)"
 	@echo "make check         type check, lint and format check"
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
 	@echo "make fuzz          1,000,000 mutated BGP messages through decoder and session (FUZZ_COUNT, FUZZ_SEED)"
@@ -89,6 +90,10 @@ lab-status:
 
 demo: build control-plane
 	@node dist/test/demo.js up
+
+# Seed 002's Service in BGP mode: the three nodes announce it to BIRD in the router namespace.
+demo-bgp: build control-plane
+	@node dist/test/demo.js up-bgp
 
 demo-down:
 	@if [ -f dist/test/demo.js ]; then node dist/test/demo.js down; fi

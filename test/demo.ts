@@ -1,5 +1,7 @@
 // make demo / make demo-down (root only):
 //   node dist/test/demo.js up     brings the demo up, prints how far Beacon got, leaves it running
+//   node dist/test/demo.js up-bgp the same in BGP mode (also `up --bgp`): seed 002's Service
+//                                 announced from the three nodes to BIRD on the router
 //   node dist/test/demo.js down   stops everything the demo started
 // BEACON_DEMO_PREFIX selects the lab prefix (default bcn-), BEACON_DEMO_DIR the state
 // directory (default .testenv/demo). `up` exits 0 once it has printed its report, whatever
@@ -10,11 +12,12 @@ import { isRoot } from './e2e/lab.js';
 import { DemoAborted, defaultDir, defaultPrefix, demoDown, demoUp } from './demo/demo.js';
 
 const usage =
-  'usage: demo.js up|down  (env: BEACON_DEMO_PREFIX, default bcn-; BEACON_DEMO_DIR, default .testenv/demo)';
+  'usage: demo.js up|up-bgp|down  (env: BEACON_DEMO_PREFIX, default bcn-; BEACON_DEMO_DIR, default .testenv/demo)';
 
 async function main(): Promise<number> {
   const cmd = process.argv[2];
-  if (cmd !== 'up' && cmd !== 'down') {
+  const bgp = cmd === 'up-bgp' || (cmd === 'up' && process.argv.slice(3).includes('--bgp'));
+  if (cmd !== 'up' && cmd !== 'up-bgp' && cmd !== 'down') {
     process.stderr.write(`${usage}\n`);
     return 2;
   }
@@ -36,7 +39,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    await demoUp({ prefix, dir });
+    await demoUp({ prefix, dir, mode: bgp ? 'bgp' : 'l2' });
     return 0;
   } catch (err) {
     if (!(err instanceof DemoAborted))

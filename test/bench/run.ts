@@ -2,9 +2,10 @@
 // same run (ratios, not absolute times: the machine is shared and noisy). Benchmarks are never
 // timed assertions inside tests.
 //
-//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-codec, bgp-table, controller, l2-arp)
+//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, l2-arp)
 
 import { benchAllocator, type BenchResult } from './allocator-bench.js';
+import { benchBgpBfd } from './bgp-bfd-bench.js';
 import { benchBgpPacking } from './bgp-codec-bench.js';
 import { benchBgpTable } from './bgp-table-bench.js';
 import { benchController } from './controller-bench.js';
@@ -19,6 +20,11 @@ const benches: Record<string, { title: string; run: () => Promise<BenchResult[]>
   'bgp-codec': {
     title: 'BGP UPDATE packing of 10,000 /32s (baseline: one UPDATE per prefix, as MetalLB native)',
     run: benchBgpPacking,
+  },
+  'bgp-bfd': {
+    title:
+      'BGP failover with BFD 100 ms x 3 on the lab, 20 each of SIGKILL, SIGSTOP and unplug of node1 (goal: 500 ms until the router’s FIB drops its next hop)',
+    run: () => benchBgpBfd(),
   },
   'bgp-table': {
     title:

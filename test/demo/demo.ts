@@ -14,10 +14,20 @@ import path from 'node:path';
 import { controlPlaneBinaries, freePort, repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { kubectl } from '../env/install.js';
 import { startTestEnv, stopTestEnv, type TestEnvState } from '../env/testenv.js';
-import { Lab, hostSeedV4, hostV4, nodeHosts, processAlive, type NodeHost } from '../e2e/lab.js';
+import {
+  Lab,
+  hostSeedV4,
+  hostV4,
+  labNet,
+  nodeHosts,
+  parseNexthops,
+  processAlive,
+  type NodeHost,
+} from '../e2e/lab.js';
 import { KubeProxy } from '../e2e/proxy.js';
 import { relayRootEndpoint, targetFromUrl } from '../e2e/relay.js';
 import { endpointSliceObject, nodeObject, nodeStatusPatch } from './objects.js';
+import { birdFiles, birdc, parseEstablished, routeClientViaRouter, startBird } from './bgp.js';
 import { arpFromClient, clientNeighbour, curlFromClient, nodeOfMac, type ArpAnswer } from './probes.js';
 import { logTail, startTracked, stopTracked, trackedAlive, type TrackedProcess } from './processes.js';
 
@@ -29,6 +39,8 @@ export const seedFiles = {
   pool: path.join(repoRoot, 'manifests/samples/seed-002.yaml'),
   deployment: path.join(repoRoot, 'test/demo/seed-002-deployment.yaml'),
   service: path.join(repoRoot, 'test/demo/seed-002-svc.yaml'),
+  /** `make demo-bgp`: the seed's pool with a BGPAdvertisement and the router as BGPPeer. */
+  bgp: path.join(repoRoot, 'test/demo/seed-002-bgp.yaml'),
 };
 
 export const defaultPrefix = 'bcn-';
@@ -52,7 +64,28 @@ export const stepIds = [
   'arp',
   'curl',
 ] as const;
-export type StepId = (typeof stepIds)[number];
+
+/** Every step of `make demo-bgp`, in order: BGP configuration, the router and its route. */
+export const bgpStepIds = [
+  'control-plane',
+  'lab',
+  'relay',
+  'nodes',
+  'bgp-config',
+  'seed-deployment',
+  'seed-service',
+  'endpointslice',
+  'kube-proxy',
+  'router',
+  'controller',
+  'speakers',
+  'external-ip',
+  'bgp-sessions',
+  'bgp-route',
+  'curl',
+] as const;
+export type StepId = (typeof stepIds)[number] | (typeof bgpStepIds)[number];
+export type DemoMode = 'l2' | 'bgp';
 
 export interface DemoStep {
   id: StepId;
@@ -61,6 +94,7 @@ export interface DemoStep {
 }
 
 export interface DemoReport {
+  mode: DemoMode;
   prefix: string;
   dir: string;
   steps: DemoStep[];
@@ -68,6 +102,10 @@ export interface DemoReport {
   arpAnswers: ArpAnswer[];
   curl: { code: number; body: string } | undefined;
   neighbour: string | undefined;
+  /** BGP mode: the router's FIB next hops for the Service IP. */
+  routerNexthops?: string[];
+  /** BGP mode: the nodes that answered the client's requests through the router. */
+  answeredBy?: string[];
 }
 
 /** What `down` needs to end everything; written as soon as something is started. */
@@ -79,9 +117,13 @@ export interface DemoState {
   controlPlane?: { supervisorPid: number; apiserverPid: number; etcdPid: number };
   controller?: TrackedProcess;
   speakers: Array<TrackedProcess & { node: NodeHost }>;
+  /** BGP mode: BIRD in the router namespace. */
+  router?: TrackedProcess;
 }
 
 export interface DemoOptions {
+  /** 'l2' (seed 002 as written, default) or 'bgp' (`make demo-bgp`). */
+  mode?: DemoMode;
   prefix?: string;
   dir?: string;
   /** How long to wait for the EXTERNAL-IP, in seconds (default 20). */
@@ -156,6 +198,8 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
   const dir = path.resolve(opts.dir ?? defaultDir);
   const out = opts.out ?? ((t: string) => void process.stdout.write(t));
   const waitSeconds = opts.waitSeconds ?? 20;
+  const mode = opts.mode ?? 'l2';
+  const bird = birdFiles(dir);
   const p = paths(dir);
   const say = (line: string): void => out(`${line}\n`);
 
@@ -170,6 +214,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
   saveState();
 
   const report: DemoReport = {
+    mode,
     prefix,
     dir,
     steps: [],
@@ -194,7 +239,11 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
     }
   };
 
-  say(`Beacon demo: seed 002 (MetalLB layer 2 example) on the lab "${prefix}", state in ${shown(dir)}/`);
+  say(
+    mode === 'bgp'
+      ? `Beacon demo: seed 002's Service in BGP mode (BIRD on the router) on the lab "${prefix}", state in ${shown(dir)}/`
+      : `Beacon demo: seed 002 (MetalLB layer 2 example) on the lab "${prefix}", state in ${shown(dir)}/`,
+  );
 
   // 1. The control plane: kube-apiserver + etcd, CRDs and RBAC (what `kubectl apply` of
   //    Beacon's manifests installs; the workloads are the processes started below).
@@ -259,17 +308,33 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
       `${nodeHosts.map(hostSeedV4).join(', ')}, label kubernetes.io/hostname, Ready`,
   );
 
-  // 4. Seed 002 verbatim: the pool and the advertisement, the Deployment, the Service.
-  const applied = await essential('seed-pool', 'seed 002 IPAddressPool + L2Advertisement', () =>
-    admin(['apply', '-f', seedFiles.pool]),
-  );
-  step(
-    'seed-pool',
-    true,
-    `seed 002 applied verbatim (${path.relative(repoRoot, seedFiles.pool)}): IPAddressPool ` +
-      `metallb-system/first-pool 192.168.10.200-192.168.10.250, L2Advertisement metallb-system/example`,
-    applied,
-  );
+  // 4. Seed 002 verbatim: the pool and the advertisement, the Deployment, the Service. In BGP
+  //    mode the seed's pool comes with a BGPAdvertisement and the router as BGPPeer instead.
+  if (mode === 'bgp') {
+    const applied = await essential('bgp-config', 'IPAddressPool + BGPAdvertisement + BGPPeer', () =>
+      admin(['apply', '-f', seedFiles.bgp]),
+    );
+    step(
+      'bgp-config',
+      true,
+      `${path.relative(repoRoot, seedFiles.bgp)} applied: IPAddressPool metallb-system/first-pool ` +
+        `192.168.10.200-192.168.10.250 (seed 002's), BGPAdvertisement metallb-system/example, ` +
+        `BGPPeer metallb-system/router ${hostV4('router')} (myASN ${labNet.routerAsn}, peerASN ${labNet.routerAsn}); ` +
+        `no L2Advertisement`,
+      applied,
+    );
+  } else {
+    const applied = await essential('seed-pool', 'seed 002 IPAddressPool + L2Advertisement', () =>
+      admin(['apply', '-f', seedFiles.pool]),
+    );
+    step(
+      'seed-pool',
+      true,
+      `seed 002 applied verbatim (${path.relative(repoRoot, seedFiles.pool)}): IPAddressPool ` +
+        `metallb-system/first-pool 192.168.10.200-192.168.10.250, L2Advertisement metallb-system/example`,
+      applied,
+    );
+  }
   try {
     const out = await admin(['apply', '-f', seedFiles.deployment]);
     step(
@@ -326,6 +391,23 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
     `kube-proxy stand-in: ${seedService.ip}:${seedService.port} on kube-ipvs0 of every node ` +
       `(arp_ignore=1, so only Beacon may answer ARP), answering with the node's name`,
   );
+
+  // 5b. BGP mode: the router (BIRD, waiting for the speakers to connect) and the client's
+  //     route to the Service IP through it.
+  if (mode === 'bgp') {
+    state.router = await essential('router', 'BIRD on the router', () => startBird(lab, bird));
+    saveState();
+    await essential('router', "the client's route via the router", () =>
+      routeClientViaRouter(lab, seedService.ip),
+    );
+    step(
+      'router',
+      true,
+      `BIRD in ${lab.ns('router')} (pid ${state.router.pid}): iBGP AS ${labNet.routerAsn} with ` +
+        `${nodeHosts.map(hostV4).join(', ')}, BGP routes to the kernel as one multipath route; ` +
+        `the client routes ${seedService.ip}/32 via ${hostV4('router')}; config ${shown(bird.conf)}`,
+    );
+  }
 
   // 6. Beacon: the controller in the root namespace, a speaker in every node namespace, each
   //    with its ServiceAccount's identity.
@@ -453,6 +535,97 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
   say(`$ kubectl --kubeconfig ${shown(p.kubeconfig)} get svc myapp`);
   say(indent(await admin(svcArgs).catch((err: unknown) => errorText(err)), ''));
   say('');
+  if (mode === 'bgp') {
+    // 8. BGP mode: what the router learnt and installed, and a request through it.
+    const sessions = await waitFor(30_000, async () => {
+      const out = await birdc(bird, 'show protocols').catch(() => '');
+      return parseEstablished(out).length === nodeHosts.length;
+    });
+    const protocols = await birdc(bird, 'show protocols').catch((err: unknown) => errorText(err));
+    const established = parseEstablished(protocols);
+    step(
+      'bgp-sessions',
+      sessions,
+      sessions
+        ? `BIRD has ${established.length} BGP sessions Established, one per node speaker`
+        : `BIRD has ${established.length} of ${nodeHosts.length} BGP sessions Established after 30 s ` +
+            `(see ${speakerLogs} and ${shown(bird.log)})`,
+      sessions ? undefined : protocols,
+    );
+    const prefix32 = `${seedService.ip}/32`;
+    const want = nodeHosts.map(hostV4).sort().join(',');
+    let hops: string[] = [];
+    const fibArgs = ['route', 'show', seedService.ip];
+    await waitFor(externalIP ? 20_000 : 2000, async () => {
+      const res = await lab.exec('router', 'ip', fibArgs, { check: false });
+      hops = parseNexthops(res.stdout).sort();
+      return hops.join(',') === want;
+    });
+    report.routerNexthops = hops;
+    say(`$ birdc -s ${shown(bird.socket)} show route ${prefix32} all`);
+    say(indent(await birdc(bird, `show route ${prefix32} all`).catch((err: unknown) => errorText(err)), ''));
+    say(`$ ip netns exec ${lab.ns('router')} ip route show ${seedService.ip}`);
+    const fib = await lab.exec('router', 'ip', fibArgs, { check: false });
+    say(fib.stdout.trim() === '' ? '(no route)' : indent(fib.stdout, ''));
+    if (hops.join(',') === want)
+      step(
+        'bgp-route',
+        true,
+        `the router's FIB has ${prefix32} as one ECMP route via ${hops.join(', ')} (proto bird), ` +
+          `learnt over BGP from the three speakers`,
+      );
+    else
+      step(
+        'bgp-route',
+        false,
+        hops.length === 0
+          ? `the router has no BGP route for ${prefix32}` +
+              (externalIP ? '' : ': no EXTERNAL-IP, so no speaker announces it')
+          : `the router routes ${prefix32} via ${hops.join(', ')}, not via all of ${want}`,
+      );
+
+    // Several requests: the router hashes flows (L4 ports) over its next hops.
+    const url = `http://${seedService.ip}/`;
+    say('');
+    say(`$ ip netns exec ${lab.ns('client')} curl -s --max-time 2 ${url}`);
+    const curl = await curlFromClient(lab, url);
+    report.curl = curl;
+    if (curl.body !== '') say(indent(curl.body, ''));
+    else say(`(no answer: curl exit ${curl.code}${curl.code === 28 ? ', timed out' : ''})`);
+    const answers = [curl];
+    for (let i = 0; i < 7; i++) answers.push(await curlFromClient(lab, url));
+    const backends = answers.filter((a) => a.code === 0).map((a) => a.body.trim());
+    const answeredBy = [...new Set(backends)].sort();
+    report.answeredBy = answeredBy;
+    const viaNodes = backends.every((b) => (nodeHosts as readonly string[]).includes(b));
+    if (backends.length === answers.length && viaNodes)
+      step(
+        'curl',
+        true,
+        `the client reached ${url} through the router: ${answers.length} of ${answers.length} requests ` +
+          `answered, by ${answeredBy.join(', ')} (the seed's real app would answer "Hello MyApp | Version: v1"; ` +
+          `the stand-in answers its node name)`,
+      );
+    else
+      step(
+        'curl',
+        false,
+        `the client reached ${url} in ${backends.length} of ${answers.length} requests` +
+          (viaNodes ? '' : `, with unexpected answers ${JSON.stringify(backends)}`) +
+          (hops.length === 0 ? ': the router has no route for it' : ''),
+      );
+
+    const reached = report.steps.filter((s) => s.reached).length;
+    say('');
+    say(`${reached} of ${report.steps.length} steps reached. Everything stays up for you to explore:`);
+    say(`  kubectl --kubeconfig ${shown(p.kubeconfig)} get svc,ipaddresspools,bgpadvertisements,bgppeers -A`);
+    say(`  birdc -s ${shown(bird.socket)} show protocols`);
+    say(`  ip netns exec ${lab.ns('router')} ip route show ${seedService.ip}`);
+    say(`  ip netns exec ${lab.ns('client')} curl -s --max-time 2 ${url}`);
+    say(`  logs: ${shown(p.controllerLog)}, ${speakerLogs}, ${shown(bird.log)}`);
+    say(`  make demo-down${dir === defaultDir ? '' : ` (with BEACON_DEMO_DIR=${dir})`} stops it all`);
+    return report;
+  }
 
   // ARP: without an EXTERNAL-IP no speaker should answer; ask briefly anyway, to show it.
   const arpAnswers = await arpFromClient(lab, seedService.ip, externalIP ? 10_000 : 2000);
@@ -562,6 +735,11 @@ export async function demoDown(opts: { dir?: string; out?: (text: string) => voi
   say(
     `✓ stopped ${running.length} Beacon process(es)${running.length ? ` (pids ${running.map((p) => p.pid).join(', ')})` : ''}`,
   );
+  if (state.router) {
+    const birdRunning = trackedAlive(state.router);
+    await stopTracked([state.router]);
+    say(birdRunning ? `✓ stopped BIRD (pid ${state.router.pid})` : '✓ BIRD was not running');
+  }
   const lab = new Lab({ prefix: state.prefix, dir: state.labDir });
   await lab.down();
   say(`✓ lab "${state.prefix}" is down`);
@@ -570,7 +748,7 @@ export async function demoDown(opts: { dir?: string; out?: (text: string) => voi
   fs.rmSync(dir, { recursive: true, force: true });
 
   const left = lab.leftovers();
-  for (const p of beacon.filter(trackedAlive))
+  for (const p of [...beacon, ...(state.router ? [state.router] : [])].filter(trackedAlive))
     left.push(`process ${p.pid}: ${p.cmdline.replaceAll('\0', ' ').trim()}`);
   const cp = state.controlPlane;
   if (cp)

@@ -13,6 +13,7 @@ import yaml from 'js-yaml';
 import { repoRoot } from '../env/control-plane.js';
 import { kubectl } from '../env/install.js';
 import {
+  bgpStepIds,
   demoDown,
   demoUp,
   readDemoState,
@@ -237,5 +238,65 @@ describeRoot('make demo', () => {
     expect(pids.filter((pid) => pid !== undefined && processAlive(pid))).toEqual([]);
     expect(fs.existsSync(dir)).toBe(false);
     expect(await demoDown({ dir, out: () => undefined })).toEqual([]);
+  }, 60_000);
+});
+
+// `make demo-bgp`: the same demo in BGP mode (lab prefix dgb-): BIRD on the router learns
+// 192.168.10.222/32 from the three speakers, installs it with three next hops, and the client
+// reaches it through the router. `demo down` ends BIRD with the rest.
+describeRoot('make demo-bgp', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-demo-bgp-test-'));
+  const bgpLab = new Lab({ prefix: 'dgb-' });
+  let output = '';
+  let report: DemoReport;
+  let state: DemoState;
+
+  beforeAll(async () => {
+    report = await demoUp({
+      mode: 'bgp',
+      prefix: 'dgb-',
+      dir,
+      out: (t) => void (output += t),
+      owner: process.pid,
+    });
+    const s = readDemoState(dir);
+    if (!s) throw new Error(`the demo wrote no state in ${dir}`);
+    state = s;
+  }, 240_000);
+
+  afterAll(async () => {
+    await demoDown({ dir, out: () => undefined });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('reaches every step: BGP sessions, a 3-next-hop route on the router, the client answered through it', () => {
+    expect(report.steps.map((s) => s.id)).toEqual([...bgpStepIds]);
+    expect(report.steps.filter((s) => !s.reached).map((s) => s.line)).toEqual([]);
+    expect(report.routerNexthops).toEqual(nodeHosts.map(hostV4).sort());
+    expect(report.curl?.code).toBe(0);
+    expect(nodeHosts as readonly string[]).toContain(report.curl?.body.trim());
+    expect(output).toMatch(/^myapp +LoadBalancer +\S+ +192\.168\.10\.222 +80:\d+\/TCP/m);
+    expect(output).toMatch(/show route 192\.168\.10\.222\/32 all\n(?:.*\n)*?192\.168\.10\.222\/32 +unicast/);
+    for (const node of nodeHosts) expect(output).toContain(`nexthop via ${hostV4(node)} dev eth0`);
+    expect(output).not.toContain('L2Advertisement metallb-system');
+  });
+
+  it('runs BIRD in the router namespace, recorded for `demo down`', () => {
+    const router = state.router;
+    expect(router).toBeDefined();
+    expect(processAlive(router?.pid ?? 0)).toBe(true);
+    expect(router?.cmdline.split('\0')[0]).toBe('bird');
+    const netns = execFileSync('ip', ['netns', 'identify', String(router?.pid)], { encoding: 'utf8' }).trim();
+    expect(netns).toBe(bgpLab.ns('router'));
+  });
+
+  it('`demo down` stops BIRD with everything else and leaves nothing', async () => {
+    let text = '';
+    expect(await demoDown({ dir, out: (t) => void (text += t) })).toEqual([]);
+    expect(text).toContain(`✓ stopped BIRD (pid ${state.router?.pid})`);
+    expect(text).toContain('✓ nothing left behind');
+    expect(bgpLab.leftovers()).toEqual([]);
+    const pids = [state.router?.pid, state.controller?.pid, ...state.speakers.map((s) => s.pid)];
+    expect(pids.filter((pid) => pid !== undefined && processAlive(pid))).toEqual([]);
   }, 60_000);
 });

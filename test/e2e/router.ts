@@ -223,7 +223,7 @@ async function waitFor(
 }
 
 /** Whether a unix socket accepts connections. */
-function socketAnswers(file: string): Promise<boolean> {
+export function socketAnswers(file: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createConnection(file);
     s.once('connect', () => {
