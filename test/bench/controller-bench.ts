@@ -12,7 +12,6 @@
 //
 //   npx tsc -p tsconfig.build.json && node --expose-gc dist/test/bench/run.js controller
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,41 +20,25 @@ import { KubeApiRequester } from '../../controller/api-request.js';
 import { repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { kubectl } from '../env/install.js';
 import { startTestEnv, stopTestEnv } from '../env/testenv.js';
+import {
+  startController as startControllerProcess,
+  stopController,
+  type ControllerProcess as Controller,
+} from '../support/controller-process.js';
 import type { BenchResult } from './allocator-bench.js';
 
 const count = 10_000;
 const ns = 'bench';
 
-interface Controller {
-  child: ChildProcess;
-  logs: string[];
-}
-
 function startController(kubeconfig: string): Controller {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(repoRoot, 'dist/controller/main.js'),
-      ...['--kubeconfig', kubeconfig, '--metrics-host', '127.0.0.1', '--metrics-port', '0'],
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const c: Controller = { child, logs: [] };
-  let partial = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => {
-    const lines = (partial + d).split('\n');
-    partial = lines.pop() ?? '';
-    c.logs.push(...lines);
-  });
-  return c;
-}
-
-async function stopController(c: Controller, signal: NodeJS.Signals): Promise<void> {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
-  const exited = new Promise((r) => c.child.once('exit', r));
-  c.child.kill(signal);
-  await exited;
+  return startControllerProcess([
+    '--kubeconfig',
+    kubeconfig,
+    '--metrics-host',
+    '127.0.0.1',
+    '--metrics-port',
+    '0',
+  ]);
 }
 
 async function logRecord(c: Controller, msg: string, ms: number): Promise<Record<string, unknown>> {

@@ -8,7 +8,6 @@
 // controller Role, and the controller serves only this file's loadBalancerClass (until the
 // last test, which runs one without --lb-class).
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,8 +16,17 @@ import { CoreV1Api, CustomObjectsApi, type V1Service } from '@kubernetes/client-
 import yaml from 'js-yaml';
 import { repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { testEnv } from '../env/testenv.js';
+import {
+  eventually,
+  startController as startControllerProcess,
+  stopAllControllers,
+  stopController,
+  waitForLog,
+  type ControllerProcess,
+} from '../support/controller-process.js';
 
 const env = testEnv();
+type Controller = ControllerProcess;
 const core = env.kubeConfig('admin').makeApiClient(CoreV1Api);
 const custom = env.kubeConfig('admin').makeApiClient(CustomObjectsApi);
 const id = crypto.randomBytes(3).toString('hex');
@@ -29,56 +37,13 @@ const nsListed = `c4-listed-${id}`;
 const lbClass = `beacon.test/c4-${id}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-controller-alloc-'));
 const kubeconfig = path.join(tmp, 'kubeconfig');
-const running = new Set<Controller>();
-
-interface Controller {
-  child: ChildProcess;
-  logs: string[];
-}
 
 /** A controller serving lbClass, or Services without a class when cls is null. */
 function startController(cls: string | null = lbClass): Controller {
-  const args = [path.join(repoRoot, 'dist/controller/main.js'), '--kubeconfig', kubeconfig];
-  args.push('--metrics-port', '0', '--namespace', cfgNs);
+  const args = ['--kubeconfig', kubeconfig, '--metrics-port', '0', '--namespace', cfgNs];
   if (cls !== null) args.push('--lb-class', cls);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const c: Controller = { child, logs: [] };
-  let partial = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => {
-    const lines = (partial + d).split('\n');
-    partial = lines.pop() ?? '';
-    c.logs.push(...lines);
-    if (process.env.DEBUG_CONTROLLER) for (const l of lines) process.stderr.write(`[${child.pid}] ${l}\n`);
-  });
-  running.add(c);
-  child.on('exit', () => running.delete(c));
-  return c;
+  return startControllerProcess(args);
 }
-
-async function stopController(c: Controller, signal: NodeJS.Signals): Promise<void> {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
-  const exited = new Promise((r) => c.child.once('exit', r));
-  c.child.kill(signal);
-  await exited;
-}
-
-async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  ms = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const waitForLog = (c: Controller, text: string, ms = 20_000) =>
-  eventually(async () => (c.logs.some((l) => l.includes(text)) ? true : undefined), ms, `log "${text}"`);
 
 interface ServiceOptions {
   namespace?: string;
@@ -224,7 +189,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const c of [...running]) await stopController(c, 'SIGKILL');
+  await stopAllControllers();
   for (const n of [ns, nsBlue, nsListed, cfgNs])
     await core.deleteNamespace({ name: n }).catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -9,7 +9,6 @@
 // Isolated from other test files like controller-allocation.test.ts: configuration and Lease
 // in a namespace of their own (with rbac.yaml's controller Role), Services of a class of their own.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,9 +17,17 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { testEnv } from '../env/testenv.js';
+import {
+  eventually,
+  startController as startControllerProcess,
+  stopAllControllers,
+  stopController,
+  type ControllerProcess,
+} from '../support/controller-process.js';
 import { mulberry32 } from '../support/prng.js';
 
 const env = testEnv();
+type Controller = ControllerProcess;
 const core = env.kubeConfig('admin').makeApiClient(CoreV1Api);
 const custom = env.kubeConfig('admin').makeApiClient(CustomObjectsApi);
 const id = crypto.randomBytes(3).toString('hex');
@@ -32,50 +39,12 @@ const kubeconfig = path.join(tmp, 'kubeconfig');
 const services = 1000;
 const restarts = 100;
 
-interface Controller {
-  child: ChildProcess;
-  logs: string[];
-}
-const running = new Set<Controller>();
-
 function startController(): Controller {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(repoRoot, 'dist/controller/main.js'),
-      ...['--kubeconfig', kubeconfig, '--metrics-port', '0', '--namespace', cfgNs, '--lb-class', lbClass],
-    ],
+  return startControllerProcess(
+    ['--kubeconfig', kubeconfig, '--metrics-port', '0', '--namespace', cfgNs, '--lb-class', lbClass],
     // One Pod whose container restarts: the same POD_NAME, as the Deployment sets it.
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, POD_NAME: 'beacon-controller-0' } },
+    { ...process.env, POD_NAME: 'beacon-controller-0' },
   );
-  const c: Controller = { child, logs: [] };
-  let partial = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => {
-    const lines = (partial + d).split('\n');
-    partial = lines.pop() ?? '';
-    c.logs.push(...lines);
-  });
-  running.add(c);
-  child.on('exit', () => running.delete(c));
-  return c;
-}
-
-async function stopController(c: Controller, signal: NodeJS.Signals): Promise<void> {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
-  const exited = new Promise((r) => c.child.once('exit', r));
-  c.child.kill(signal);
-  await exited;
-}
-
-async function eventually<T>(check: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The "all services reconciled" log record, once the controller wrote it. */
@@ -177,7 +146,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of [...running]) await stopController(c, 'SIGKILL');
+  await stopAllControllers();
   for (const n of [ns, cfgNs]) await core.deleteNamespace({ name: n }).catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 }, 60_000);

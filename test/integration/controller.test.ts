@@ -1,7 +1,6 @@
 // The controller binary against a real API server, as the controller ServiceAccount (so
 // manifests/rbac.yaml is what is tested), with seed 002's pool and L2Advertisement.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,63 +8,24 @@ import path from 'node:path';
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { testEnv } from '../env/testenv.js';
+import {
+  eventually,
+  startController as startControllerProcess,
+  stopAllControllers,
+  stopController,
+  waitForLog,
+  type ControllerProcess,
+} from '../support/controller-process.js';
 
 const env = testEnv();
+type Controller = ControllerProcess;
+const startController = (): Controller =>
+  startControllerProcess(['--kubeconfig', kubeconfig, '--metrics-port', '0']);
 const core = env.kubeConfig('admin').makeApiClient(CoreV1Api);
 const ns = `ctl-${crypto.randomBytes(3).toString('hex')}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-controller-'));
 const kubeconfig = path.join(tmp, 'kubeconfig');
 const created: string[] = [];
-const running = new Set<Controller>();
-
-interface Controller {
-  child: ChildProcess;
-  logs: string[];
-}
-
-function startController(): Controller {
-  const child = spawn(
-    process.execPath,
-    [path.join(repoRoot, 'dist/controller/main.js'), '--kubeconfig', kubeconfig, '--metrics-port', '0'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const c: Controller = { child, logs: [] };
-  let partial = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => {
-    const lines = (partial + d).split('\n');
-    partial = lines.pop() ?? '';
-    c.logs.push(...lines);
-    if (process.env.DEBUG_CONTROLLER) for (const l of lines) process.stderr.write(`[${child.pid}] ${l}\n`);
-  });
-  running.add(c);
-  child.on('exit', () => running.delete(c));
-  return c;
-}
-
-async function stopController(c: Controller, signal: NodeJS.Signals): Promise<void> {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
-  const exited = new Promise((r) => c.child.once('exit', r));
-  c.child.kill(signal);
-  await exited;
-}
-
-async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  ms = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const waitForLog = (c: Controller, text: string, ms = 20_000) =>
-  eventually(async () => (c.logs.some((l) => l.includes(text)) ? true : undefined), ms, `log "${text}"`);
 
 async function createService(
   name: string,
@@ -129,7 +89,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of [...running]) await stopController(c, 'SIGKILL');
+  await stopAllControllers();
   for (const name of created)
     await core.deleteNamespacedService({ name, namespace: ns }).catch(() => undefined);
   await core.deleteNamespace({ name: ns }).catch(() => undefined);
