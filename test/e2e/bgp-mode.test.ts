@@ -271,6 +271,8 @@ describeRoot('BGP mode', () => {
     await router?.stop().catch(() => undefined);
     await proxy.stop().catch(() => undefined);
     for (const args of [
+      // No namespace controller runs in the test control plane: delete what the namespace holds.
+      ['delete', 'services,endpointslices', '--all', '-n', appNs, '--ignore-not-found'],
       ['delete', 'namespace', appNs, '--ignore-not-found', '--wait=false'],
       ['delete', 'bgppeers.metallb.io', 'bgm-router-v4', 'bgm-router-v6', '-n', ns, '--ignore-not-found'],
       ['delete', 'bgpadvertisements.metallb.io', 'bgm-adv', '-n', ns, '--ignore-not-found'],

@@ -190,8 +190,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllControllers();
-  for (const n of [ns, nsBlue, nsListed, cfgNs])
+  // The test control plane runs no namespace controller: a deleted namespace keeps its Services
+  // (Terminating) for ever, and a later test's controller would allocate the class-less ones.
+  for (const n of [ns, nsBlue, nsListed, cfgNs]) {
+    await core.deleteCollectionNamespacedService({ namespace: n }).catch(() => undefined);
     await core.deleteNamespace({ name: n }).catch(() => undefined);
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
 }, 60_000);
 

@@ -147,7 +147,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllControllers();
-  for (const n of [ns, cfgNs]) await core.deleteNamespace({ name: n }).catch(() => undefined);
+  // No namespace controller runs here: delete the Services themselves, or they stay for ever.
+  for (const n of [ns, cfgNs]) {
+    await core.deleteCollectionNamespacedService({ namespace: n }).catch(() => undefined);
+    await core.deleteNamespace({ name: n }).catch(() => undefined);
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
 }, 60_000);
 

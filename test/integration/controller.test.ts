@@ -160,14 +160,20 @@ describe('beacon-controller against a real API server', () => {
       namespace: ns,
       body: [{ op: 'replace', path: '/spec/type', value: 'ClusterIP' }],
     });
-    const svc = await eventually(async () => {
-      const s = await read('leaving');
-      const cleared =
-        (s.status?.loadBalancer?.ingress ?? []).length === 0 &&
-        s.metadata?.annotations?.['metallb.io/ip-allocated-from-pool'] === undefined;
-      return cleared ? s : undefined;
-    });
-    expect(svc.status?.conditions?.find((c) => c.type === 'metallb.io/IPAllocated')).toBeUndefined();
+    // The annotation and the condition go in two writes (the API server itself drops the
+    // ingress on the type change): wait for all three.
+    await eventually(
+      async () => {
+        const s = await read('leaving');
+        const cleared =
+          (s.status?.loadBalancer?.ingress ?? []).length === 0 &&
+          s.metadata?.annotations?.['metallb.io/ip-allocated-from-pool'] === undefined &&
+          s.status?.conditions?.find((c) => c.type === 'metallb.io/IPAllocated') === undefined;
+        return cleared ? s : undefined;
+      },
+      15_000,
+      'address, pool annotation and IPAllocated condition all gone',
+    );
     // The address is free again: a new Service gets it if it is the lowest.
     await createService('after-leaving', { loadBalancerIP: ip });
     expect(await allocatedIP('after-leaving')).toBe(ip);

@@ -70,6 +70,7 @@ describe("the speaker's cluster view", () => {
   afterAll(async () => {
     view?.stop();
     await core.deleteNode({ name: nodeName }).catch(() => undefined);
+    await core.deleteCollectionNamespacedService({ namespace: ns }).catch(() => undefined);
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   });
 
