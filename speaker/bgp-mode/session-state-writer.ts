@@ -3,25 +3,11 @@
 // what it says changes (coalesced by ConvergeLoop), deleted when the peer no longer selects
 // the node and on SIGTERM. Objects a previous run of this node left are taken over or deleted.
 
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { ApiRequester } from '../../controller/api-request.js';
-import type { Logger } from '../../lib/log.js';
+import type { StatusWriterOptions } from '../status/service-status-writer.js';
+import { ConvergeLoop, nodeLabel, StatusObjects } from '../status/status-objects.js';
 import { sameStatus, sessionStateName, type SessionStateStatus } from './session-state.js';
-import { ConvergeLoop, StatusObjects } from './status-objects.js';
 
-export const nodeLabel = 'metallb.io/node';
 export const peerLabel = 'metallb.io/peer';
-
-export interface StatusWriterOptions {
-  node: string;
-  namespace: string;
-  kubeConfig: KubeConfig;
-  api: ApiRequester;
-  log: Logger;
-  /** At most one write per object per this long; default 500 ms. */
-  minIntervalMs?: number;
-  retryMs?: number;
-}
 
 interface Written {
   /** The status last written; undefined when created and not yet written. */

@@ -1,6 +1,6 @@
-// The I/O shared by BGP mode's status writers (BGPSessionState, ServiceBGPStatus): the
-// metallb.io/v1beta1 object calls, and the loop that converges objects on the latest desired
-// set: one pass at a time, at most one pass per `minIntervalMs` (a flapping session or a burst
+// The I/O shared by the speaker's status writers (ServiceL2Status, ServiceBGPStatus,
+// BGPSessionState): the metallb.io/v1beta1 object calls, the labels MetalLB puts on them, and
+// the loop that converges objects on the latest desired set: one pass at a time, at most one pass per `minIntervalMs` (a flapping session or a burst
 // of Service changes costs one write per object per interval, not one per event), a failed
 // pass retried after `retryMs`.
 
@@ -9,6 +9,16 @@ import type { ApiRequester } from '../../controller/api-request.js';
 
 const group = 'metallb.io';
 const version = 'v1beta1';
+
+export const nodeLabel = 'metallb.io/node';
+export const serviceNameLabel = 'metallb.io/service-name';
+export const serviceNamespaceLabel = 'metallb.io/service-namespace';
+
+/** "namespace/name" → [namespace, name]. */
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
 
 export interface StatusObject<S> {
   metadata?: { name?: string; labels?: Record<string, string> };
