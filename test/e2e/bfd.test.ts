@@ -233,6 +233,32 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
       .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
       .join(', ');
 
+  /**
+   * The two failures, each timed where it is seen: `f` (Up) is SIGKILLed and `router` must see
+   * Down within the detection time; a new fixture comes Up and node1 is unplugged, which the
+   * router and Beacon must both see Down within 500 ms. Returns that fixture, which comes
+   * back Up on its own once unplugAndTime has replugged the port.
+   */
+  async function killThenUnplug(show: () => Promise<Sessions>, f: Fixture, router: string): Promise<Fixture> {
+    const killed = await killAndTime(show, f);
+    report.push(`${router}: fixture SIGKILLed -> ${router} Down after ${fmt(killed)}`);
+    for (const ms of Object.values(killed)) {
+      // Down comes one detection time after the last packet, which left at most one
+      // interval before the kill; polling adds a few ms.
+      expect(ms).toBeGreaterThan(DETECT_MS - INTERVAL_MS - 20);
+      expect(ms).toBeLessThan(500);
+    }
+    const next = startFixture();
+    await waitBothUp(show, next);
+    const cut = await unplugAndTime(show, next);
+    report.push(
+      `${router}: node1 unplugged -> ${router} Down after ${fmt(cut.router)}; Beacon Down after ${fmt(cut.beacon)}`,
+    );
+    for (const ms of [...Object.values(cut.router), ...Object.values(cut.beacon)])
+      expect(ms).toBeLessThan(500);
+    return next;
+  }
+
   test('BIRD: sessions come Up on both sides; BIRD sees a killed speaker Down within the detection time', async () => {
     const bird = new BirdRouter(lab, {
       peers: [],
@@ -249,23 +275,7 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
         await expectNegotiated(f),
       );
 
-      const killed = await killAndTime(show, f);
-      report.push(`BIRD: fixture SIGKILLed -> BIRD Down after ${fmt(killed)}`);
-      for (const ms of Object.values(killed)) {
-        // Down comes one detection time after the last packet, which left at most one
-        // interval before the kill; polling adds a few ms.
-        expect(ms).toBeGreaterThan(DETECT_MS - INTERVAL_MS - 20);
-        expect(ms).toBeLessThan(500);
-      }
-
-      f = startFixture();
-      await waitBothUp(show, f);
-      const cut = await unplugAndTime(show, f);
-      report.push(
-        `BIRD: node1 unplugged -> BIRD Down after ${fmt(cut.router)}; Beacon Down after ${fmt(cut.beacon)}`,
-      );
-      for (const ms of [...Object.values(cut.router), ...Object.values(cut.beacon)])
-        expect(ms).toBeLessThan(500);
+      f = await killThenUnplug(show, f, 'BIRD');
       const down = f.events().filter((e) => e.event === 'state' && e.from === 'Up');
       expect(down.map((e) => e.diagName)).toEqual([
         'Control Detection Time Expired',
@@ -323,21 +333,7 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
         });
       }
 
-      const killed = await killAndTime(show, f);
-      report.push(`FRR: fixture SIGKILLed -> bfdd Down after ${fmt(killed)}`);
-      for (const ms of Object.values(killed)) {
-        expect(ms).toBeGreaterThan(DETECT_MS - INTERVAL_MS - 20);
-        expect(ms).toBeLessThan(500);
-      }
-
-      f = startFixture();
-      await waitBothUp(show, f);
-      const cut = await unplugAndTime(show, f);
-      report.push(
-        `FRR: node1 unplugged -> bfdd Down after ${fmt(cut.router)}; Beacon Down after ${fmt(cut.beacon)}`,
-      );
-      for (const ms of [...Object.values(cut.router), ...Object.values(cut.beacon)])
-        expect(ms).toBeLessThan(500);
+      f = await killThenUnplug(show, f, 'FRR bfdd');
       await waitBothUp(show, f);
       await f.proc.stop();
     } finally {
