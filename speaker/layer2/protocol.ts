@@ -35,6 +35,7 @@ import type { Protocol, ProtocolContext, RunningProtocol } from '../protocol.js'
 import { announcements, ownedKey, type AnnouncedService } from './announced.js';
 import { HeartbeatSocket } from './heartbeat-socket.js';
 import { L2StatusWriter } from './l2-status.js';
+import { UnplacedIPs } from './unplaced.js';
 import { memberlistKey, memberlistSecretKey, memberlistSecretName } from './memberlist-key.js';
 import { Layer2Metrics } from './metrics.js';
 import { OwnershipLoop } from './ownership-loop.js';
@@ -111,7 +112,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   let responderFailed = false;
   /** What the responder was last told to own; IP|interfaces said to be unanswerable here. */
   let ownedNow: readonly OwnedIp[] = [];
-  const unplaced = new Set<string>();
+  const unplaced = new UnplacedIPs();
   const responder: Responder = new Responder({
     exclude,
     onPlacementGained: (ip, interfaces) => {
@@ -241,33 +242,21 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       );
   }
 
-  // MetalLB's `announceFailed`: this node owns an IP but has no interface to answer on (the
-  // L2Advertisements name interfaces it lacks, or --ignore-interfaces excludes them). Said
-  // once per IP and interface list, until the IP is answered somewhere here again.
+  // MetalLB's `announceFailed` (decided in unplaced.ts), as a Warning Event on its Services.
   function checkPlacement(): void {
-    const placement = responder.placement();
-    const now = new Set<string>();
-    for (const o of ownedNow) {
-      if ((placement.get(o.ip)?.length ?? 0) > 0) continue;
-      const listed = o.interfaces ?? [];
-      const id = `${o.ip}|${listed.join(',')}`;
-      now.add(id);
-      if (unplaced.has(id)) continue;
-      const why =
-        listed.length > 0
-          ? `none of the interfaces its L2Advertisements allow (${listed.join(', ')}) exists and is usable here`
-          : 'no interface here is usable for it (up, not excluded, on its subnet or ARP/NDP capable)';
-      log.warn('owned IP not announced: no interface', { ip: o.ip, interfaces: listed });
-      for (const key of plan.ips.find((p) => p.ip === o.ip)?.services ?? [])
+    const fresh = unplaced.update(ownedNow, responder.placement());
+    if (fresh.length === 0) return;
+    const servicesOf = new Map(plan.ips.map((p) => [p.ip, p.services]));
+    for (const u of fresh) {
+      log.warn('owned IP not announced: no interface', { ip: u.ip, interfaces: u.interfaces });
+      for (const key of servicesOf.get(u.ip) ?? [])
         ctx.events.record(
           serviceTarget(key),
           'Warning',
           'announceFailed',
-          `${o.ip} is not announced from node ${JSON.stringify(self)}: ${why}`,
+          `${u.ip} is not announced from node ${JSON.stringify(self)}: ${u.reason}`,
         );
     }
-    for (const id of [...unplaced]) if (!now.has(id)) unplaced.delete(id);
-    for (const id of now) unplaced.add(id);
   }
 
   function onElection(election: Election): void {
@@ -275,9 +264,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
     const ann = announcements(plan, election, self);
     const key = ownedKey(ann.owned);
     if (key !== lastOwned) {
-      const before = new Set(
-        lastOwned === '' ? [] : lastOwned.split(' ').map((s) => s.slice(0, s.indexOf('@'))),
-      );
+      const before = new Set(ownedNow.map((o) => o.ip));
       const after = new Set(ann.owned.map((o) => o.ip));
       for (const o of ann.owned) {
         if (before.has(o.ip)) continue;
