@@ -165,6 +165,11 @@ await runComponent({
       void report(c);
     });
 
+    // The speakers' membership key (MetalLB's memberlist Secret), created when missing: by the
+    // leader, like every other write.
+    const memberlistKeeper = new MemberlistSecretKeeper({ api, namespace, log });
+    shutdown.add('memberlist secret', () => memberlistKeeper.stop());
+
     const startLeading = () => {
       const c = config.current();
       if (c === undefined) throw new Error('leading before the configuration was loaded');
@@ -181,6 +186,7 @@ await runComponent({
         );
       schedulePoolSync();
       void report(c);
+      memberlistKeeper.start();
     };
 
     services.start();
@@ -195,11 +201,6 @@ await runComponent({
     configMetrics.update(config.current()!);
     log.info('caches synced', { services: services.cache.size, namespaces: namespaces.cache.size });
     setReady(true);
-
-    // The speakers' membership key (MetalLB's memberlist Secret), created when missing.
-    const memberlistKeeper = new MemberlistSecretKeeper({ api, namespace, log });
-    memberlistKeeper.start();
-    shutdown.add('memberlist secret', () => memberlistKeeper.stop());
 
     // In a Pod the identity is the Pod's name: a restarted container takes its own Lease back at
     // once instead of waiting it out. Elsewhere (several on one host) the PID tells them apart.
