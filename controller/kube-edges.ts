@@ -4,25 +4,30 @@
 import type { EventSink } from '../lib/kube/events.js';
 import type { LeaseClient, LeaseRecord } from '../lib/kube/leader-election.js';
 import type { ApiRequester } from './api-request.js';
-import type { ServiceWriter } from './service-reconciler.js';
+import type { ServiceWriter, WrittenService } from './service-reconciler.js';
 
 const seg = encodeURIComponent;
 
-function resourceVersionOf(obj: unknown): string | undefined {
-  const rv = (obj as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
-  return typeof rv === 'string' ? rv : undefined;
+function written(obj: unknown): WrittenService {
+  const metadata = (obj as { metadata?: { resourceVersion?: unknown; annotations?: unknown } } | undefined)
+    ?.metadata;
+  const rv = metadata?.resourceVersion;
+  const annotations = metadata?.annotations;
+  return {
+    ...(typeof rv === 'string' ? { resourceVersion: rv } : {}),
+    annotations:
+      typeof annotations === 'object' && annotations !== null ? (annotations as Record<string, string>) : {},
+  };
 }
 
 export function serviceWriter(api: ApiRequester): ServiceWriter {
   return {
     patchStatus: async (ns, name, body) =>
-      resourceVersionOf(
+      written(
         await api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}/status`, 'strategic', body),
       ),
     patchMetadata: async (ns, name, body) =>
-      resourceVersionOf(
-        await api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}`, 'merge', body),
-      ),
+      written(await api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}`, 'merge', body)),
   };
 }
 

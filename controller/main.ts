@@ -65,6 +65,9 @@ await runComponent({
       component: 'beacon-controller',
       now: Date.now,
       log,
+      // Events trail the status writes: one at a time while Services wait for their addresses.
+      maxInFlight: () => (queue.length > 0 ? 1 : 8),
+      maxQueued: 50_000,
     });
     const reporter = new ConfigReporter(kc, log, (target, type, reason, message) =>
       recorder.emit(target, type, reason, message),
@@ -74,7 +77,10 @@ await runComponent({
     const allocator = new Allocator();
     const queue = new WorkQueue({
       handler: (key) => reconciler.reconcile(key),
-      concurrency: 16,
+      // Status writes in flight: the API server's write rate keeps rising up to about 64
+      // parallel requests (make bench, controller: the raw baseline), so a burst of new
+      // Services is written at its pace rather than ours.
+      concurrency: 64,
       onRetry: (key, err, delayMs) =>
         log.warn('reconcile failed, retrying', {
           service: key,

@@ -32,8 +32,15 @@ class MapCache<T> {
 
 type Patch = Record<string, Record<string, unknown>>;
 
-/** Applies the reconciler's patches to the cached Service the way the API server would. */
-function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
+/**
+ * Applies the reconciler's patches to the cached Service the way the API server would. With
+ * `statusDropsMetadata`, a status write keeps only the status, as a server whose status
+ * strategy resets metadata would.
+ */
+function setup(
+  pools = [pool('first-pool', '192.168.10.200-192.168.10.250')],
+  { statusDropsMetadata = false } = {},
+) {
   const services = new MapCache<ServiceObject>();
   let revision = 100;
   /** Every state the API server went through, per Service, as a watch would deliver them. */
@@ -65,7 +72,7 @@ function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
     svc.metadata!.resourceVersion = String(++revision);
     services.items.set(k, svc);
     history.set(k, [...(history.get(k) ?? []), structuredClone(svc)]);
-    return svc.metadata!.resourceVersion;
+    return { resourceVersion: svc.metadata!.resourceVersion, annotations: { ...svc.metadata!.annotations } };
   };
   const allocator = new Allocator(pools);
   const rec = new ServiceReconciler({
@@ -75,7 +82,8 @@ function setup(pools = [pool('first-pool', '192.168.10.200-192.168.10.250')]) {
     writer: {
       patchStatus: async (ns, name, body) => {
         writes.push(`status ${ns}/${name}`);
-        return apply(ns, name, body as Patch);
+        const { metadata: _dropped, ...statusOnly } = body as Patch;
+        return apply(ns, name, statusDropsMetadata ? statusOnly : (body as Patch));
       },
       patchMetadata: async (ns, name, body) => {
         writes.push(`metadata ${ns}/${name}`);
@@ -134,8 +142,39 @@ describe('ServiceReconciler', () => {
     expect(t.writes).toEqual([]);
   });
 
-  it('does not write again when the watch delivers its own half-written state (annotation, no status yet)', async () => {
+  it('writes the address and the pool annotation in one status write', async () => {
     const t = setup();
+    const k = t.add('web');
+    await t.rec.reconcile(k);
+    expect(t.writes).toEqual(['status default/web']);
+    const [written] = t.history.get(k)!;
+    expect(written?.status?.loadBalancer?.ingress).toEqual([{ ip: '192.168.10.200', ipMode: 'VIP' }]);
+    expect(written?.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBe('first-pool');
+  });
+
+  it('writes the annotation on its own, first, once the server is seen dropping it from a status write', async () => {
+    const t = setup(undefined, { statusDropsMetadata: true });
+    const first = t.add('first');
+    await t.rec.reconcile(first);
+    // The answer showed no annotation: it is written at once, on its own.
+    expect(t.writes).toEqual(['status default/first', 'metadata default/first']);
+    expect(t.services.get(first)?.metadata?.annotations?.['metallb.io/ip-allocated-from-pool']).toBe(
+      'first-pool',
+    );
+    t.writes.length = 0;
+    const second = t.add('second');
+    await t.rec.reconcile(second);
+    expect(t.writes).toEqual(['metadata default/second', 'status default/second']);
+    expect(t.services.get(second)?.status?.loadBalancer?.ingress).toEqual([
+      { ip: '192.168.10.201', ipMode: 'VIP' },
+    ]);
+  });
+
+  it('does not write again when the watch delivers its own half-written state (annotation, no status yet)', async () => {
+    const t = setup(undefined, { statusDropsMetadata: true });
+    await t.rec.reconcile(t.add('learn')); // the server is seen dropping metadata from status
+    t.writes.length = 0;
+    t.events.length = 0;
     const k = t.add('web');
     await t.rec.reconcile(k);
     expect(t.writes).toEqual(['metadata default/web', 'status default/web']);
@@ -160,7 +199,8 @@ describe('ServiceReconciler', () => {
   });
 
   it('retries in full after a failed status write, however the annotation went', async () => {
-    const t = setup();
+    const t = setup(undefined, { statusDropsMetadata: true });
+    await t.rec.reconcile(t.add('learn')); // annotation and status are written separately now
     const k = t.add('web');
     const writer = (
       t.rec as unknown as { opts: { writer: { patchStatus: (...a: unknown[]) => Promise<unknown> } } }
@@ -172,7 +212,7 @@ describe('ServiceReconciler', () => {
     // The cache now holds our half-written state: the retry must not be skipped.
     await t.rec.reconcile(k);
     expect(t.services.get(k)?.status?.loadBalancer?.ingress).toEqual([
-      { ip: '192.168.10.200', ipMode: 'VIP' },
+      { ip: '192.168.10.201', ipMode: 'VIP' },
     ]);
   });
 
@@ -189,7 +229,7 @@ describe('ServiceReconciler', () => {
     expect(restarted.rec.restore()).toBe(3);
     for (const k of [...keys, 'default/new'].sort()) await restarted.rec.reconcile(k);
     expect(keys.map((k) => restarted.services.get(k)!.status?.loadBalancer?.ingress)).toEqual(before);
-    expect(restarted.writes).toEqual(['metadata default/new', 'status default/new']);
+    expect(restarted.writes).toEqual(['status default/new']);
     expect(restarted.services.get('default/new')!.status?.loadBalancer?.ingress?.[0]?.ip).toBe(
       '192.168.10.202',
     );

@@ -21,19 +21,21 @@ import {
 import type { EventSpec, ServiceOutcome } from './service-state.js';
 import { desiredServiceState, reasonCodes } from './service-state.js';
 
+/** What a write left on the Service, as the API server answered it. */
+export interface WrittenService {
+  readonly resourceVersion?: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
 export interface ServiceWriter {
-  /** Strategic merge patch of the status subresource; resolves to the new resourceVersion. */
-  patchStatus(
-    namespace: string,
-    name: string,
-    body: Record<string, unknown>,
-  ): Promise<string | undefined | void>;
-  /** Merge patch of the object (metadata.annotations); resolves to the new resourceVersion. */
-  patchMetadata(
-    namespace: string,
-    name: string,
-    body: Record<string, unknown>,
-  ): Promise<string | undefined | void>;
+  /**
+   * Strategic merge patch of the status subresource. The body may carry metadata.annotations
+   * too: for Services the API server resets only spec on a status write, so the pool
+   * annotation and the address land in one write (MetalLB spends two).
+   */
+  patchStatus(namespace: string, name: string, body: Record<string, unknown>): Promise<WrittenService>;
+  /** Merge patch of the object (metadata.annotations). */
+  patchMetadata(namespace: string, name: string, body: Record<string, unknown>): Promise<WrittenService>;
 }
 
 export interface ServiceReconcilerOptions {
@@ -64,11 +66,13 @@ export class ServiceReconciler {
   private readonly warned = new Map<string, string>();
   /**
    * Per Service, the resourceVersion our annotation patch produced when a status patch followed
-   * it. The watch delivers that half-written state before the status change; reconciling it
+   * it (only when the two are written separately, see write()). The watch delivers that half-written state before the status change; reconciling it
    * would write the status and the Event a second time, so it is skipped. Forgotten as soon as
    * the Service moves on or a write fails (a retry must never be skipped).
    */
   private readonly ownHalfWritten = new Map<string, string>();
+  /** Set once the API server is seen dropping metadata from a status write. */
+  private annotationsSeparately = false;
 
   constructor(private readonly opts: ServiceReconcilerOptions) {}
 
@@ -172,19 +176,7 @@ export class ServiceReconciler {
     const writes = desiredServiceState(svc, outcome, this.opts.now());
     const ns = svc.metadata?.namespace ?? '';
     const name = svc.metadata?.name ?? '';
-    // The annotation first: once the address shows in status, the pool it came from does too.
-    if (writes.metadata !== undefined) {
-      const rv = await this.opts.writer.patchMetadata(ns, name, writes.metadata);
-      if (writes.status !== undefined && typeof rv === 'string') this.ownHalfWritten.set(serviceKey, rv);
-    }
-    if (writes.status !== undefined) {
-      try {
-        await this.opts.writer.patchStatus(ns, name, writes.status);
-      } catch (err) {
-        this.ownHalfWritten.delete(serviceKey);
-        throw err;
-      }
-    }
+    await this.write(serviceKey, ns, name, writes.status, writes.metadata);
     for (const event of writes.events) this.opts.recordEvent(svc, event);
 
     const fields = { service: serviceKey };
@@ -217,6 +209,48 @@ export class ServiceReconciler {
         error: result.failure.message,
       });
     return result;
+  }
+
+  /**
+   * The status and the pool annotation, in one status write when both changed. Should an API
+   * server keep only the status of such a write (the answer shows the annotation unchanged),
+   * the annotation is written on its own, now and from then on: annotation first, so that once
+   * the address shows in status, the pool it came from does too.
+   */
+  private async write(
+    serviceKey: string,
+    ns: string,
+    name: string,
+    status: Record<string, unknown> | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    const { writer } = this.opts;
+    if (status !== undefined && metadata !== undefined && !this.annotationsSeparately) {
+      const written = await writer.patchStatus(ns, name, { ...status, ...metadata });
+      if (annotationsApplied(written, metadata)) return;
+      this.annotationsSeparately = true;
+      this.opts.log.warn(
+        'the API server ignored metadata in a Service status write: the pool annotation is written separately from now on',
+        {
+          service: serviceKey,
+        },
+      );
+      await writer.patchMetadata(ns, name, metadata);
+      return;
+    }
+    if (metadata !== undefined) {
+      const written = await writer.patchMetadata(ns, name, metadata);
+      if (status !== undefined && written.resourceVersion !== undefined)
+        this.ownHalfWritten.set(serviceKey, written.resourceVersion);
+    }
+    if (status !== undefined) {
+      try {
+        await writer.patchStatus(ns, name, status);
+      } catch (err) {
+        this.ownHalfWritten.delete(serviceKey);
+        throw err;
+      }
+    }
   }
 
   /** A Warning Event per metallb.universe.tf/ annotation, once per Service and spelling set. */
@@ -257,4 +291,11 @@ function sameAllocation(a: readonly IPAddress[] | undefined, b: readonly IPAddre
   const x = a ?? [];
   const y = b ?? [];
   return x.length === y.length && x.every((ip, i) => ipEquals(ip, y[i]!));
+}
+
+/** Whether every annotation of a metadata patch shows in the written object. */
+function annotationsApplied(written: WrittenService, metadata: Record<string, unknown>): boolean {
+  const wanted = (metadata.metadata as { annotations?: Record<string, string | null> } | undefined)
+    ?.annotations;
+  return Object.entries(wanted ?? {}).every(([k, v]) => (written.annotations[k] ?? null) === v);
 }

@@ -65,4 +65,81 @@ describe('EventRecorder', () => {
     await r.emit(target, 'Normal', 'IPAllocated', 'm');
     expect(failing.calls).toEqual([]);
   });
+
+  it('sends a few Events at a time, in the order recorded, and drops beyond the queue', async () => {
+    const started: string[] = [];
+    const finish: (() => void)[] = [];
+    const sink: EventSink = {
+      create: (_ns, body) => {
+        started.push(body.message as string);
+        return new Promise<void>((resolve) => finish.push(resolve));
+      },
+      patch: async () => {},
+    };
+    const r = new EventRecorder({ sink, component: 'c', now: () => 0, log, maxInFlight: 2, maxQueued: 3 });
+    const done = ['a', 'b', 'c', 'd', 'e', 'f'].map((m) => r.emit(target, 'Normal', 'IPAllocated', m));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Two in flight, three waiting, the sixth dropped.
+    expect(started).toEqual(['a', 'b']);
+    expect(r.dropped).toBe(1);
+    while (finish.length > 0) {
+      finish.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(done);
+    expect(started).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it("never lets a repeat's count patch overtake the create it aggregates onto", async () => {
+    const ops: string[] = [];
+    let created: () => void = () => {};
+    const sink: EventSink = {
+      create: () =>
+        new Promise<void>((resolve) => {
+          created = () => {
+            ops.push('create');
+            resolve();
+          };
+        }),
+      patch: async (_ns, _name, body) => {
+        ops.push(`patch ${String(body.count)}`);
+      },
+    };
+    const r = new EventRecorder({ sink, component: 'c', now: () => 0, log });
+    const first = r.emit(target, 'Warning', 'AllocationFailed', 'm');
+    const second = r.emit(target, 'Warning', 'AllocationFailed', 'm');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ops).toEqual([]);
+    created();
+    await Promise.all([first, second]);
+    expect(ops).toEqual(['create', 'patch 2']);
+  });
+
+  it('follows a limit that changes: one at a time while busy, more once not', async () => {
+    const finish: (() => void)[] = [];
+    const sink: EventSink = {
+      create: () => new Promise<void>((resolve) => finish.push(resolve)),
+      patch: async () => {},
+    };
+    let busy = true;
+    const r = new EventRecorder({
+      sink,
+      component: 'c',
+      now: () => 0,
+      log,
+      maxInFlight: () => (busy ? 1 : 3),
+    });
+    const done = ['a', 'b', 'c', 'd', 'e'].map((m) => r.emit(target, 'Normal', 'IPAllocated', m));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(finish).toHaveLength(1);
+    busy = false;
+    finish.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(finish).toHaveLength(3);
+    while (finish.length > 0) {
+      finish.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(done);
+  });
 });

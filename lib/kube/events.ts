@@ -2,6 +2,11 @@
 // Event (same object, type, reason and message) is folded into the first one by patching its
 // count and lastTimestamp, as client-go's recorder does, so a retried failure does not flood
 // the API. Fire and forget: a failed Event write is logged, never retried, never fatal.
+//
+// Events go out a few at a time (`maxInFlight`), in the order recorded, behind a bounded queue
+// (`maxQueued`; beyond it an Event is dropped and counted), as client-go's broadcaster does:
+// a burst of 10,000 allocations must not put 10,000 Event POSTs in front of the status
+// writes that actually hand out the addresses.
 
 import type { Logger } from '../log.js';
 
@@ -30,13 +35,26 @@ export interface EventRecorderOptions {
   log: Logger;
   /** Distinct Events remembered for aggregation. */
   maxRemembered?: number;
+  /**
+   * Event writes sent at the same time; 4 by default. A function is asked each time a write
+   * could start: the controller lets Events through one at a time while Services wait for
+   * their addresses, so the writes that hand out addresses go first.
+   */
+  maxInFlight?: number | (() => number);
+  /** Event writes waiting for a turn before new ones are dropped; 10,000 by default. */
+  maxQueued?: number;
 }
 
 interface Seen {
   name: string;
   count: number;
   firstTimestamp: string;
+  /** The last write of this Event: a count patch must not overtake its create. */
+  last: Promise<void>;
 }
+
+/** Thrown to a write that found the queue full. */
+class QueueFull extends Error {}
 
 function eventTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -45,16 +63,24 @@ function eventTime(ms: number): string {
 export class EventRecorder {
   private readonly seen = new Map<string, Seen>();
   private sequence = 0;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+  private droppedCount = 0;
 
   constructor(private readonly opts: EventRecorderOptions) {}
+
+  /** Events dropped because the queue was full. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
 
   record(target: EventTarget, type: EventType, reason: string, message: string): void {
     void this.emit(target, type, reason, message);
   }
 
-  /** record(), awaitable (tests). */
+  /** record(), awaitable: resolves once the Event is written (or given up). */
   async emit(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
-    const { sink, now, log } = this.opts;
+    const { sink, now } = this.opts;
     const key = JSON.stringify([
       target.kind,
       target.namespace,
@@ -64,20 +90,23 @@ export class EventRecorder {
       reason,
       message,
     ]);
+    // Timestamps are taken now, when the thing happened, not when the write gets its turn.
     const nowText = eventTime(now());
     const previous = this.seen.get(key);
-    try {
-      if (previous !== undefined) {
-        previous.count++;
-        // Refresh its place in the LRU order.
-        this.seen.delete(key);
-        this.seen.set(key, previous);
-        await sink.patch(target.namespace, previous.name, { count: previous.count, lastTimestamp: nowText });
-        return;
-      }
-      const name = `${target.name}.${(BigInt(now()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`;
-      this.remember(key, { name, count: 1, firstTimestamp: nowText });
-      await sink.create(target.namespace, {
+    if (previous !== undefined) {
+      const count = ++previous.count;
+      // Refresh its place in the LRU order.
+      this.seen.delete(key);
+      this.seen.set(key, previous);
+      return this.send(key, previous, target, reason, () =>
+        sink.patch(target.namespace, previous.name, { count, lastTimestamp: nowText }),
+      );
+    }
+    const name = `${target.name}.${(BigInt(now()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`;
+    const entry: Seen = { name, count: 1, firstTimestamp: nowText, last: Promise.resolve() };
+    this.remember(key, entry);
+    return this.send(key, entry, target, reason, () =>
+      sink.create(target.namespace, {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { name, namespace: target.namespace },
@@ -96,16 +125,70 @@ export class EventRecorder {
         lastTimestamp: nowText,
         source: { component: this.opts.component },
         reportingComponent: this.opts.component,
-      });
-    } catch (err) {
-      // A lost Event must not be aggregated onto: the next repeat creates it afresh.
-      this.seen.delete(key);
-      log.warn('could not record event', {
-        object: `${target.kind} ${target.namespace}/${target.name}`,
-        reason,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      }),
+    );
+  }
+
+  /** One write, after the previous write of the same Event and when a slot is free. */
+  private send(
+    key: string,
+    entry: Seen,
+    target: EventTarget,
+    reason: string,
+    write: () => Promise<void>,
+  ): Promise<void> {
+    const run = async (): Promise<void> => {
+      try {
+        await this.acquire();
+      } catch {
+        if (this.droppedCount++ % 1000 === 0)
+          this.opts.log.warn('event queue full, dropping events', {
+            object: `${target.kind} ${target.namespace}/${target.name}`,
+            reason,
+            dropped: this.droppedCount,
+          });
+        if (this.seen.get(key) === entry) this.seen.delete(key);
+        return;
+      }
+      try {
+        await write();
+      } catch (err) {
+        // A lost Event must not be aggregated onto: the next repeat creates it afresh.
+        if (this.seen.get(key) === entry) this.seen.delete(key);
+        this.opts.log.warn('could not record event', {
+          object: `${target.kind} ${target.namespace}/${target.name}`,
+          reason,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      } finally {
+        this.release();
+      }
+    };
+    entry.last = entry.last.then(run);
+    return entry.last;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.waiting.length === 0 && this.inFlight < this.limit()) {
+      this.inFlight++;
+      return Promise.resolve();
     }
+    if (this.waiting.length >= (this.opts.maxQueued ?? 10_000)) return Promise.reject(new QueueFull());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    this.inFlight--;
+    // The limit may have changed since: start as many waiting writes as it allows now.
+    while (this.waiting.length > 0 && this.inFlight < this.limit()) {
+      this.inFlight++;
+      this.waiting.shift()!();
+    }
+  }
+
+  private limit(): number {
+    const max = this.opts.maxInFlight ?? 4;
+    return Math.max(1, typeof max === 'function' ? max() : max);
   }
 
   private remember(key: string, entry: Seen): void {
