@@ -19,6 +19,7 @@ import { layer2 } from './layer2/protocol.js';
 import { bgp } from './bgp-mode/protocol.js';
 import { ClusterView } from './cluster/view.js';
 import type { Protocol, RunningProtocol } from './protocol.js';
+import { speakerPodOwner } from './status/status-objects.js';
 
 const protocols: readonly Protocol[] = [layer2, bgp];
 
@@ -64,7 +65,9 @@ await runComponent({
     cluster.start();
     await Promise.all([config.synced, cluster.synced]);
 
+    const owner = speakerPodOwner(process.env);
     const ctx = {
+      ...(owner !== undefined ? { owner } : {}),
       node,
       namespace,
       flags,

@@ -13,6 +13,7 @@ import type { EventRecorder } from '../lib/kube/events.js';
 import type { Transport } from '../lib/kube/transport.js';
 import type { Logger } from '../lib/log.js';
 import type { ClusterView } from './cluster/view.js';
+import type { OwnerReference } from './status/status-objects.js';
 
 export interface ProtocolContext {
   /** This speaker's Node name (--node-name). */
@@ -29,6 +30,8 @@ export interface ProtocolContext {
   /** Synced before start: `config.current()` and `cluster.current()` are defined. */
   readonly config: ConfigSource;
   readonly cluster: ClusterView;
+  /** The speaker's Pod (POD_NAME, POD_UID), owner of its status objects; none outside a Pod. */
+  readonly owner?: OwnerReference;
 }
 
 export interface RunningProtocol {

@@ -71,6 +71,8 @@ export const bgp: Protocol = {
       kubeConfig: ctx.kubeConfig,
       api: ctx.api,
       log: ctx.log,
+      // The status objects belong to this speaker's Pod (none outside a Pod, as in the lab).
+      ...(ctx.owner !== undefined ? { owner: ctx.owner } : {}),
     };
     const sessionStates = new SessionStateWriter(writerOptions);
     const serviceStatuses = new ServiceBgpStatusWriter(writerOptions);

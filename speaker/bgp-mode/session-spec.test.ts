@@ -67,10 +67,18 @@ describe('sessionSpec', () => {
     });
   });
 
-  it('pins dynamicASN internal to myASN and leaves external open', () => {
+  it('carries dynamicASN (internal or external) instead of a peer AS', () => {
     const { peerASN: _, ...noAsn } = peer();
-    expect(sessionSpec({ ...noAsn, dynamicASN: 'internal' }, node, 'node1').peerAsn).toBe(64512);
-    expect(sessionSpec({ ...noAsn, dynamicASN: 'external' }, node, 'node1').peerAsn).toBeUndefined();
+    for (const dynamicASN of ['internal', 'external'] as const) {
+      const s = sessionSpec({ ...noAsn, dynamicASN }, node, 'node1');
+      expect(s.peerAsn).toBeUndefined();
+      expect(s.dynamicAsn).toBe(dynamicASN);
+    }
+    // A peerASN wins.
+    expect(sessionSpec({ ...peer(), dynamicASN: 'external' }, node, 'node1')).toMatchObject({
+      peerAsn: 64500,
+    });
+    expect(sessionSpec({ ...peer(), dynamicASN: 'external' }, node, 'node1').dynamicAsn).toBeUndefined();
   });
 
   it('falls back to an IPv4 source address, then to a CRC32 of the node name', () => {

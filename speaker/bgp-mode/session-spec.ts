@@ -23,8 +23,10 @@ export interface SessionSpec {
   readonly peerAddress: string;
   readonly port: number;
   readonly localAsn: number;
-  /** Undefined: any AS is accepted (dynamicASN external; internal pins it to localAsn). */
+  /** The BGPPeer's peerASN; undefined with dynamicASN. */
   readonly peerAsn?: number;
+  /** The BGPPeer's dynamicASN (when it has no peerASN): which peer AS the OPEN may carry. */
+  readonly dynamicAsn?: 'internal' | 'external';
   readonly routerId: string;
   /** Seconds offered in our OPEN. */
   readonly holdTime: number;
@@ -52,13 +54,15 @@ export function defaultRouterId(peer: BGPPeer, node: SpeakerNode | undefined, no
 }
 
 export function sessionSpec(peer: BGPPeer, node: SpeakerNode | undefined, nodeName: string): SessionSpec {
-  const peerAsn = peer.peerASN ?? (peer.dynamicASN === 'internal' ? peer.myASN : undefined);
+  const peerAsn = peer.peerASN;
+  const dynamicAsn = peerAsn === undefined ? peer.dynamicASN : undefined;
   return {
     name: peer.ref.name,
     peerAddress: peer.peerAddress,
     port: peer.peerPort,
     localAsn: peer.myASN,
     ...(peerAsn !== undefined ? { peerAsn } : {}),
+    ...(dynamicAsn !== undefined ? { dynamicAsn } : {}),
     routerId: peer.routerID ?? defaultRouterId(peer, node, nodeName),
     holdTime: peer.holdTime ?? DEFAULT_HOLD_TIME,
     ...(peer.keepaliveTime !== undefined ? { keepaliveTime: peer.keepaliveTime } : {}),

@@ -1,7 +1,9 @@
 // Writes this node's BGPSessionState objects (session-state.ts): one per BGPPeer selecting the
 // node, named `<node>-<peer>` and labelled metallb.io/node and metallb.io/peer, updated when
 // what it says changes (coalesced by ConvergeLoop), deleted when the peer no longer selects
-// the node and on SIGTERM. Objects a previous run of this node left are taken over or deleted.
+// the node and on SIGTERM. Each is owned by the speaker's Pod when it is known (`owner`).
+// Objects a previous run of this node left are taken over (ownerReference moved to this Pod)
+// or deleted.
 
 import type { StatusWriterOptions } from '../status/service-status-writer.js';
 import { ConvergeLoop, nodeLabel, StatusObjects } from '../status/status-objects.js';
@@ -30,6 +32,7 @@ export class SessionStateWriter {
       opts.namespace,
       'bgpsessionstates',
       'BGPSessionState',
+      opts.owner,
     );
     this.loop = new ConvergeLoop({
       pass: () => this.converge(),
@@ -59,7 +62,8 @@ export class SessionStateWriter {
     if (!this.adopted) {
       for (const obj of await this.objects.list(`${nodeLabel}=${node}`)) {
         const name = obj.metadata?.name;
-        if (name !== undefined) this.written.set(name, { status: obj.status });
+        if (name !== undefined && (await this.objects.own(obj)))
+          this.written.set(name, { status: obj.status });
       }
       this.adopted = true;
     }
@@ -96,6 +100,8 @@ export class SessionStateWriter {
     } catch (err) {
       // Left by a run whose list we missed: it is ours (same node and peer), overwrite it.
       if ((err as { status?: number }).status !== 409) throw err;
+      const existing = await this.objects.get(name);
+      if (existing !== undefined) await this.objects.own(existing);
     }
   }
 }

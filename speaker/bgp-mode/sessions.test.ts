@@ -26,10 +26,12 @@ interface Conn {
   routes: Map<string, number[] | undefined>;
   log: string[];
   closed: boolean;
+  /** The Restart State bit of the Graceful Restart capability in the speaker's OPEN. */
+  restartBit?: boolean;
 }
 
 /** A router: answers OPEN, KEEPALIVEs every second, records every connection's messages. */
-async function fakeRouter(capabilities: Capability[] = []) {
+async function fakeRouter(capabilities: Capability[] = [], asn = 64500) {
   const conns: Conn[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
@@ -59,8 +61,10 @@ async function fakeRouter(capabilities: Capability[] = []) {
         const m = r.message;
         if (m.type === 'open') {
           conn.opens++;
+          const gr = m.capabilities.find((c) => c.kind === 'graceful-restart');
+          if (gr?.kind === 'graceful-restart') conn.restartBit = gr.restarting;
           conn.log.push(`open ${m.capabilities.map((c) => c.kind).join(',')}`);
-          send(buildOpen({ asn: 64500, holdTime: 3, bgpId: '10.0.0.1', capabilities }));
+          send(buildOpen({ asn, holdTime: 3, bgpId: '10.0.0.1', capabilities }));
           send({ type: 'keepalive' });
         } else if (m.type === 'update') {
           for (const p of m.withdrawn) conn.routes.delete(formatPrefix(p));
@@ -76,6 +80,10 @@ async function fakeRouter(capabilities: Capability[] = []) {
   return {
     port,
     conns,
+    /** Drops every connection without a NOTIFICATION (as a router that lost them). */
+    drop() {
+      sockets.forEach((s) => s.destroy());
+    },
     async close() {
       sockets.forEach((s) => s.destroy());
       await new Promise<void>((r) => server.close(() => r()));
@@ -156,6 +164,11 @@ describe('BgpSessions', () => {
       `notification 6/${CeaseSubcode.PEER_DECONFIGURED}`,
       'closed',
     ]);
+    // The series goes once the speaker's side of the close is done too, which may be just
+    // after the router saw the connection close.
+    const deadline = Date.now() + 5000;
+    while ((await metric('metallb_bgp_session_up', label)) !== undefined && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     expect(await metric('metallb_bgp_session_up', label)).toBeUndefined();
   });
 
@@ -198,6 +211,86 @@ describe('BgpSessions', () => {
     await until('the close', () => r.conns[0]?.closed === true);
     expect(r.conns[0]?.log.filter((l) => /^(withdraw|notification)/.test(l))).toEqual([]);
     expect(r.conns[0]?.routes.size).toBe(1);
+  });
+
+  it('sets the Restart State bit on the first session to a router after the speaker starts, not on a reset or a reconnect', async () => {
+    const gr: Capability = {
+      kind: 'graceful-restart',
+      restarting: false,
+      notification: false,
+      restartTime: 120,
+      families: [],
+    };
+    const r = await fakeRouter([gr]);
+    routers.push(r);
+    const routes = [{ prefix: '10.77.100.1/32' }];
+    const s = spec(r.port, { gracefulRestart: true });
+    sessions = new BgpSessions({ log: silent });
+    sessions.apply(desired({ spec: s, routes }));
+    await until('the first session', () => r.conns[0]?.routes.size === 1);
+    // A changed BGPPeer: a new session in the same process.
+    sessions.apply(desired({ spec: { ...s, holdTime: 9 }, routes }));
+    await until('the session after the reset', () => r.conns[1]?.routes.size === 1);
+    // The router loses the connection: the speaker reconnects.
+    r.drop();
+    await until('the session after the reconnect', () => r.conns[2]?.routes.size === 1);
+    expect(r.conns.map((c) => c.restartBit)).toEqual([true, false, false]);
+    // A new speaker process (a restart): its first OPEN says it restarted.
+    await sessions.stop('keep');
+    sessions = new BgpSessions({ log: silent });
+    sessions.apply(desired({ spec: s, routes }));
+    await until('the session of the restarted speaker', () => r.conns[3]?.routes.size === 1);
+    expect(r.conns[3]?.restartBit).toBe(true);
+  });
+
+  it('sends no Graceful Restart capability (so no Restart State bit) without enableGracefulRestart', async () => {
+    const r = await fakeRouter();
+    routers.push(r);
+    sessions = new BgpSessions({ log: silent });
+    sessions.apply(desired({ spec: spec(r.port), routes: [{ prefix: '10.77.100.1/32' }] }));
+    await until('the route', () => r.conns[0]?.routes.size === 1);
+    expect(r.conns[0]?.log[0]).not.toMatch(/graceful-restart/);
+    expect(r.conns[0]?.restartBit).toBeUndefined();
+  });
+
+  it.each([
+    ['external', 64512, 'peer AS is 64512, our own AS: dynamicASN external accepts only an external peer'],
+    [
+      'internal',
+      64500,
+      'peer AS is 64500, not our AS 64512: dynamicASN internal accepts only an internal peer',
+    ],
+  ] as const)(
+    'dynamicASN %s refuses a router in AS %i with Bad Peer AS (2/2) and says why in the session status',
+    async (dynamicAsn, routerAs, why) => {
+      const r = await fakeRouter([], routerAs);
+      routers.push(r);
+      sessions = new BgpSessions({ log: silent });
+      const { peerAsn: _, ...s } = spec(r.port, { dynamicAsn });
+      sessions.apply(desired({ spec: s, routes: [{ prefix: '10.77.100.1/32' }] }));
+      await until('the refusal', () => r.conns[0]?.closed === true);
+      expect(r.conns[0]?.log).toContain('notification 2/2');
+      expect(r.conns[0]?.routes.size).toBe(0);
+      const status = sessions.status()[0];
+      expect(status?.established).toBe(false);
+      expect(status?.lastError).toBe(`OPEN: ${why} (sent NOTIFICATION 2/2)`);
+    },
+  );
+
+  it('dynamicASN accepts a router of the kind it names', async () => {
+    const ext = await fakeRouter([], 64500);
+    const int = await fakeRouter([], 64512);
+    routers.push(ext, int);
+    sessions = new BgpSessions({ log: silent });
+    const routes = [{ prefix: '10.77.100.1/32' }];
+    const { peerAsn: _a, ...e } = spec(ext.port, { name: 'ext', dynamicAsn: 'external' });
+    // The router's identifier differs from ours: an internal peer may not share it (RFC 6286).
+    const { peerAsn: _b, ...i } = spec(int.port, { name: 'int', dynamicAsn: 'internal' });
+    sessions.apply(desired({ spec: e, routes }, { spec: i, routes }));
+    await until(
+      'both sessions with the route',
+      () => ext.conns[0]?.routes.size === 1 && int.conns[0]?.routes.size === 1,
+    );
   });
 
   it('starts BFD when a bfdProfile is added, without resetting the session; BFD Down resets it', async () => {

@@ -87,6 +87,19 @@ export class BgpSessions {
   private readonly sessions = new Map<string, Running>();
   /** Sessions being closed (removed, reset): stop() waits for them too. */
   private readonly closing = new Set<Promise<void>>();
+  /**
+   * Peers (by metrics label, address:port: what the router tells sessions apart by) that have
+   * had an Established session since this speaker process started. Until then our OPENs to a
+   * peer set the Restart State bit of the Graceful Restart capability (RFC 4724 §3, §4.1):
+   * after a restart (a rolling upgrade) the router keeps our routes as stale, and the bit tells
+   * it we restarted. The process cannot tell a restart from a first boot, so a first boot sets
+   * it too; that is harmless: all R asks of the receiver (§3) is not to wait for our
+   * End-of-RIB before sending us its own routes (which we ignore anyway); what the router does
+   * with routes of ours it kept depends on the new session and its F bits (§4.2), not on R. A
+   * reconnect later in the same process (a reset, a changed BGPPeer, a failure) is no restart
+   * and sends R = 0.
+   */
+  private readonly establishedOnce = new Set<string>();
   private stopped = false;
 
   constructor(private readonly opts: BgpSessionsOptions) {}
@@ -174,6 +187,7 @@ export class BgpSessions {
       routerId: spec.routerId,
       holdTime: spec.holdTime,
       ...(spec.peerAsn !== undefined ? { peerAsn: spec.peerAsn } : {}),
+      ...(spec.dynamicAsn !== undefined ? { dynamicAsn: spec.dynamicAsn } : {}),
       ...(spec.keepaliveTime !== undefined ? { keepaliveTime: spec.keepaliveTime } : {}),
       ...(spec.connectRetryMs !== undefined
         ? { connectRetryMs: spec.connectRetryMs, maxConnectRetryMs: spec.connectRetryMs }
@@ -181,7 +195,14 @@ export class BgpSessions {
       ...(spec.localAddress !== undefined ? { localAddress: spec.localAddress } : {}),
       ...(spec.password !== undefined ? { password: spec.password } : {}),
       ...(spec.ttl !== undefined ? { ttl: spec.ttl } : {}),
-      ...(spec.gracefulRestart ? { gracefulRestart: { restartTime: GRACEFUL_RESTART_TIME } } : {}),
+      ...(spec.gracefulRestart
+        ? {
+            gracefulRestart: {
+              restartTime: GRACEFUL_RESTART_TIME,
+              restarted: !this.establishedOnce.has(label),
+            },
+          }
+        : {}),
       log: ({ event, ...fields }) => {
         if (event === 'state') log.debug('BGP state', fields);
         else log.info(`BGP ${String(event)}`, fields);
@@ -204,6 +225,7 @@ export class BgpSessions {
       this.observe(s, e);
       switch (e.type) {
         case 'established':
+          this.establishedOnce.add(label);
           s.established = true;
           s.gracefulRestart = spec.gracefulRestart && e.peerGracefulRestart;
           metrics?.up(label, true);

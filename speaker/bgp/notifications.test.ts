@@ -159,6 +159,46 @@ describe('validateOpen (RFC 4271 §6.2)', () => {
     });
   });
 
+  describe('dynamicASN (no configured peer AS)', () => {
+    const open = (asn: number): OpenMessage =>
+      buildOpen({ asn, holdTime: 90, bgpId: '10.0.0.2', capabilities: [] });
+    const dynamic = (dynamicAs: 'internal' | 'external'): OpenExpectations => ({
+      localAs: 64512,
+      localBgpId: '10.0.0.1',
+      dynamicAs,
+    });
+
+    test('external refuses a peer in our own AS with Bad Peer AS (2/2), and accepts any other', () => {
+      const r = validateOpen(open(64512), dynamic('external'));
+      expect(r).toMatchObject({
+        ok: false,
+        notification: { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.BAD_PEER_AS },
+      });
+      expect(r.ok ? '' : r.reason).toBe(
+        'OPEN: peer AS is 64512, our own AS: dynamicASN external accepts only an external peer',
+      );
+      expect(validateOpen(open(64500), dynamic('external'))).toEqual({ ok: true, peerAs: 64500 });
+      expect(validateOpen(open(4200000001), dynamic('external'))).toEqual({ ok: true, peerAs: 4200000001 });
+    });
+
+    test('internal refuses a peer in another AS with Bad Peer AS (2/2), and accepts our own', () => {
+      const r = validateOpen(open(64500), dynamic('internal'));
+      expect(r).toMatchObject({
+        ok: false,
+        notification: { code: ErrorCode.OPEN_MESSAGE, subcode: OpenSubcode.BAD_PEER_AS },
+      });
+      expect(r.ok ? '' : r.reason).toBe(
+        'OPEN: peer AS is 64500, not our AS 64512: dynamicASN internal accepts only an internal peer',
+      );
+      expect(validateOpen(open(64512), dynamic('internal'))).toEqual({ ok: true, peerAs: 64512 });
+    });
+
+    test('a configured peer AS decides alone', () => {
+      const exp = { ...dynamic('external'), peerAs: 64512 };
+      expect(validateOpen(open(64512), exp)).toEqual({ ok: true, peerAs: 64512 });
+    });
+  });
+
   test.each([1, 2])('a hold time of %i s is Unacceptable Hold Time', (holdTime) => {
     expect(subcodeFor({ ...good, holdTime })).toMatchObject({ subcode: OpenSubcode.UNACCEPTABLE_HOLD_TIME });
   });

@@ -41,8 +41,12 @@ export function peerAsn(open: OpenMessage): number {
 export interface OpenExpectations {
   localAs: number;
   localBgpId: string;
-  /** The configured peer ASN; undefined accepts any (then only AS 0 is refused). */
+  /** The configured peer ASN; undefined accepts any (then only AS 0 is refused), or any of
+   * the kind `dynamicAs` says. */
   peerAs?: number;
+  /** Without `peerAs` (a BGPPeer's dynamicASN): `internal` accepts only our own AS (an
+   * internal peer, RFC 4271 §1.1), `external` only another one. */
+  dynamicAs?: 'internal' | 'external';
   /** Capabilities we refuse to run without (RFC 5492 §5), e.g. multiprotocol IPv6 unicast. */
   requiredCapabilities?: Capability[];
 }
@@ -75,6 +79,16 @@ export function validateOpen(open: OpenMessage, exp: OpenExpectations): OpenChec
   if (asn === 0) return fail(OpenSubcode.BAD_PEER_AS, 'peer AS is 0');
   if (exp.peerAs !== undefined && asn !== exp.peerAs)
     return fail(OpenSubcode.BAD_PEER_AS, `peer AS is ${asn}, configured ${exp.peerAs}`);
+  if (exp.peerAs === undefined && exp.dynamicAs === 'internal' && asn !== exp.localAs)
+    return fail(
+      OpenSubcode.BAD_PEER_AS,
+      `peer AS is ${asn}, not our AS ${exp.localAs}: dynamicASN internal accepts only an internal peer`,
+    );
+  if (exp.peerAs === undefined && exp.dynamicAs === 'external' && asn === exp.localAs)
+    return fail(
+      OpenSubcode.BAD_PEER_AS,
+      `peer AS is ${asn}, our own AS: dynamicASN external accepts only an external peer`,
+    );
   // RFC 4271 §4.2: zero (no keepalives) or at least three seconds.
   if (open.holdTime === 1 || open.holdTime === 2)
     return fail(OpenSubcode.UNACCEPTABLE_HOLD_TIME, `hold time ${open.holdTime}s, want 0 or at least 3`);

@@ -40,8 +40,10 @@ export interface PeerOptions extends Omit<FsmConfig, 'capabilities'> {
   nextHop6?: string;
   linkLocal6?: string;
   /** Advertise the Graceful Restart capability (RFC 4724 §3) for every family, with the F bit
-   * set: a speaker's forwarding is the node's (kube-proxy), which outlives the speaker. */
-  gracefulRestart?: { restartTime: number };
+   * set: a speaker's forwarding is the node's (kube-proxy), which outlives the speaker.
+   * `restarted`: set the Restart State bit in our OPENs until the session is first Established
+   * (RFC 4724 §4.1); reconnects after that send R = 0. */
+  gracefulRestart?: { restartTime: number; restarted?: boolean };
   /** Octets of UPDATEs written per event-loop turn; default 16 KiB. */
   chunkBytes?: number;
   /** Structured log lines (one object each). */
@@ -107,7 +109,7 @@ export class BgpPeer {
     if (opts.gracefulRestart)
       capabilities.push({
         kind: 'graceful-restart',
-        restarting: false,
+        restarting: opts.gracefulRestart.restarted ?? false,
         notification: false,
         restartTime: opts.gracefulRestart.restartTime,
         families: this.families.map((f) => ({ afi: f === 4 ? 1 : 2, safi: 1, forwardingState: true })),

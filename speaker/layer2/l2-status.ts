@@ -2,9 +2,10 @@
 // announces, generateName `l2-`, status.interfaces the interfaces its L2Advertisements allow
 // (the shared per-Service writer does the rest: speaker/status/service-status-writer.ts).
 //
-// A SIGKILLed speaker cannot delete its objects (in a cluster its Pod's ownerReference would
-// let the garbage collector do it). The node that takes a Service over therefore deletes the
-// Service's objects of nodes membership says are gone.
+// A SIGKILLed speaker cannot delete its objects. In a cluster its Pod's ownerReference (set
+// from POD_NAME/POD_UID, ProtocolContext.owner) lets the garbage collector do it; outside one the
+// node that takes a Service over deletes the Service's objects of nodes membership says are
+// gone.
 
 import {
   ServiceStatusWriter,

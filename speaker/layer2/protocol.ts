@@ -204,6 +204,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
     kubeConfig: ctx.kubeConfig,
     api: ctx.api,
     log,
+    ...(ctx.owner !== undefined ? { owner: ctx.owner } : {}),
     isGone: (n) => loop?.lostAt(n) !== undefined && loop.state(n) !== 'alive',
   });
   let announced: ReadonlyMap<string, AnnouncedService> = new Map();

@@ -2,8 +2,9 @@
 // MetalLB's speaker writes them: named by the API server from a generateName prefix, labelled
 // with the node and the Service, status {node, serviceName, serviceNamespace} plus what the
 // protocol adds (interfaces, peers); written when that changes, deleted when the node stops
-// announcing the Service and on SIGTERM. Objects a previous run of this node left are taken
-// over (or, duplicates, deleted).
+// announcing the Service and on SIGTERM. Each object is owned by the speaker's Pod when the
+// speaker knows it (`owner`). Objects a previous run of this node left are taken over, their
+// ownerReference moved to this Pod (or, duplicates, deleted).
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ApiRequester } from '../../controller/api-request.js';
@@ -11,6 +12,7 @@ import type { Logger } from '../../lib/log.js';
 import {
   ConvergeLoop,
   nodeLabel,
+  type OwnerReference,
   serviceNameLabel,
   serviceNamespaceLabel,
   splitKey,
@@ -29,6 +31,8 @@ export interface StatusWriterOptions {
   kubeConfig: KubeConfig;
   api: ApiRequester;
   log: Logger;
+  /** The speaker's Pod (speakerPodOwner): every object gets it as its ownerReference. */
+  owner?: OwnerReference;
   /** At most one write pass per this long; default 500 ms. */
   minIntervalMs?: number;
   retryMs?: number;
@@ -68,7 +72,14 @@ export class ServiceStatusWriter<V, S extends ServiceStatus> {
     private readonly opts: StatusWriterOptions,
     private readonly spec: ServiceStatusKind<V, S>,
   ) {
-    this.objects = new StatusObjects(opts.api, opts.kubeConfig, opts.namespace, spec.plural, spec.kind);
+    this.objects = new StatusObjects(
+      opts.api,
+      opts.kubeConfig,
+      opts.namespace,
+      spec.plural,
+      spec.kind,
+      opts.owner,
+    );
     this.loop = new ConvergeLoop({
       pass: () => this.converge(),
       onError: (err) => opts.log.warn(`could not write ${spec.kind}`, { error: err.message }),
@@ -103,7 +114,8 @@ export class ServiceStatusWriter<V, S extends ServiceStatus> {
         const key = `${ns}/${svc}`;
         // Two objects for one Service (a crash between create and record): keep one.
         if (this.written.has(key)) await this.objects.delete(name);
-        else this.written.set(key, { name, fingerprint: this.spec.writtenFingerprint(obj.status) });
+        else if (await this.objects.own(obj))
+          this.written.set(key, { name, fingerprint: this.spec.writtenFingerprint(obj.status) });
       }
       this.adopted = true;
     }

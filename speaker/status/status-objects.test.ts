@@ -1,7 +1,7 @@
 // ConvergeLoop: a burst of changes costs few passes, never two at once, the last change is
-// always written, and a failed pass is retried.
+// always written, and a failed pass is retried. The speaker Pod as the objects' owner.
 
-import { ConvergeLoop } from './status-objects.js';
+import { ConvergeLoop, ownedBy, speakerPodOwner } from './status-objects.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -56,5 +56,26 @@ describe('ConvergeLoop', () => {
     await loop.stop();
     expect(errors).toEqual(['API down']);
     expect(calls).toBe(2);
+  });
+});
+
+describe("the speaker Pod as the status objects' owner", () => {
+  const pod = { apiVersion: 'v1', kind: 'Pod', name: 'speaker-x1', uid: 'u-1' };
+
+  it('is the Pod in POD_NAME and POD_UID, and none without both', () => {
+    expect(speakerPodOwner({ POD_NAME: 'speaker-x1', POD_UID: 'u-1' })).toEqual(pod);
+    expect(speakerPodOwner({ POD_NAME: 'speaker-x1' })).toBeUndefined();
+    expect(speakerPodOwner({ POD_UID: 'u-1' })).toBeUndefined();
+    expect(speakerPodOwner({ POD_NAME: '', POD_UID: '' })).toBeUndefined();
+  });
+
+  it('owns an object whose ownerReferences are exactly that Pod (or none, without a Pod)', () => {
+    expect(ownedBy([pod], pod)).toBe(true);
+    expect(ownedBy([{ ...pod, uid: 'u-0' }], pod)).toBe(false); // the previous Pod of the name
+    expect(ownedBy([pod, { ...pod, name: 'other', uid: 'u-2' }], pod)).toBe(false);
+    expect(ownedBy(undefined, pod)).toBe(false);
+    expect(ownedBy(undefined, undefined)).toBe(true);
+    expect(ownedBy([], undefined)).toBe(true);
+    expect(ownedBy([pod], undefined)).toBe(false);
   });
 });

@@ -25,6 +25,7 @@ const VIP6 = 'fd00:77::100:10';
 const PASSWORD = 'bgm-s3cret';
 const speakerMain = path.join(process.cwd(), 'dist/speaker/main.js');
 const controllerMain = path.join(process.cwd(), 'dist/controller/main.js');
+const requestLoopMain = path.join(process.cwd(), 'dist/test/e2e/fixtures/grx-request-loop.js');
 
 const root = isRoot();
 if (!root) process.stderr.write('test/e2e/bgp-mode.test.ts: SKIPPED, the network lab needs root\n');
@@ -148,6 +149,22 @@ describeRoot('BGP mode', () => {
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await diagnostics()}`, { cause: err });
     }
+  }
+
+  /**
+   * Whether the speaker at `address` set the Restart State bit (RFC 4724 §3) in the OPEN of its
+   * current session: BIRD lists it as "Restart recovery" under the neighbor's Graceful restart
+   * capability in `show protocols all`.
+   */
+  async function neighborRestartBit(bird: BirdRouter, address: string): Promise<boolean> {
+    const suffix = `_${address.replace(/[.:]/g, '_')}`;
+    const name = (await bird.established()).find((n) => n.endsWith(suffix));
+    if (name === undefined) throw new Error(`no Established BIRD protocol for ${address}`);
+    const out = await bird.birdc(`show protocols all ${name}`);
+    const caps = out.split('Neighbor capabilities')[1]?.split(/\n\s*Session:/)[0];
+    if (caps === undefined || !/Graceful restart/.test(caps))
+      throw new Error(`no Graceful restart capability of ${address} in:\n${out}`);
+    return /Restart recovery/.test(caps);
   }
 
   interface StatusItem {
@@ -293,6 +310,9 @@ describeRoot('BGP mode', () => {
     const fib6 = await lab.exec('router', 'ip', ['-6', 'route', 'show', `${VIP6}/128`]);
     process.stderr.write(`router FIB (BIRD):\n${fib4.stdout}${fib6.stdout}`);
     expect((await bird.established()).sort()).toHaveLength(6);
+    // The speakers' first sessions since they started set the Restart State bit: a process
+    // cannot tell its first boot from a restart.
+    for (const node of nodeHosts) expect(await neighborRestartBit(bird, hostV4(node))).toBe(true);
 
     const seen = new Set<string>();
     for (const url of [`http://${VIP4}/`, `http://[${VIP6}]/`])
@@ -361,35 +381,143 @@ describeRoot('BGP mode', () => {
     }
   });
 
-  it('keeps the routes at the router across a speaker restart (graceful restart); METALLB_BGP_SHUTDOWN=withdraw withdraws first', async () => {
+  it('keeps the routes at the router across a speaker restart (graceful restart), losing no client request; METALLB_BGP_SHUTDOWN=withdraw withdraws first', async () => {
     const bird = router as BirdRouter;
     const v4 = `${VIP4}/32`;
+    const v6 = `${VIP6}/128`;
     const all = nodeHosts.map(hostV4).sort();
+    const all6 = nodeHosts.map(hostV6).sort();
     await expectNexthops(bird, v4, all);
-    // SIGTERM: the speaker closes its GR sessions without withdrawing. Without graceful
-    // restart BIRD would drop node1 at once (Cease) or after the 3 s hold time at the latest.
-    await speakers.get('node1')?.stop(5000);
-    const quiet = Date.now() + 5000;
-    while (Date.now() < quiet) {
-      expect(await bird.routeNexthops(v4)).toEqual(all);
-      await sleep(250);
+    await expectNexthops(bird, v6, all6);
+
+    // The client sends a request every 20 ms, alternating the IPv4 and IPv6 VIP, each on a new
+    // TCP connection, so the router's L4 ECMP hash puts some of them on node1 all along. Each
+    // node's KubeProxy stand-in answers with its node's name: the log says who served what.
+    // Positions in the log (not clocks) mark the phases: before the stop, while node1 has no
+    // speaker, after the new speaker's End-of-RIB.
+    const loopLog = path.join(dir, 'grx-request-loop.log');
+    const loop = lab.spawn(
+      'client',
+      process.execPath,
+      [requestLoopMain, '20', '3000', `http://${VIP4}/`, `http://[${VIP6}]/`],
+      { logFile: loopLog },
+    );
+    const lines = (): string[] => {
+      try {
+        return fs
+          .readFileSync(loopLog, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '');
+      } catch {
+        return [];
+      }
+    };
+    /** Requests in `ls` that `node` answered, per VIP. */
+    const served = (ls: string[], node: NodeHost): { v4: number; v6: number } => {
+      const ok = ls.filter((l) => l.startsWith('ok ') && l.split(' ')[3] === node);
+      return {
+        v4: ok.filter((l) => l.split(' ')[2] === `http://${VIP4}/`).length,
+        v6: ok.filter((l) => l.split(' ')[2] === `http://[${VIP6}]/`).length,
+      };
+    };
+    /** The route's next hops are polled until stop(); returns every poll that differed. */
+    const watchRoutes = (): { stop(): Promise<string[]> } => {
+      const changes: string[] = [];
+      let on = true;
+      const polling = (async () => {
+        while (on) {
+          const [h4, h6] = await Promise.all([bird.routeNexthops(v4), bird.routeNexthops(v6)]);
+          if (JSON.stringify(h4) !== JSON.stringify(all)) changes.push(`${v4} via ${h4.join(',')}`);
+          if (JSON.stringify(h6) !== JSON.stringify(all6)) changes.push(`${v6} via ${h6.join(',')}`);
+          await sleep(250);
+        }
+      })();
+      return {
+        stop: async () => {
+          on = false;
+          await polling;
+          return changes;
+        },
+      };
+    };
+    let loopStopped = false;
+    try {
+      // Every node serves requests before the restart (node1 on both VIPs: the assertions
+      // about node1 below mean something).
+      await waitFor('every node serving client requests', 15_000, async () => {
+        const ls = lines();
+        return nodeHosts.every((n) => served(ls, n).v4 + served(ls, n).v6 >= 3) &&
+          served(ls, 'node1').v4 >= 1 &&
+          served(ls, 'node1').v6 >= 1
+          ? true
+          : undefined;
+      });
+      const routes = watchRoutes();
+      const beforeStop = lines().length;
+      // SIGTERM: the speaker closes its GR sessions without withdrawing. Without graceful
+      // restart BIRD would drop node1 at once (Cease) or after the 3 s hold time at the latest.
+      await speakers.get('node1')?.stop(5000);
+      await sleep(5000);
+      const beforeStart = lines().length;
+      // The new speaker takes the sessions over; the route never lost a next hop.
+      startSpeaker('node1', { METALLB_BGP_SHUTDOWN: 'withdraw' });
+      await waitFor('node1 back', 30_000, async () => (await bird.established()).length === 6);
+      // The restarted speaker says so in its OPEN (RFC 4724 §3 Restart State).
+      expect(await neighborRestartBit(bird, hostV4('node1'))).toBe(true);
+      expect(await neighborRestartBit(bird, hostV6('node1'))).toBe(true);
+      await sleep(1000); // End-of-RIB ends the stale period: node1's route must survive it
+      const afterRestart = lines().length;
+      // node1 keeps serving after the new speaker's End-of-RIB.
+      await waitFor('node1 serving after the restart', 10_000, async () => {
+        const after = served(lines().slice(afterRestart), 'node1');
+        return after.v4 >= 3 && after.v6 >= 3 ? true : undefined;
+      });
+      expect(await routes.stop()).toEqual([]);
+      await loop.stop(5000);
+      loopStopped = true;
+      const ls = lines();
+      const failures = ls.filter((l) => l.startsWith('fail '));
+      const done = ls
+        .find((l) => l.startsWith('done '))
+        ?.split(' ')
+        .map(Number);
+      const before = served(ls.slice(0, beforeStop), 'node1');
+      const during = served(ls.slice(beforeStop, beforeStart), 'node1');
+      const after = served(ls.slice(afterRestart), 'node1');
+      const byNode = Object.fromEntries(nodeHosts.map((n) => [n, served(ls, n)]));
+      process.stderr.write(
+        `client requests across node1's speaker restart: ${ls.find((l) => l.startsWith('done ')) ?? 'no done line'} ` +
+          `(started ok failed); served by ${JSON.stringify(byNode)}; node1 before the stop ` +
+          `${JSON.stringify(before)}, without a speaker ${JSON.stringify(during)}, after the restart ${JSON.stringify(after)}\n`,
+      );
+      expect(failures).toEqual([]);
+      expect(done).toBeDefined();
+      const [, started = 0, ok = 0, failed = -1] = done ?? [];
+      expect(failed).toBe(0);
+      expect(ok).toBe(started);
+      // One per 20 ms over at least the ~8 s from the stop to the restart's End-of-RIB: ~400
+      // and more; a loaded machine's timers may lag.
+      expect(started).toBeGreaterThanOrEqual(250);
+      // node1 served while its speaker was down (the router kept its stale next hop) and after.
+      expect(before.v4 + before.v6).toBeGreaterThan(0);
+      expect(during.v4).toBeGreaterThan(0);
+      expect(during.v6).toBeGreaterThan(0);
+      expect(after.v4 + after.v6).toBeGreaterThan(0);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await diagnostics()}`, { cause: err });
+    } finally {
+      if (!loopStopped) await loop.stop(5000);
     }
-    expect(await bird.routeNexthops(`${VIP6}/128`)).toEqual(nodeHosts.map(hostV6).sort());
-    // The new speaker takes the sessions over; the route never lost a next hop.
-    startSpeaker('node1', { METALLB_BGP_SHUTDOWN: 'withdraw' });
-    await waitFor('node1 back', 30_000, async () => (await bird.established()).length === 6);
-    await sleep(1000); // End-of-RIB ends the stale period: node1's route must survive it
-    expect(await bird.routeNexthops(v4)).toEqual(all);
 
     // A withdrawing shutdown: node1's next hop goes at once, well inside the hold time.
-    const stopped = Date.now();
+    const stoppedAt = Date.now();
     await speakers.get('node1')?.stop(5000);
     await expectNexthops(bird, v4, [hostV4('node2'), hostV4('node3')]);
-    await expectNexthops(bird, `${VIP6}/128`, [hostV6('node2'), hostV6('node3')]);
-    expect(Date.now() - stopped).toBeLessThan(2500);
+    await expectNexthops(bird, v6, [hostV6('node2'), hostV6('node3')]);
+    expect(Date.now() - stoppedAt).toBeLessThan(2500);
     startSpeaker('node1');
     await expectNexthops(bird, v4, all);
-  }, 90_000);
+  }, 120_000);
 
   it('with a bfdProfile, BFD Down takes the BGP session down before the hold timer would', async () => {
     await apply({
@@ -491,6 +619,8 @@ describeRoot('BGP mode', () => {
       async () => (await bird.established()).length === 3,
     );
     await expectNexthops(bird, `${VIP4}/32`, nodeHosts.map(hostV4));
+    // These sessions are reconnects within the speakers' runs: no Restart State bit.
+    for (const node of nodeHosts) expect(await neighborRestartBit(bird, hostV4(node))).toBe(false);
 
     // A wrong password is as good as none.
     await patchPeer('bgm-router-v4', { password: 'wrong' });

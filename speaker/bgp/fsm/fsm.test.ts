@@ -3,7 +3,8 @@
 import { BgpFsm } from './fsm.js';
 import { eventFromDecode } from './decode-event.js';
 import type { FsmAction, FsmConfig, FsmEvent } from './types.js';
-import type { OpenMessage } from '../messages.js';
+import type { Capability, OpenMessage } from '../messages.js';
+import { encodeMessage } from '../encode.js';
 import { buildOpen } from '../open.js';
 import { decodeMessage } from '../decode.js';
 
@@ -267,6 +268,58 @@ describe('BGP FSM (RFC 4271 §8)', () => {
     expect(h.fsm.state).toBe('Connect');
   });
 
+  it('sets the Restart State bit (RFC 4724 §3) in OPENs until the first Established, and not on a later reconnect', () => {
+    const gr: Capability = {
+      kind: 'graceful-restart',
+      restarting: true,
+      notification: false,
+      restartTime: 120,
+      families: [{ afi: 1, safi: 1, forwardingState: true }],
+    };
+    const h = harness({ connectRetryMs: 500, capabilities: [gr] });
+    const openSentOn = (out: FsmAction[]): Buffer => {
+      const open = h.sent(out).find((x) => x.message.type === 'open')?.message;
+      if (open?.type !== 'open') throw new Error('no OPEN sent');
+      return encodeMessage(open);
+    };
+    // The first attempt fails after its OPEN: the restart is not over, the retry still says so.
+    h.step({ type: 'ManualStart' });
+    let out = h.step({ type: 'Tcp_CR_Acked', conn: h.fsm.primary!.id });
+    expect(restartFlags(openSentOn(out))).toEqual({ restarting: true, restartTime: 120 });
+    out = h.step({ type: 'TcpConnectionFails', conn: h.fsm.primary!.id });
+    h.advance((h.timerAt(out, 'IdleHoldTimer') as number) - h.now);
+    h.step({ type: 'IdleHoldTimer_Expires' });
+    let conn = h.fsm.primary!.id;
+    out = h.step({ type: 'Tcp_CR_Acked', conn });
+    expect(restartFlags(openSentOn(out))).toEqual({ restarting: true, restartTime: 120 });
+    h.step({ type: 'BGPOpen', conn, open: peerOpen() });
+    h.step({ type: 'KeepAliveMsg', conn });
+    expect(h.fsm.state).toBe('Established');
+    // The session drops and comes back: a reconnect, not a restart.
+    out = h.step({ type: 'TcpConnectionFails', conn });
+    h.advance((h.timerAt(out, 'IdleHoldTimer') as number) - h.now);
+    h.step({ type: 'IdleHoldTimer_Expires' });
+    conn = h.fsm.primary!.id;
+    out = h.step({ type: 'Tcp_CR_Acked', conn });
+    expect(restartFlags(openSentOn(out))).toEqual({ restarting: false, restartTime: 120 });
+    // So does the OPEN on a connection the peer opens.
+    const incoming = h.fsm.connectionId();
+    out = h.step({ type: 'TcpConnectionConfirmed', conn: incoming });
+    expect(restartFlags(openSentOn(out))).toEqual({ restarting: false, restartTime: 120 });
+  });
+
+  it('never sets the Restart State bit when the capability is configured without it', () => {
+    const h = harness({
+      capabilities: [
+        { kind: 'graceful-restart', restarting: false, notification: false, restartTime: 90, families: [] },
+      ],
+    });
+    h.step({ type: 'ManualStart' });
+    const out = h.step({ type: 'Tcp_CR_Acked', conn: h.fsm.primary!.id });
+    const open = h.sent(out)[0]!.message;
+    expect(restartFlags(encodeMessage(open))).toEqual({ restarting: false, restartTime: 90 });
+  });
+
   describe('NOTIFICATIONs we send', () => {
     const cases: Array<{
       name: string;
@@ -511,4 +564,20 @@ function malformedUpdate(): Buffer {
   frame.writeUInt16BE(0, 19);
   frame.writeUInt16BE(10, 21);
   return frame;
+}
+
+/** The Graceful Restart capability (code 64) of an encoded OPEN, read from the wire bytes
+ * (RFC 4271 §4.2 layout, RFC 5492 capabilities, RFC 4724 §3 flags). */
+function restartFlags(open: Buffer): { restarting: boolean; restartTime: number } | undefined {
+  const end = 29 + open[28]!;
+  for (let p = 29; p < end; p += 2 + open[p + 1]!) {
+    if (open[p] !== 2) continue; // Capabilities optional parameter
+    const capsEnd = p + 2 + open[p + 1]!;
+    for (let c = p + 2; c < capsEnd; c += 2 + open[c + 1]!) {
+      if (open[c] !== 64) continue;
+      const head = open.readUInt16BE(c + 2);
+      return { restarting: (head & 0x8000) !== 0, restartTime: head & 0x0fff };
+    }
+  }
+  return undefined;
 }

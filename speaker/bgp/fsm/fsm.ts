@@ -5,7 +5,7 @@
 // of a collision, stale timer and connection events).
 
 import { parseIPv4 } from '../address.js';
-import type { KeepaliveMessage, NotificationMessage, OpenMessage } from '../messages.js';
+import type { Capability, KeepaliveMessage, NotificationMessage, OpenMessage } from '../messages.js';
 import { CeaseSubcode } from '../notification-codes.js';
 import { buildOpen, negotiate, validateOpen } from '../open.js';
 import { active } from './active.js';
@@ -53,7 +53,11 @@ export class BgpFsm implements FsmContext {
     notificationsReceived: 0,
     establishedTransitions: 0,
   };
-  readonly localOpen: OpenMessage;
+  /** Our OPEN while the Restart State bit is still due (see `localOpen`), and after. */
+  private readonly restartOpen: OpenMessage;
+  private readonly steadyOpen: OpenMessage;
+  /** Not yet Established since this FSM was made: OPENs carry the R bit if configured. */
+  private restarting: boolean;
   readonly passive: boolean;
   readonly connectTimeoutMs: number;
   private readonly retryBase: number;
@@ -70,12 +74,14 @@ export class BgpFsm implements FsmContext {
       throw new RangeError(
         `BGP session: keepaliveTime ${cfg.keepaliveTime}: want a positive number of seconds`,
       );
-    this.localOpen = buildOpen({
-      asn: cfg.localAsn,
-      holdTime: hold,
-      bgpId: cfg.routerId,
-      capabilities: cfg.capabilities ?? [],
-    });
+    const open = (capabilities: Capability[]): OpenMessage =>
+      buildOpen({ asn: cfg.localAsn, holdTime: hold, bgpId: cfg.routerId, capabilities });
+    const caps = cfg.capabilities ?? [];
+    this.restartOpen = open(caps);
+    this.steadyOpen = open(
+      caps.map((c) => (c.kind === 'graceful-restart' && c.restarting ? { ...c, restarting: false } : c)),
+    );
+    this.restarting = caps.some((c) => c.kind === 'graceful-restart' && c.restarting);
     this.passive = cfg.passive ?? false;
     this.connectTimeoutMs = cfg.connectTimeoutMs ?? 5000;
     this.retryBase = cfg.connectRetryMs ?? 1000;
@@ -84,6 +90,16 @@ export class BgpFsm implements FsmContext {
 
   get state(): State {
     return this.current;
+  }
+
+  /**
+   * The OPEN we send now. A Graceful Restart capability configured with the Restart State bit
+   * (RFC 4724 §3) keeps it only until the session is first Established: the bit says "I have
+   * restarted", which is true of the first session after a restart (§4.1), not of a reconnect
+   * later in the same run (the capability is then sent with R = 0).
+   */
+  get localOpen(): OpenMessage {
+    return this.restarting ? this.restartOpen : this.steadyOpen;
   }
 
   get now(): number {
@@ -203,6 +219,7 @@ export class BgpFsm implements FsmContext {
       localAs: this.cfg.localAsn,
       localBgpId: this.cfg.routerId,
       ...(this.cfg.peerAsn !== undefined ? { peerAs: this.cfg.peerAsn } : {}),
+      ...(this.cfg.dynamicAsn !== undefined ? { dynamicAs: this.cfg.dynamicAsn } : {}),
       ...(this.cfg.requiredCapabilities ? { requiredCapabilities: this.cfg.requiredCapabilities } : {}),
     });
     if (!check.ok) return { notification: check.notification, reason: check.reason };
@@ -224,6 +241,7 @@ export class BgpFsm implements FsmContext {
 
   established(): void {
     const conn = this.primary!;
+    this.restarting = false;
     this.failures = 0;
     this.counters.establishedTransitions++;
     this.timer('HoldTimer', holdMs(conn));

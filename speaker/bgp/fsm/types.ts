@@ -70,8 +70,11 @@ export type FsmAction =
 
 export interface FsmConfig {
   localAsn: number;
-  /** Undefined accepts any peer AS (other than 0). */
+  /** Undefined accepts any peer AS (other than 0), or any of the kind `dynamicAsn` says. */
   peerAsn?: number;
+  /** Without `peerAsn`: `internal` accepts only localAsn, `external` any other AS (a
+   * BGPPeer's dynamicASN); another one is refused with OPEN Message Error / Bad Peer AS. */
+  dynamicAsn?: 'internal' | 'external';
   routerId: string;
   /** Seconds offered in our OPEN: 0, or at least 3 (RFC 4271 §4.2). Default 90. */
   holdTime?: number;
@@ -85,7 +88,8 @@ export interface FsmConfig {
   maxConnectRetryMs?: number;
   /** How long one TCP connect attempt may take (default 5000 ms). */
   connectTimeoutMs?: number;
-  /** Capabilities for our OPEN (four-octet-as is added). */
+  /** Capabilities for our OPEN (four-octet-as is added). A graceful-restart capability with
+   * `restarting` set carries the Restart State bit until the session is first Established. */
   capabilities?: Capability[];
   /** Capabilities the peer must advertise (RFC 5492 §5). */
   requiredCapabilities?: Capability[];
