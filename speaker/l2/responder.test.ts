@@ -266,3 +266,76 @@ describe('responder robustness', () => {
     expect(arpSocket(sockets).sent).toHaveLength(2);
   });
 });
+
+/** A socket with an answer thread: what the Responder told it, and replies it "sent" itself. */
+class FakeThreadSocket extends FakeSocket {
+  answers: { mac: string; ips: number[] } | undefined;
+  pending = new Map<number, number>();
+  setArpAnswers(mac: Buffer, ips: Iterable<number>): void {
+    // As the addon: only a socket opened with the thread has a table.
+    if (this.options.answerThread !== true) throw new TypeError('the socket has no answer thread');
+    this.answers = { mac: [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':'), ips: [...ips] };
+  }
+  takeArpAnswered(): Map<number, number> {
+    const taken = this.pending;
+    this.pending = new Map();
+    return taken;
+  }
+}
+
+const key = (ip: string): number => Buffer.from(ip.split('.').map(Number)).readUInt32BE(0);
+
+describe('responder, ARP answered on the socket thread', () => {
+  function threadSetup(answerThread?: boolean): { responder: Responder; sockets: FakeThreadSocket[] } {
+    const sockets: FakeThreadSocket[] = [];
+    const responder = new Responder({
+      openSocket: (o) => {
+        const s = new FakeThreadSocket(o);
+        sockets.push(s);
+        return s;
+      },
+      ...(answerThread === undefined ? {} : { answerThread }),
+    });
+    responder.setInterfaces(snapshot);
+    return { responder, sockets };
+  }
+
+  it('opens ARP sockets with the thread and gives them the owned IPv4s and our MAC', () => {
+    const { responder, sockets } = threadSetup();
+    responder.setOwned([{ ip: VIP4 }, { ip: VIP6 }]);
+    const arp = arpSocket(sockets) as FakeThreadSocket;
+    expect(arp.options.answerThread).toBe(true);
+    expect(ndpSocket(sockets).options.answerThread).toBeUndefined();
+    expect(arp.answers).toEqual({ mac: OUR_MAC, ips: [key(VIP4)] });
+    responder.setOwned([{ ip: VIP4 }, { ip: '192.168.10.223' }]);
+    expect(arp.answers?.ips.sort()).toEqual([key(VIP4), key('192.168.10.223')].sort());
+  });
+
+  it('counts the replies the thread sent, with its own, and keeps them once the IP is released', () => {
+    const { responder, sockets } = threadSetup();
+    responder.setOwned([{ ip: VIP4 }]);
+    const arp = arpSocket(sockets) as FakeThreadSocket;
+    arp.pending.set(key(VIP4), 3);
+    expect(responder.counters.responsesSent.get(VIP4)).toBe(3);
+    expect(responder.counters.requestsReceived.get(VIP4)).toBe(3);
+    // A frame the thread left to the loop is answered and counted there, on top.
+    arp.receive(arpRequest(VIP4));
+    expect(responder.counters.responsesSent.get(VIP4)).toBe(4);
+    // Replies sent just before release are collected when the socket closes.
+    arp.pending.set(key(VIP4), 2);
+    responder.setOwned([]);
+    expect(arp.closed).toBe(true);
+    expect(responder.counters.responsesSent.get(VIP4)).toBe(6);
+    expect(responder.counters.requestsReceived.get(VIP4)).toBe(6);
+  });
+
+  it('answers everything on the loop when the thread is turned off', () => {
+    const { responder, sockets } = threadSetup(false);
+    responder.setOwned([{ ip: VIP4 }]);
+    const arp = arpSocket(sockets);
+    expect(arp.options.answerThread).toBeUndefined();
+    arp.receive(arpRequest(VIP4));
+    expect(arp.sent).toHaveLength(1);
+    expect(responder.counters.responsesSent.get(VIP4)).toBe(1);
+  });
+});

@@ -9,7 +9,10 @@
 //    arpFilter(), a socket filter that keeps ARP for other addresses in the kernel.
 //  - Responder: the edge. It places each owned IP on its interfaces (interfaces.ts), keeps one
 //    ARP socket and one IPv6 socket per interface that has IPs of that family, joins the
-//    solicited-node group of each owned IPv6 address, and counts what it sees.
+//    solicited-node group of each owned IPv6 address, and counts what it sees. The ARP socket
+//    answers the common request itself, on a native thread, from the owned set it is given
+//    (the same answer as decideArpBytes, see speaker/native/src/packet_socket.cc for why);
+//    every other frame still comes here.
 //
 // NDP choices, RFC 4861 §7.2.4:
 //  - Unicast NS (neighbour unreachability detection, §7.3.1) to the Service IP are answered
@@ -34,7 +37,7 @@ import {
   encodeNdpFrame,
 } from './ndp.js';
 import { type EligibleInterface, type InterfaceSnapshot, interfacesForIp } from './interfaces.js';
-import { formatIPv6, parseIPv4, parseIPv6, parseMac } from './address.js';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, parseMac } from './address.js';
 import { BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.js';
 import {
   ETH_P_ARP,
@@ -366,6 +369,10 @@ export interface FrameSocket {
   send(frame: Buffer): number;
   addMembership(mac: string): void;
   attachFilter?(program: readonly BpfInstruction[]): void;
+  /** Answer-thread sockets: the IPv4 values (ownedV4Keys) the socket answers ARP for itself. */
+  setArpAnswers?(mac: Buffer, ips: Iterable<number>): void;
+  /** Answer-thread sockets: the replies sent by the socket itself since the last call. */
+  takeArpAnswered?(): Map<number, number>;
   close(): void;
 }
 
@@ -406,6 +413,8 @@ export interface ResponderOptions {
   onPlacementGained?: (ip: string, interfaces: string[]) => void;
   /** Socket errors and other events worth a log line. */
   onLog?: (event: { msg: string; interface?: string; ip?: string; error?: string }) => void;
+  /** Let ARP sockets answer requests on their native thread (default true). */
+  answerThread?: boolean;
 }
 
 interface InterfaceState {
@@ -436,7 +445,7 @@ export class Responder {
   /** Keyed by "name#index", so a re-created interface gets fresh sockets. */
   private readonly states = new Map<string, InterfaceState>();
   private closed = false;
-  readonly counters: ResponderCounters = {
+  readonly #counters: ResponderCounters = {
     requestsReceived: new Map(),
     responsesSent: new Map(),
     malformed: 0,
@@ -444,6 +453,12 @@ export class Responder {
     conflicts: 0,
     sendErrors: 0,
   };
+
+  /** What the responder counted, including the ARP replies its sockets sent themselves. */
+  get counters(): ResponderCounters {
+    for (const st of this.states.values()) this.collectArpAnswered(st);
+    return this.#counters;
+  }
 
   constructor(private readonly options: ResponderOptions = {}) {
     this.openSocket = options.openSocket ?? ((o) => PacketSocket.open(o));
@@ -491,7 +506,7 @@ export class Responder {
   close(): void {
     this.closed = true;
     for (const [key, st] of this.states) {
-      st.arp?.close();
+      this.closeArp(st);
       st.ndp?.close();
       this.states.delete(key);
     }
@@ -516,7 +531,7 @@ export class Responder {
     }
     for (const [key, st] of this.states) {
       if (desired.has(key)) continue;
-      st.arp?.close();
+      this.closeArp(st);
       st.ndp?.close();
       this.states.delete(key);
     }
@@ -554,11 +569,13 @@ export class Responder {
   private syncSockets(st: InterfaceState): void {
     if (st.v4.size > 0 && !st.arp) st.arp = this.open(st, ETH_P_ARP);
     if (st.v4.size === 0 && st.arp) {
-      st.arp.close();
-      delete st.arp;
+      this.closeArp(st);
       st.arpFilterFor = '';
     }
-    if (st.arp) this.filterArp(st, st.arp);
+    if (st.arp) {
+      this.filterArp(st, st.arp);
+      if (this.options.answerThread !== false) st.arp.setArpAnswers?.(st.macBytes, st.v4Keys.keys());
+    }
     if (st.v6.size > 0 && !st.ndp) {
       st.ndp = this.open(st, ETH_P_IPV6);
       st.groups.clear();
@@ -595,6 +612,7 @@ export class Responder {
       const socket = this.openSocket({
         interface: st.iface.index,
         etherType,
+        ...(etherType === ETH_P_ARP && this.options.answerThread !== false ? { answerThread: true } : {}),
         onFrame: (frame) => this.onFrame(st, frame),
         onError: (err) =>
           this.log({ msg: 'packet socket error', interface: st.iface.name, error: err.message }),
@@ -610,6 +628,25 @@ export class Responder {
     } catch (err) {
       this.log({ msg: 'opening packet socket failed', interface: st.iface.name, error: String(err) });
       return undefined;
+    }
+  }
+
+  /** Closes the ARP socket of `st`, keeping the count of the replies it sent itself. */
+  private closeArp(st: InterfaceState): void {
+    if (!st.arp) return;
+    this.collectArpAnswered(st);
+    st.arp.close();
+    delete st.arp;
+  }
+
+  /** Adds the replies the ARP socket sent on its own thread to the counters, as act() would. */
+  private collectArpAnswered(st: InterfaceState): void {
+    const taken = st.arp?.takeArpAnswered?.();
+    if (!taken) return;
+    for (const [key, n] of taken) {
+      const ip = st.v4Keys.get(key) ?? formatIPv4(keyBytes(key));
+      bump(this.#counters.requestsReceived, ip, n);
+      bump(this.#counters.responsesSent, ip, n);
     }
   }
 
@@ -642,33 +679,33 @@ export class Responder {
       const decoded = decodeFrame(bytes);
       if (!decoded.ok) {
         if (NOT_OURS.has(decoded.reason)) return;
-        this.counters.malformed++;
-        bump(this.counters.malformedByReason, decoded.reason);
+        this.#counters.malformed++;
+        bump(this.#counters.malformedByReason, decoded.reason);
         return;
       }
       const ownedHere = decoded.value.protocol === 'arp' ? st.v4 : st.v6;
       const decision = decideFrame(decoded.value, { mac: st.mac, owns: (ip) => ownedHere.has(ip) });
       this.act(st, decision, decoded.value.protocol === 'arp' ? st.arp : st.ndp);
     } catch (err) {
-      this.counters.malformed++;
-      bump(this.counters.malformedByReason, 'exception');
+      this.#counters.malformed++;
+      bump(this.#counters.malformedByReason, 'exception');
       this.log({ msg: 'frame handling failed', interface: st.iface.name, error: String(err) });
     }
   }
 
   private act(st: InterfaceState, decision: FrameDecision, socket: FrameSocket | undefined): void {
     if (decision.kind === 'conflict') {
-      this.counters.conflicts++;
+      this.#counters.conflicts++;
       this.options.onConflict?.(decision.ip, decision.mac, st.iface.name);
       return;
     }
     if (decision.kind === 'ignore') {
-      if (decision.ip !== undefined) bump(this.counters.requestsReceived, decision.ip);
+      if (decision.ip !== undefined) bump(this.#counters.requestsReceived, decision.ip);
       return;
     }
-    bump(this.counters.requestsReceived, decision.ip);
+    bump(this.#counters.requestsReceived, decision.ip);
     if (socket && this.send(st, socket, decision.frame, decision.ip)) {
-      bump(this.counters.responsesSent, decision.ip);
+      bump(this.#counters.responsesSent, decision.ip);
     }
   }
 
@@ -677,7 +714,7 @@ export class Responder {
       socket.send(frame);
       return true;
     } catch (err) {
-      this.counters.sendErrors++;
+      this.#counters.sendErrors++;
       this.log({ msg: 'send failed', interface: st.iface.name, ip, error: String(err) });
       return false;
     }
@@ -694,6 +731,12 @@ function macBytes(mac: string): Buffer {
   return parseMac(mac) ?? Buffer.alloc(6);
 }
 
-function bump(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
+function bump(map: Map<string, number>, key: string, n = 1): void {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+function keyBytes(key: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(key >>> 0);
+  return out;
 }

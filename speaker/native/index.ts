@@ -34,6 +34,8 @@ interface NativePacketSocket {
   send(frame: Buffer): number;
   addMembership(mac: Buffer): void;
   attachFilter(program: Buffer): void;
+  setArpAnswers(mac: Buffer, ips: Uint32Array): void;
+  takeArpAnswered(): number[];
   close(): void;
 }
 
@@ -43,6 +45,7 @@ interface NativeBinding {
     etherType: number,
     onFrame: (frame: Buffer, packetType: number) => void,
     onError: (err: SystemError) => void,
+    answerThread?: boolean,
   ) => NativePacketSocket;
   setTcpMd5(fd: number, peer: string, key: Buffer): void;
   connectTcpMd5(peer: string, port: number, key: Buffer, localAddress?: string, ttl?: number): number;
@@ -103,6 +106,12 @@ export interface PacketSocketOptions {
   onFrame: (frame: Buffer, packetType: number) => void;
   /** Receive errors, e.g. ENETDOWN when the link goes away. The socket stays open. */
   onError: (err: SystemError) => void;
+  /**
+   * Read on a native thread that answers ARP requests for the addresses set with
+   * setArpAnswers() itself (see src/packet_socket.cc); every other frame still reaches
+   * onFrame, on the loop. Off by default.
+   */
+  answerThread?: boolean;
 }
 
 /** One classic BPF instruction (struct sock_filter, linux/filter.h). */
@@ -179,7 +188,7 @@ export class PacketSocket {
     const { PacketSocket: Native } = native();
     return new PacketSocket(
       ifindex,
-      new Native(ifindex, options.etherType, options.onFrame, options.onError),
+      new Native(ifindex, options.etherType, options.onFrame, options.onError, options.answerThread ?? false),
     );
   }
 
@@ -205,6 +214,23 @@ export class PacketSocket {
    */
   attachFilter(program: readonly BpfInstruction[]): void {
     this.#socket.attachFilter(encodeBpfProgram(program));
+  }
+
+  /**
+   * Answer-thread sockets only: from now on the thread answers ARP requests (RFC 826) for
+   * `ips` (IPv4 values, big-endian read as numbers) from `mac` (6 bytes), exactly when
+   * decideArpBytes() would, replacing the previous set; an empty set answers nothing.
+   */
+  setArpAnswers(mac: Buffer, ips: Iterable<number>): void {
+    this.#socket.setArpAnswers(mac, Uint32Array.from(ips));
+  }
+
+  /** Replies the answer thread sent since the last call, per IPv4 value. */
+  takeArpAnswered(): Map<number, number> {
+    const flat = this.#socket.takeArpAnswered();
+    const out = new Map<number, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i] ?? 0, flat[i + 1] ?? 0);
+    return out;
   }
 
   /** Stops reading and closes the socket. Safe to call more than once. */

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { decodeArpFrame, encodeArpReply, encodeGratuitousArp } from '../l2/arp.js';
+import { decodeArpFrame, encodeArp, encodeArpReply, encodeGratuitousArp } from '../l2/arp.js';
+import { encodeEthernet, ETHERTYPE_ARP } from '../l2/ethernet.js';
 import { answerNeighborSolicitation, decodeNdpFrame, encodeNdpFrame } from '../l2/ndp.js';
 import { multicastMac, solicitedNodeMulticast } from '../l2/ipv6.js';
 import { ETH_P_ARP, ETH_P_IPV6, PacketSocket, PacketType, interfaceIndex, isSystemError } from './index.js';
@@ -145,6 +146,84 @@ function sendUdp(pair: NamespacePair, ns: string, address: string): void {
     responder.send('close');
     await responder.waitFor((e) => e.event === 'closed', 2000, 'close');
   }, 15000);
+
+  it('answers ARP for its table on the native thread, counts the replies and passes every other frame on', async () => {
+    const ANSWERED = '10.201.0.101';
+    const responder = pair.spawn('l2t-pb', [process.execPath, child, 'veth0', String(ETH_P_ARP), 'thread']);
+    await responder.waitFor((e) => e.event === 'ready', 5000, 'the responder to start');
+    responder.send(`answer ${ANSWERED}`);
+    await responder.waitFor((e) => e.event === 'answering', 2000, 'the answer table');
+
+    // The peer kernel resolves the address from the thread's reply; the loop never sees the request.
+    sendUdp(pair, 'l2t-pa', ANSWERED);
+    expect(await waitForNeighbour('l2t-pa', ANSWERED, MAC_B, 3000)).toMatch(/REACHABLE|STALE|DELAY/);
+    const isArpFor = (e: ChildEvent, ip: string): boolean => {
+      if (e.event !== 'frame') return false;
+      const arp = decodeArpFrame(Buffer.from(String(e.hex), 'hex'));
+      return arp.ok && arp.value.targetIp === ip;
+    };
+
+    // What the thread must leave to TypeScript, sent raw from the peer: a request for an
+    // address outside the table, one unicast to another station, and a gratuitous request
+    // for the answered address (another station claiming it: the duplicate-responder check).
+    const sender = pair.spawn('l2t-pa', [process.execPath, child, 'veth0', String(ETH_P_ARP)]);
+    await sender.waitFor((e) => e.event === 'ready', 5000, 'the sender to start');
+    const request = (targetIp: string, destination: string): Buffer =>
+      encodeEthernet(
+        { destination, source: MAC_A, etherType: ETHERTYPE_ARP },
+        encodeArp({
+          operation: 'request',
+          senderMac: MAC_A,
+          senderIp: '10.201.0.1',
+          targetMac: '00:00:00:00:00:00',
+          targetIp,
+        }),
+      );
+    const frames = [
+      request('10.201.0.102', 'ff:ff:ff:ff:ff:ff'),
+      request(ANSWERED, '02:00:00:00:0c:01'),
+      encodeGratuitousArp({ ip: ANSWERED, mac: MAC_A, operation: 'request' }),
+    ];
+    for (const f of frames) sender.send(`send ${f.toString('hex')}`);
+    await responder.waitFor((e) => isArpFor(e, '10.201.0.102'), 3000, 'the request outside the table');
+    const forAnswered = async (n: number): Promise<void> => {
+      for (let i = 0; i < 300 && responder.events.filter((e) => isArpFor(e, ANSWERED)).length < n; i++)
+        await new Promise((r) => setTimeout(r, 10));
+    };
+    await forAnswered(2);
+    const passed = responder.events.filter((e) => isArpFor(e, ANSWERED)).map((e) => String(e.hex));
+    expect(passed.sort()).toEqual(
+      frames
+        .slice(1)
+        .map((f) => f.toString('hex'))
+        .sort(),
+    );
+
+    responder.send('taken');
+    const taken = await responder.waitFor((e) => e.event === 'taken', 2000, 'the counts');
+    const key = Buffer.from(ANSWERED.split('.').map(Number)).readUInt32BE(0);
+    expect((taken.answered as Record<string, number>)[key]).toBeGreaterThanOrEqual(1);
+
+    // An emptied table answers nothing: the next request reaches the loop.
+    responder.send('answer ');
+    await responder.waitFor(
+      (e) => e.event === 'answering' && (e.ips as unknown[]).length === 0,
+      2000,
+      'empty',
+    );
+    sender.send(`send ${request(ANSWERED, 'ff:ff:ff:ff:ff:ff').toString('hex')}`);
+    await forAnswered(3);
+    expect(responder.events.filter((e) => isArpFor(e, ANSWERED))).toHaveLength(3);
+
+    sender.send('close');
+    await sender.exited;
+    responder.send('close');
+    await responder.waitFor((e) => e.event === 'closed', 2000, 'close');
+    // The thread is joined and its loop handle closed: nothing keeps the process alive.
+    expect(
+      await Promise.race([responder.exited, new Promise((r) => setTimeout(() => r('still running'), 3000))]),
+    ).toBe(0);
+  }, 20000);
 
   it('reports a missing interface with its errno name', () => {
     expect.assertions(3);

@@ -5,9 +5,12 @@
 #include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "errors.h"
@@ -26,6 +29,14 @@ constexpr int kMaxFramesPerWake = 256;
 // a busy node drops requests it would have answered. The kernel doubles the value and caps
 // it at net.core.rmem_max; SO_RCVBUFFORCE is not used, the speaker only has CAP_NET_RAW.
 constexpr int kReceiveBuffer = 1 << 20;
+// Frames the answer thread holds for a loop that is behind; beyond that it drops them, as a
+// full receive buffer would.
+constexpr size_t kMaxQueued = 4096;
+
+uint32_t Be32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+uint16_t Be16(const unsigned char* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 // A JS callback that threw must surface as an uncaught exception, as it would for any
 // event emitter, instead of being left pending on a native frame that nobody checks.
@@ -46,6 +57,8 @@ Napi::Function PacketSocket::Define(Napi::Env env) {
                          InstanceMethod<&PacketSocket::Close>("close"),
                          InstanceAccessor<&PacketSocket::GetHardwareAddress>("hardwareAddress"),
                          InstanceAccessor<&PacketSocket::GetClosed>("closed"),
+                         InstanceMethod<&PacketSocket::SetArpAnswers>("setArpAnswers"),
+                         InstanceMethod<&PacketSocket::TakeArpAnswered>("takeArpAnswered"),
                      });
 }
 
@@ -91,20 +104,38 @@ PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pa
     std::memcpy(hwaddr_, bound.sll_addr, hwaddr_len_);
   }
 
-  poll_ = new uv_poll_t;
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  int rc = uv_poll_init(loop, poll_, fd);
-  if (rc == 0) {
-    poll_->data = this;
-    rc = uv_poll_start(poll_, UV_READABLE, &PacketSocket::OnPoll);
-  }
-  if (rc != 0) {
-    delete poll_;
-    poll_ = nullptr;
-    ::close(fd);
-    ThrowSystemError(env, "uv_poll_start", -rc);
-    return;
+  bool answer_thread = info.Length() > 4 && info[4].ToBoolean().Value();
+  if (answer_thread) {
+    // The thread reads; the loop only hears about frames the thread did not answer.
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    async_ = new uv_async_t;
+    int rc = stop_fd_ < 0 ? -errno : uv_async_init(loop, async_, &PacketSocket::OnQueued);
+    if (rc != 0) {
+      delete async_;
+      async_ = nullptr;
+      if (stop_fd_ >= 0) ::close(stop_fd_);
+      stop_fd_ = -1;
+      ::close(fd);
+      ThrowSystemError(env, "uv_async_init", -rc);
+      return;
+    }
+    async_->data = this;
+  } else {
+    poll_ = new uv_poll_t;
+    int rc = uv_poll_init(loop, poll_, fd);
+    if (rc == 0) {
+      poll_->data = this;
+      rc = uv_poll_start(poll_, UV_READABLE, &PacketSocket::OnPoll);
+    }
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      ::close(fd);
+      ThrowSystemError(env, "uv_poll_start", -rc);
+      return;
+    }
   }
 
   fd_ = fd;
@@ -117,6 +148,7 @@ PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pa
   // While open, the socket owns itself: dropping the last JS reference must not stop it
   // answering ARP. close() releases this.
   Ref();
+  if (answer_thread) thread_ = std::thread(&PacketSocket::RunAnswerThread, this);
 }
 
 PacketSocket::~PacketSocket() { Shutdown(); }
@@ -239,6 +271,22 @@ Napi::Value PacketSocket::AttachFilter(const Napi::CallbackInfo& info) {
 void PacketSocket::Shutdown() {
   if (closed_) return;
   closed_ = true;
+  if (thread_.joinable()) {
+    // The thread wakes from poll() on stop_fd_ and returns; it never blocks anywhere else.
+    uint64_t one = 1;
+    ssize_t ignored = write(stop_fd_, &one, sizeof(one));
+    (void)ignored;
+    thread_.join();
+  }
+  if (stop_fd_ >= 0) {
+    ::close(stop_fd_);
+    stop_fd_ = -1;
+  }
+  if (async_ != nullptr) {
+    async_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    async_ = nullptr;
+  }
   if (poll_ != nullptr) {
     // uv_close stops polling at once (the fd leaves epoll), so closing the fd right after is
     // safe; the handle memory is freed in the close callback on the next loop turn.
@@ -269,6 +317,164 @@ Napi::Value PacketSocket::GetHardwareAddress(const Napi::CallbackInfo& info) {
 
 Napi::Value PacketSocket::GetClosed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), closed_);
+}
+
+// --- Answer thread mode ----------------------------------------------------------------
+//
+// Why: on a veth the kernel answers ARP inside the requester's send(), while a responder on
+// the Node loop adds, on top of the unavoidable wake-up of some process, a libuv turn, a
+// callback scope, a Buffer copy, the JS decision and a second N-API call to send (about 4 µs
+// in the l2-arp bench, where a C responder that only blocks, builds and sends is the floor).
+// So the common answer, an ARP request for an owned IP that is not a conflict, is taken here:
+// the same bytes, under the same conditions, as decideArpBytes() in speaker/l2/responder.ts
+// (responder-fast-path.test.ts holds those to the full decoder). Everything else, including
+// any frame whose reply could not be sent, goes to onFrame as before, so duplicate-responder
+// checks, malformed counts, NDP and send errors stay in TypeScript. The table is what JS last
+// set (replaced whole, under mu_); replies are counted per IP until JS takes the counts, so
+// an answer costs the loop no wake-up at all.
+
+Napi::Value PacketSocket::SetArpAnswers(const Napi::CallbackInfo& info) {
+  // setArpAnswers(mac: Buffer(6), ips: Uint32Array of host-order IPv4 values)
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsTypedArray())
+    return ThrowTypeError(env, "setArpAnswers(mac: Buffer, ips: Uint32Array)");
+  auto mac = info[0].As<Napi::Buffer<unsigned char>>();
+  auto ips = info[1].As<Napi::TypedArray>();
+  if (mac.Length() != 6 || ips.TypedArrayType() != napi_uint32_array)
+    return ThrowTypeError(env, "setArpAnswers: mac must be 6 bytes and ips a Uint32Array");
+  if (!thread_.joinable()) return ThrowTypeError(env, "setArpAnswers: the socket has no answer thread");
+  auto table = std::make_shared<ArpAnswers>();
+  std::memcpy(table->mac, mac.Data(), 6);
+  auto values = ips.As<Napi::Uint32Array>();
+  table->ips.assign(values.Data(), values.Data() + values.ElementLength());
+  std::sort(table->ips.begin(), table->ips.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  answers_ = std::move(table);
+  return env.Undefined();
+}
+
+Napi::Value PacketSocket::TakeArpAnswered(const Napi::CallbackInfo& info) {
+  // [ip, count, ip, count, ...] of the replies sent since the last call.
+  Napi::Env env = info.Env();
+  std::unordered_map<uint32_t, double> taken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    taken.swap(answered_);
+  }
+  Napi::Array out = Napi::Array::New(env, taken.size() * 2);
+  uint32_t i = 0;
+  for (const auto& [ip, count] : taken) {
+    out.Set(i++, Napi::Number::New(env, ip));
+    out.Set(i++, Napi::Number::New(env, count));
+  }
+  return out;
+}
+
+bool PacketSocket::TryAnswerArp(const unsigned char* f, size_t n) {
+  // Untagged Ethernet II ARP, RFC 826 layout: 0 dst 6 src 12 type | 14 hrd 16 pro 18 hln
+  // 19 pln 20 op 22 sha 28 spa 32 tha 38 tpa; 42 bytes before padding.
+  if (n < 42 || Be16(f + 12) != 0x0806 || Be32(f + 14) != 0x00010800 || Be16(f + 18) != 0x0604 ||
+      Be16(f + 20) != 1)
+    return false;
+  static const unsigned char zero[6] = {0};
+  if ((f[22] & 1) != 0 || std::memcmp(f + 22, zero, 6) == 0) return false;  // malformed sha
+  std::shared_ptr<const ArpAnswers> table;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    table = answers_;
+  }
+  if (!table) return false;
+  uint32_t spa = Be32(f + 28);
+  uint32_t tpa = Be32(f + 38);
+  auto owns = [&](uint32_t ip) { return std::binary_search(table->ips.begin(), table->ips.end(), ip); };
+  // An owned sender may be a duplicate responder, a gratuitous frame is no question: JS decides.
+  if (spa == tpa || owns(spa) || !owns(tpa)) return false;
+  static const unsigned char broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  if (std::memcmp(f, broadcast, 6) != 0 && std::memcmp(f, table->mac, 6) != 0) return false;
+  unsigned char reply[42];
+  std::memcpy(reply, f + 22, 6);  // to the requester's sha
+  std::memcpy(reply + 6, table->mac, 6);
+  std::memcpy(reply + 12, f + 12, 8);  // ethertype, hrd, pro, hln, pln
+  reply[20] = 0;
+  reply[21] = 2;
+  std::memcpy(reply + 22, table->mac, 6);
+  std::memcpy(reply + 28, f + 38, 4);   // spa: the requested IP
+  std::memcpy(reply + 32, f + 22, 10);  // tha, tpa: the requester's
+  ssize_t sent;
+  do {
+    sent = ::send(fd_, reply, sizeof(reply), 0);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return false;  // JS sends again and counts the error
+  std::lock_guard<std::mutex> lock(mu_);
+  answered_[tpa] += 1;
+  return true;
+}
+
+void PacketSocket::RunAnswerThread() {
+  std::vector<unsigned char> buffer(kMaxFrame);
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;  // only EFAULT/EINVAL/ENOMEM: nothing a retry would fix
+    }
+    if (fds[1].revents != 0) return;
+    bool queued = false;
+    for (int i = 0; i < kMaxFramesPerWake; i++) {
+      sockaddr_ll from{};
+      socklen_t from_len = sizeof(from);
+      ssize_t n = recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+                           &from_len);
+      Queued q{{}, 0, 0};
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        q.err = errno;
+      } else {
+        if (from.sll_pkttype == PACKET_OUTGOING) continue;
+        if (TryAnswerArp(buffer.data(), static_cast<size_t>(n))) continue;
+        q.frame.assign(buffer.data(), buffer.data() + n);
+        q.pkttype = from.sll_pkttype;
+      }
+      const bool failed = q.err != 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.size() < kMaxQueued) queue_.push_back(std::move(q));
+      }
+      queued = true;
+      if (failed) break;
+    }
+    // async_ outlives the thread (Shutdown joins first), so this never races uv_close.
+    if (queued) uv_async_send(async_);
+  }
+}
+
+void PacketSocket::OnQueued(uv_async_t* handle) {
+  auto* self = static_cast<PacketSocket*>(handle->data);
+  if (self == nullptr || self->closed_) return;
+  self->DeliverQueued();
+}
+
+void PacketSocket::DeliverQueued() {
+  std::deque<Queued> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch.swap(queue_);
+  }
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  Napi::CallbackScope callback_scope(env, *async_context_);
+  Napi::Object receiver = env.Global();
+  for (Queued& q : batch) {
+    if (closed_) return;
+    if (q.err != 0) {
+      ReportError(q.err, "recvfrom");
+      continue;
+    }
+    Napi::Buffer<unsigned char> frame = Napi::Buffer<unsigned char>::Copy(env, q.frame.data(), q.frame.size());
+    on_frame_.Call(receiver, {frame, Napi::Number::New(env, q.pkttype)});
+    RethrowPending(env);
+  }
 }
 
 }  // namespace beacon

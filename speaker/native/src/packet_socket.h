@@ -1,11 +1,17 @@
 // PacketSocket: an AF_PACKET SOCK_RAW socket bound to one interface and one ethertype,
-// read from the Node event loop through a libuv poll handle.
+// read from the Node event loop through a libuv poll handle, or (answer thread mode) by a
+// native thread that answers ARP requests itself and hands every other frame to the loop.
 #pragma once
 
 #include <napi.h>
 #include <uv.h>
 
+#include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace beacon {
@@ -14,17 +20,31 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new PacketSocket(ifindex, ethertype, onFrame(frame, pkttype), onError(err))
+  // new PacketSocket(ifindex, ethertype, onFrame(frame, pkttype), onError(err), answerThread?)
   explicit PacketSocket(const Napi::CallbackInfo& info);
   ~PacketSocket() override;
 
  private:
+  // What the answer thread answers: ARP requests for `ips` (host order), from `mac`.
+  struct ArpAnswers {
+    unsigned char mac[6];
+    std::vector<uint32_t> ips;
+  };
+  // A frame (or a receive error, err != 0) the answer thread passes to the loop.
+  struct Queued {
+    std::vector<unsigned char> frame;
+    int pkttype;
+    int err;
+  };
+
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value AddMembership(const Napi::CallbackInfo& info);
   Napi::Value AttachFilter(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetHardwareAddress(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
+  Napi::Value SetArpAnswers(const Napi::CallbackInfo& info);
+  Napi::Value TakeArpAnswered(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void Drain();
@@ -33,6 +53,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   ssize_t ReadFrame(int* pkttype);
   void ReportError(int err, const char* syscall);
   void Shutdown();
+  // Answer thread mode.
+  void RunAnswerThread();
+  bool TryAnswerArp(const unsigned char* f, size_t n);
+  static void OnQueued(uv_async_t* handle);
+  void DeliverQueued();
 
   int fd_ = -1;
   int ifindex_ = 0;
@@ -46,6 +71,15 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   std::unique_ptr<Napi::AsyncContext> async_context_;
   Napi::FunctionReference on_frame_;
   Napi::FunctionReference on_error_;
+
+  // Answer thread mode: the thread owns all reads of fd_; stop_fd_ (an eventfd) ends it.
+  std::thread thread_;
+  int stop_fd_ = -1;
+  uv_async_t* async_ = nullptr;
+  std::mutex mu_;  // guards the three below
+  std::shared_ptr<const ArpAnswers> answers_;
+  std::unordered_map<uint32_t, double> answered_;  // IP -> replies sent since the last take
+  std::deque<Queued> queue_;
 };
 
 }  // namespace beacon

@@ -1,8 +1,10 @@
 // Test helper run inside a network namespace (`ip netns exec l2t-… node packet-socket-child.mjs
-// <ifname> <ethertype>`), because Node cannot setns itself. It opens a PacketSocket with the
+// <ifname> <ethertype> [thread]`), because Node cannot setns itself. It opens a PacketSocket with the
 // built addon, reports on stdout (one JSON object a line) and takes orders on stdin:
 //   stdout {"event":"ready","mac":"…"} | {"event":"frame","hex":"…","packetType":n} | {"event":"error",…}
 //   stdin  "send <hex>" | "join <mac>" | "close"
+//          "answer <ipv4,...>" (answer-thread sockets: setArpAnswers with our MAC)
+//          "taken" -> {"event":"taken","answered":{"<ipv4 value>":n}}
 // Frames are decoded and built by the test itself with the TypeScript codecs; after "close"
 // the process must exit on its own, which shows that a closed socket holds no loop handle.
 import { Buffer } from 'node:buffer';
@@ -12,7 +14,7 @@ import { createInterface } from 'node:readline';
 
 const require = createRequire(import.meta.url);
 const native = require('../build/Release/beacon_native.node');
-const [ifname, etherType] = process.argv.slice(2);
+const [ifname, etherType, mode] = process.argv.slice(2);
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
 const socket = new native.PacketSocket(
@@ -20,6 +22,7 @@ const socket = new native.PacketSocket(
   Number(etherType),
   (frame, packetType) => out({ event: 'frame', hex: frame.toString('hex'), packetType }),
   (err) => out({ event: 'error', code: err.code, message: err.message }),
+  mode === 'thread',
 );
 out({
   event: 'ready',
@@ -35,7 +38,18 @@ input.on('line', (line) => {
     if (command === 'send') out({ event: 'sent', bytes: socket.send(Buffer.from(arg, 'hex')) });
     else if (command === 'join')
       out({ event: 'joined', result: socket.addMembership(Buffer.from(arg.replace(/:/g, ''), 'hex')) });
-    else if (command === 'close') {
+    else if (command === 'answer') {
+      const ips = arg
+        ? arg.split(',').map((ip) => Buffer.from(ip.split('.').map(Number)).readUInt32BE(0))
+        : [];
+      socket.setArpAnswers(socket.hardwareAddress, Uint32Array.from(ips));
+      out({ event: 'answering', ips });
+    } else if (command === 'taken') {
+      const flat = socket.takeArpAnswered();
+      const answered = {};
+      for (let i = 0; i < flat.length; i += 2) answered[flat[i]] = flat[i + 1];
+      out({ event: 'taken', answered });
+    } else if (command === 'close') {
       socket.close();
       socket.close(); // a second close is a no-op
       input.close();
