@@ -13,6 +13,9 @@
 // - `withdraw`: every session withdraws, then Cease: for taking a node out of service. (So
 //   does labelling the Node node.kubernetes.io/exclude-from-external-load-balancers first,
 //   which withdraws its routes while the sessions stay up.)
+//
+// --bgp-listen-port / METALLB_BGP_LISTEN_PORT (unset by default): also accept the routers'
+// connections on that TCP port (sessions.ts); unset, the speaker only dials, as MetalLB.
 
 import type { Config } from '../../lib/config/types.js';
 import { planBGP, toRibRoutes, type BgpPlan } from '../bgp-planner/index.js';
@@ -60,9 +63,20 @@ export const bgp: Protocol = {
         'BGPPeer with enableGracefulRestart (a restart), withdraws elsewhere; "withdraw" always ' +
         'withdraws, then sends Cease.',
     },
+    {
+      name: 'bgp-listen-port',
+      env: 'METALLB_BGP_LISTEN_PORT',
+      kind: 'port',
+      help:
+        'Also accept BGP connections from the BGPPeers on this TCP port (e.g. 179, on every ' +
+        'address); unset, sessions are only dialled, as MetalLB does. If the port cannot be ' +
+        "opened (in use, say by Calico's BIRD) the speaker logs an error and only dials.",
+    },
   ],
   start(ctx: ProtocolContext) {
     const mode: StopMode = ctx.flags['bgp-shutdown'] === 'withdraw' ? 'withdraw' : 'keep';
+    // Validated as a port number by the flag parser.
+    const listenPort = ctx.flags['bgp-listen-port'];
     const bfd = new BgpBfd(ctx.log);
     registerBfdMetrics(ctx.registry, () => bfd.stats());
     const writerOptions = {
@@ -88,6 +102,7 @@ export const bgp: Protocol = {
       metrics: new BgpMetrics(ctx.registry),
       bfd: bfd.starter,
       onChange: writeStates,
+      ...(listenPort !== undefined ? { listenPort: Number(listenPort) } : {}),
     });
     bfd.onChange = writeStates;
     const converge = (): void => {

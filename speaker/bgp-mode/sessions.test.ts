@@ -30,11 +30,12 @@ interface Conn {
   restartBit?: boolean;
 }
 
-/** A router: answers OPEN, KEEPALIVEs every second, records every connection's messages. */
+/** A router: answers OPEN, KEEPALIVEs every second, records every connection's messages, those
+ * it accepts and those it makes (dial). */
 async function fakeRouter(capabilities: Capability[] = [], asn = 64500) {
   const conns: Conn[] = [];
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
+  const handle = (s: net.Socket): void => {
     sockets.add(s);
     const conn: Conn = { opens: 0, routes: new Map(), log: [], closed: false };
     conns.push(conn);
@@ -74,12 +75,19 @@ async function fakeRouter(capabilities: Capability[] = [], asn = 64500) {
         } else if (m.type === 'notification') conn.log.push(`notification ${m.code}/${m.subcode}`);
       }
     });
-  });
+  };
+  const server = net.createServer(handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
     conns,
+    /** Connects to the speaker's listener on 127.0.0.1:`port` from `localAddress`; the
+     * connection is the next entry of `conns`. */
+    dial(port: number, localAddress: string): Conn {
+      handle(net.connect({ host: '127.0.0.1', port, localAddress }));
+      return conns[conns.length - 1]!;
+    },
     /** Drops every connection without a NOTIFICATION (as a router that lost them). */
     drop() {
       sockets.forEach((s) => s.destroy());
@@ -120,6 +128,15 @@ const silent = createLogger({
   component: 'test',
   write: (l: string) => (process.env.BGM_DEBUG ? console.log(l) : undefined),
 });
+
+/** A port on `host` nothing listens on: a connection to it is refused at once. */
+async function closedPort(host: string): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
 
 describe('BgpSessions', () => {
   let routers: Array<Awaited<ReturnType<typeof fakeRouter>>> = [];
@@ -344,5 +361,78 @@ describe('BgpSessions', () => {
       `notification 6/${CeaseSubcode.ADMINISTRATIVE_SHUTDOWN}`,
       'closed',
     ]);
+  });
+
+  describe('with a listen port (--bgp-listen-port)', () => {
+    // A refused dial waits in Active, which takes the router's connection (fsm.ts
+    // connectFailed); in Idle (RFC 4271 §8.2.2) the router's connection would be refused.
+    it("takes the router's connection from the peer's address when its own dial cannot get through, and announces", async () => {
+      const r = await fakeRouter();
+      routers.push(r);
+      // The peer is 127.0.0.2 (a loopback alias), and nothing listens where we dial it.
+      const s = spec(await closedPort('127.0.0.2'), { peerAddress: '127.0.0.2' });
+      sessions = new BgpSessions({ log: silent, listenPort: 0 });
+      const port = await sessions.listening;
+      expect(port).toBeGreaterThan(0);
+      sessions.apply(desired({ spec: s, routes: [{ prefix: '10.77.100.1/32' }] }));
+      const mgr = sessions;
+      // Long enough for the first dial to be refused (loopback answers at once).
+      await new Promise((res) => setTimeout(res, 100));
+      const conn = r.dial(port!, '127.0.0.2');
+      await until("the route over the router's connection", () => conn.routes.has('10.77.100.1/32'));
+      expect(mgr.status()[0]).toMatchObject({ state: 'Established', established: true, announced: 1 });
+      expect(conn.opens).toBe(1);
+    });
+
+    it("refuses a connection from an address no session is for, and gives one from the peer's address to its session", async () => {
+      const r = await fakeRouter();
+      routers.push(r);
+      sessions = new BgpSessions({ log: silent, listenPort: 0 });
+      const port = (await sessions.listening)!;
+      // Our dial to the router (127.0.0.1) brings the session up.
+      sessions.apply(desired({ spec: spec(r.port), routes: [{ prefix: '10.77.100.1/32' }] }));
+      await until('the route', () => r.conns[0]?.routes.size === 1);
+
+      const stranger = r.dial(port, '127.0.0.3');
+      await until('the stranger closed', () => stranger.closed);
+      expect(stranger.log).toEqual(['closed']);
+
+      // The same from the peer's address reaches the session, which already is Established:
+      // RFC 4271 §6.8, the new connection gets Cease / Connection Collision Resolution.
+      const second = r.dial(port, '127.0.0.1');
+      await until('the second connection closed', () => second.closed);
+      expect(second.log).toContain(`notification 6/${CeaseSubcode.CONNECTION_COLLISION_RESOLUTION}`);
+      expect(r.conns[0]?.closed).toBe(false);
+      expect(sessions.status()[0]?.established).toBe(true);
+    });
+
+    it('logs why it cannot listen when the port is taken, and the sessions still dial and announce', async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((res) => blocker.listen(0, () => res()));
+      const taken = (blocker.address() as net.AddressInfo).port;
+      try {
+        const r = await fakeRouter();
+        routers.push(r);
+        const lines: string[] = [];
+        const log = createLogger({ level: 'info', component: 'test', write: (l) => lines.push(l) });
+        sessions = new BgpSessions({ log, listenPort: taken });
+        sessions.apply(desired({ spec: spec(r.port), routes: [{ prefix: '10.77.100.1/32' }] }));
+        expect(await sessions.listening).toBeUndefined();
+        await until('the route', () => r.conns[0]?.routes.size === 1);
+        expect(sessions.status()[0]?.established).toBe(true);
+        const errors = lines
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((l) => l.level === 'error');
+        expect(errors).toEqual([
+          expect.objectContaining({
+            msg: expect.stringMatching(new RegExp(`TCP port ${taken}: the port is in use .*only dial out`)),
+            port: taken,
+            code: 'EADDRINUSE',
+          }),
+        ]);
+      } finally {
+        await new Promise<void>((res) => blocker.close(() => res()));
+      }
+    });
   });
 });

@@ -11,10 +11,17 @@
 // - 'keep': sessions where both sides advertised Graceful Restart are closed without a NOTIFICATION, so
 //   the router keeps our routes as stale for the Restart Time (RFC 4724 §4.2) and the next
 //   speaker re-announces them (End-of-RIB ends the stale period); sessions without it withdraw.
+//
+// With `listenPort` (--bgp-listen-port) the sessions also take the routers' connections: one
+// BgpListener on that port (every address, IPv4 and IPv6) hands a connection to the session
+// for its source address. Each session keeps dialing too; when both connections come up the
+// FSM keeps one (RFC 4271 §6.8). Without it they only dial, as MetalLB does (a node's port 179
+// is often another BGP daemon's, such as Calico's BIRD). A port that cannot be bound is logged
+// and the sessions go on dialing: the listener is an extra way in, never a condition.
 
 import type { Logger } from '../../lib/log.js';
 import { CeaseSubcode } from '../bgp/notification-codes.js';
-import { BgpPeer, type PeerEvent, type PeerOptions } from '../bgp/peer-connection.js';
+import { BgpListener, BgpPeer, type PeerEvent, type PeerOptions } from '../bgp/peer-connection.js';
 import type { Announcement } from '../bgp/speaker-rib.js';
 import type { BgpMetrics } from './metrics.js';
 import { GRACEFUL_RESTART_TIME, peerLabel, sessionKey, type SessionSpec } from './session-spec.js';
@@ -48,6 +55,8 @@ export interface BgpSessionsOptions {
   onChange?: () => void;
   /** The clock for status().since; default Date.now. */
   now?: () => number;
+  /** Also accept the peers' connections on this TCP port (0: any free port); unset: dial only. */
+  listenPort?: number;
 }
 
 export interface SessionStatus {
@@ -81,6 +90,8 @@ interface Running {
   lastError?: string;
   /** NOTIFICATIONs sent and received when last looked at: a new one explains a teardown. */
   notifications: number;
+  /** Started and current: takes the listener's connections from its address. */
+  listening?: boolean;
 }
 
 export class BgpSessions {
@@ -101,8 +112,15 @@ export class BgpSessions {
    */
   private readonly establishedOnce = new Set<string>();
   private stopped = false;
+  private listener: BgpListener | undefined;
+  /** The port the listener is bound to, once it is; undefined when there is none (not asked
+   * for, or it could not be opened). */
+  readonly listening: Promise<number | undefined>;
 
-  constructor(private readonly opts: BgpSessionsOptions) {}
+  constructor(private readonly opts: BgpSessionsOptions) {
+    this.listening =
+      opts.listenPort !== undefined ? this.openListener(opts.listenPort) : Promise.resolve(undefined);
+  }
 
   /** Converges on the desired sessions and routes (the whole set, by BGPPeer name). */
   apply(desired: ReadonlyMap<string, DesiredSession>): void {
@@ -110,6 +128,7 @@ export class BgpSessions {
     for (const [name, s] of [...this.sessions]) {
       if (desired.has(name)) continue;
       this.sessions.delete(name);
+      this.unlisten(s);
       this.opts.log.info('BGP peer no longer selects this node: withdrawing and closing', {
         peer: s.label,
         bgpPeer: name,
@@ -123,6 +142,7 @@ export class BgpSessions {
       if (s && s.key !== key) {
         this.opts.log.info('BGP peer changed: resetting its session', { peer: s.label, bgpPeer: name });
         // Reset: the router drops our routes with the session, the new one re-announces them.
+        this.unlisten(s);
         after = this.track(this.close(s, 'cease', CeaseSubcode.OTHER_CONFIGURATION_CHANGE));
         const old = s;
         if (peerLabel(d.spec) !== old.label) void after.then(() => this.forget(old));
@@ -160,6 +180,8 @@ export class BgpSessions {
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all([
+      // Resolves once the sessions below have closed the connections it accepted.
+      this.closeListener(),
       ...all.map((s) =>
         this.close(
           s,
@@ -169,6 +191,74 @@ export class BgpSessions {
       ),
       ...this.closing,
     ]);
+  }
+
+  private async openListener(port: number): Promise<number | undefined> {
+    const listener = new BgpListener();
+    this.listener = listener;
+    try {
+      await listener.listen(port);
+    } catch (err) {
+      this.listener = undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      const cause =
+        code === 'EADDRINUSE'
+          ? "the port is in use (another BGP daemon on this node, such as Calico's BIRD?)"
+          : code === 'EACCES'
+            ? 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE)'
+            : err instanceof Error
+              ? err.message
+              : String(err);
+      this.opts.log.error(
+        `cannot accept BGP connections on TCP port ${port}: ${cause}; the sessions only dial out`,
+        { port, error: err, ...(code !== undefined ? { code } : {}) },
+      );
+      return undefined;
+    }
+    this.opts.log.info('accepting BGP connections from the peers', { port: listener.port });
+    // Sessions that started while the port was being bound (see listenFor).
+    for (const s of this.sessions.values()) if (s.listening) this.addToListener(s);
+    return listener.port;
+  }
+
+  private async closeListener(): Promise<void> {
+    await this.listening;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.close();
+  }
+
+  /** The session takes incoming connections from its peer from now on (if there is a listener). */
+  private listenFor(s: Running): void {
+    s.listening = true;
+    this.addToListener(s);
+  }
+
+  private addToListener(s: Running): void {
+    const listener = this.listener;
+    if (!listener?.port) return; // not bound yet: openListener adds it
+    try {
+      listener.addPeer(s.peer, s.spec.port);
+    } catch (err) {
+      this.opts.log.error('BGP peer cannot take incoming connections: its TCP-MD5 key could not be set', {
+        peer: s.label,
+        bgpPeer: s.spec.name,
+        error: err,
+      });
+    }
+  }
+
+  private unlisten(s: Running): void {
+    s.listening = false;
+    try {
+      this.listener?.removePeer(s.peer);
+    } catch (err) {
+      // The key stays on the socket; no session takes that address's connections anyway.
+      this.opts.log.warn("could not remove a BGP peer's TCP-MD5 key from the listening socket", {
+        peer: s.label,
+        error: err,
+      });
+    }
   }
 
   private track(p: Promise<void>): Promise<void> {
@@ -254,7 +344,11 @@ export class BgpSessions {
     // Registered before it starts: a reset's successor starts only if it is still the current one.
     this.sessions.set(spec.name, s);
     const start = (): void => {
-      if (this.sessions.get(spec.name) === s && !this.stopped) peer.start();
+      if (this.sessions.get(spec.name) !== s || this.stopped) return;
+      peer.start();
+      // Only once started: an Idle FSM refuses every connection (RFC 4271 §8.2.2), and a reset's
+      // successor must not take connections while its predecessor still closes.
+      this.listenFor(s);
     };
     if (after) void after.then(start);
     else start();
@@ -270,7 +364,9 @@ export class BgpSessions {
       // keeps the NOTIFICATION (code/subcode) apart. A stop of ours is not an error.
       const c = s.peer.fsm.counters;
       const notifications = c.notificationsSent + c.notificationsReceived;
-      if (e.to === 'Idle' && !e.reason.startsWith('stopped'))
+      // A failed dial waits in Active (fsm.ts connectFailed): its reason is an error too.
+      const failedDial = e.to === 'Active' && e.from === 'Connect';
+      if ((e.to === 'Idle' && !e.reason.startsWith('stopped')) || failedDial)
         s.lastError =
           notifications !== s.notifications && c.lastError !== undefined
             ? `${e.reason} (${c.lastError})`

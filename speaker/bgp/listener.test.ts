@@ -48,9 +48,10 @@ function connectFrom(localAddress: string, port: number): ActivePeer {
   return { received, socket, closed: new Promise<void>((r) => socket.on('close', () => r())) };
 }
 
-function passivePeer(peerAddress: string): { peer: BgpPeer; events: PeerEvent[] } {
+function passivePeer(peerAddress: string, password?: string): { peer: BgpPeer; events: PeerEvent[] } {
   const peer = new BgpPeer({
     peerAddress,
+    ...(password !== undefined ? { password } : {}),
     localAsn: 64512,
     peerAsn: 64500,
     routerId: '10.0.0.11',
@@ -156,5 +157,67 @@ describe('BgpListener and passive sessions', () => {
     );
     await waitFor(() => a.peer.state === 'Established' && b.peer.state === 'Established');
     expect(a.events.find((e) => e.type === 'established')).toMatchObject({ peerId: '10.0.0.1' });
+  });
+
+  it('stops handing connections to a removed peer, and hands them again once it is added back', async () => {
+    const { peer } = passivePeer('127.0.0.2');
+    stops.push(() => peer.stop());
+    listener.addPeer(peer);
+    peer.start();
+    listener.removePeer(peer);
+    const refused = connectFrom('127.0.0.2', listener.port);
+    await refused.closed;
+    expect(refused.received).toEqual([]);
+    expect(peer.state).toBe('Active');
+
+    listener.addPeer(peer);
+    const router = connectFrom('127.0.0.2', listener.port);
+    stops.push(async () => void router.socket.destroy());
+    await waitFor(() => peer.state === 'Established');
+  });
+
+  it("takes a removed peer's TCP-MD5 key off the listening socket", async () => {
+    const { peer } = passivePeer('127.0.0.2', 's3cret');
+    stops.push(() => peer.stop());
+    listener.addPeer(peer);
+    // RFC 2385: with the key set the kernel drops the unsigned SYN; the connection never opens.
+    const unsigned = net.connect({ host: '127.0.0.1', port: listener.port, localAddress: '127.0.0.2' });
+    unsigned.on('error', () => undefined);
+    let connected = false;
+    unsigned.on('connect', () => (connected = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(connected).toBe(false);
+    unsigned.destroy();
+
+    listener.removePeer(peer);
+    // Without the key the handshake completes, and the listener closes the connection (no peer).
+    const after = net.connect({ host: '127.0.0.1', port: listener.port, localAddress: '127.0.0.2' });
+    after.on('error', () => undefined);
+    await new Promise<void>((resolve) => after.on('connect', () => resolve()));
+    await new Promise<void>((resolve) => after.on('close', () => resolve()));
+  });
+
+  it('gives a connection from an address two peers share to the one dialled on the listening port, else to neither', async () => {
+    const other = passivePeer('127.0.0.2');
+    const same = passivePeer('127.0.0.2');
+    stops.push(
+      () => other.peer.stop(),
+      () => same.peer.stop(),
+    );
+    other.peer.start();
+    same.peer.start();
+    // Both on ports other than ours: a connection cannot say which it is for.
+    listener.addPeer(other.peer, 1179);
+    listener.addPeer(same.peer, 2179);
+    const ambiguous = connectFrom('127.0.0.2', listener.port);
+    await ambiguous.closed;
+    expect(ambiguous.received).toEqual([]);
+
+    // One is dialled on the port we listen on: its router is the one that connects here.
+    listener.addPeer(same.peer, listener.port);
+    const router = connectFrom('127.0.0.2', listener.port);
+    stops.push(async () => void router.socket.destroy());
+    await waitFor(() => same.peer.state === 'Established');
+    expect(other.peer.state).toBe('Active');
   });
 });

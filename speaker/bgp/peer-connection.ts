@@ -550,17 +550,42 @@ export class BgpPeer {
  * The passive side: one TCP listener for every configured peer. An incoming connection goes to
  * the peer with its source address; others are refused. TCP-MD5 keys are set on the listening
  * socket per peer (RFC 2385: the kernel drops unsigned or wrongly signed SYNs).
+ *
+ * Two peers may share an address and differ only in port (two BGP speakers behind one address).
+ * An incoming connection carries the router's address and an ephemeral source port, so it
+ * cannot say which of them it is. It goes to the one whose port (the port we dial, BGPPeer
+ * peerPort) is the port this listener is on: the router that expects us on that port is the
+ * one that connects to it, as with 179 both ways. With none or several such peers the
+ * connection is refused (and no key is set for the address): guessing could run the wrong
+ * peer's session (AS, password, routes) over it; those sessions still dial out.
  */
 export class BgpListener {
   private readonly server = net.createServer((s) => this.onConnection(s));
-  private readonly peers = new Map<string, BgpPeer>();
+  /** By canonical address: the peers there, with the port each is dialled on. */
+  private readonly peers = new Map<string, Array<{ peer: BgpPeer; port: number }>>();
+  /** By canonical address: the TCP-MD5 key now set on the listening socket, and for what
+   * address text (a link-local peer's zone names the interface the key is for). */
+  private readonly keys = new Map<string, { key: string; peer: string }>();
 
+  /**
+   * `port` 0 picks a free one (see `port`); without `host`, every IPv4 and IPv6 address. Rejects
+   * (and is closed) when the port cannot be bound or a peer's key cannot be set: accepting a
+   * peer's connections without its key would let unsigned ones in.
+   */
   async listen(port = 179, host?: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen({ port, ...(host ? { host } : {}) }, () => resolve());
+      this.server.listen({ port, ...(host ? { host } : {}) }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
-    for (const p of this.peers.values()) this.setKey(p);
+    try {
+      for (const address of this.peers.keys()) this.syncKey(address);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   get port(): number {
@@ -568,25 +593,84 @@ export class BgpListener {
     return typeof a === 'object' && a ? a.port : 0;
   }
 
-  addPeer(peer: BgpPeer): void {
-    this.peers.set(peer.address, peer);
-    if (this.server.listening) this.setKey(peer);
+  /** `port`: the port we dial this peer on (default 179), to tell apart peers on one address. */
+  addPeer(peer: BgpPeer, port = 179): void {
+    const address = canonicalAddress(peer.address);
+    const list = (this.peers.get(address) ?? []).filter((e) => e.peer !== peer);
+    list.push({ peer, port });
+    this.peers.set(address, list);
+    try {
+      this.syncKey(address);
+    } catch (err) {
+      // Without its key the peer must not get connections (see listen()).
+      this.peers.set(address, list.slice(0, -1));
+      if (list.length === 1) this.peers.delete(address);
+      throw err;
+    }
   }
 
-  private setKey(p: BgpPeer): void {
-    if (p.password !== undefined) setTcpMd5(serverFd(this.server), p.address, p.password);
+  /**
+   * Stops handing connections to `peer` and takes its TCP-MD5 key off the listening socket (an
+   * empty key deletes it: tcp_md5.cc ApplyMd5, tcpm_keylen 0), or puts on the key of the peer
+   * that now gets that address's connections.
+   */
+  removePeer(peer: BgpPeer): void {
+    const address = canonicalAddress(peer.address);
+    const list = this.peers.get(address)?.filter((e) => e.peer !== peer) ?? [];
+    if (list.length > 0) this.peers.set(address, list);
+    else this.peers.delete(address);
+    this.syncKey(address);
   }
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** The peer an incoming connection from `address` belongs to (see the class comment). */
+  private resolve(address: string): BgpPeer | undefined {
+    const list = this.peers.get(address) ?? [];
+    if (list.length === 1) return list[0]!.peer;
+    const onOurPort = list.filter((e) => e.port === this.port);
+    return onOurPort.length === 1 ? onOurPort[0]!.peer : undefined;
+  }
+
+  private syncKey(address: string): void {
+    if (!this.server.listening) return;
+    const peer = this.resolve(address);
+    // An empty password is no password (as BgpPeer dials: an empty key means no MD5).
+    const want = peer?.password || undefined;
+    const have = this.keys.get(address);
+    const next = want !== undefined ? { key: want, peer: peer!.address } : undefined;
+    if (next?.key === have?.key && next?.peer === have?.peer) return;
+    const fd = serverFd(this.server);
+    // Setting a key replaces the one for the same address; only a key no peer wants is deleted.
+    if (have && have.peer !== next?.peer) setTcpMd5(fd, have.peer, '');
+    if (next) setTcpMd5(fd, next.peer, next.key);
+    if (next) this.keys.set(address, next);
+    else this.keys.delete(address);
+  }
+
   private onConnection(s: net.Socket): void {
-    const peer = this.peers.get(isMapped(s.remoteAddress) ?? '');
+    const peer = s.remoteAddress !== undefined ? this.resolve(canonicalAddress(s.remoteAddress)) : undefined;
     if (!peer) {
       s.destroy();
       return;
     }
     peer.accept(s);
+  }
+}
+
+/**
+ * An address as an accepted socket reports it: IPv4 for a v4-mapped IPv6 address (a dual-stack
+ * listener), IPv6 compressed in lower case, without a zone; so a BGPPeer's "FD00:0::1" matches.
+ */
+function canonicalAddress(address: string): string {
+  const a = isMapped(address) ?? address;
+  if (!a.includes(':')) return a;
+  const bare = a.split('%')[0]!;
+  try {
+    return new URL(`http://[${bare}]`).hostname.slice(1, -1);
+  } catch {
+    return bare.toLowerCase();
   }
 }

@@ -633,6 +633,41 @@ describeRoot('BGP mode', () => {
     expect(await bird.established()).toEqual([]);
   }, 60_000);
 
+  it("with --bgp-listen-port, takes BIRD's connections when its own dial cannot get through", async () => {
+    // Our dial goes to a port nothing listens on; BIRD (not passive) dials the nodes on 179.
+    await patchPeer('bgm-router-v4', { password: null, peerPort: 1790 });
+    const restart = async (env: Record<string, string>): Promise<void> => {
+      await Promise.all(nodeHosts.map((n) => speakers.get(n)?.stop(5000)));
+      for (const n of nodeHosts) startSpeaker(n, env);
+    };
+    await restart({ METALLB_BGP_LISTEN_PORT: '179' });
+    try {
+      await startRouter(
+        new BirdRouter(lab, {
+          asn: labNet.routerAsn,
+          peers: speakerPeers(labNet.routerAsn, undefined, [4]),
+          passive: false,
+        }),
+      );
+      const bird = router as BirdRouter;
+      await waitFor('3 sessions BIRD opened', 30_000, async () => (await bird.established()).length === 3);
+      await expectNexthops(bird, `${VIP4}/32`, nodeHosts.map(hostV4));
+      // Every session is a connection from the router to a node's port 179.
+      const ss = await lab.exec('router', 'ss', ['-Htn', 'state', 'established', '( dport = :179 )']);
+      const peers = ss.stdout
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => l.trim().split(/\s+/).at(-1)?.replace(/:179$/, ''))
+        .sort();
+      expect(peers).toEqual(nodeHosts.map(hostV4).sort());
+      const log = fs.readFileSync(path.join(dir, 'speaker-node1.log'), 'utf8');
+      expect(log).toContain('accepting BGP connections from the peers');
+    } finally {
+      await patchPeer('bgm-router-v4', { peerPort: null });
+      await restart({});
+    }
+  }, 90_000);
+
   it('FRR installs the same 3-next-hop ECMP routes over eBGP', async () => {
     await patchPeer('bgm-router-v4', { password: null, myASN: labNet.nodeAsn });
     await patchPeer('bgm-router-v6', { myASN: labNet.nodeAsn });

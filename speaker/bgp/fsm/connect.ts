@@ -24,7 +24,7 @@ export const connect: StateHandler = (fsm, ev) => {
       return;
     case 'TcpConnectionFails':
       if (mine?.id !== ev.conn) return;
-      fsm.fail(`TCP connection failed${ev.reason ? `: ${ev.reason}` : ''}`);
+      fsm.connectFailed(`TCP connection failed${ev.reason ? `: ${ev.reason}` : ''}`);
       return;
     default:
       return;

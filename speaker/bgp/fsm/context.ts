@@ -49,6 +49,11 @@ export interface FsmContext {
   established(): void;
   /** Tear the session down and go to Idle; sends `notification` on every open connection first. */
   fail(reason: string, notification?: NotificationMessage): void;
+  /**
+   * Our connection attempt failed: wait out the ConnectRetryTimer in Active, where the peer's
+   * own connection is still accepted, and dial again when it expires.
+   */
+  connectFailed(reason: string): void;
   /** A second incoming connection while the first is in OpenSent/OpenConfirm/Established. */
   incomingDuringSession(conn: ConnId): void;
   /** Keep one of primary/secondary when both have the peer's OPEN (RFC 4271 §6.8). */

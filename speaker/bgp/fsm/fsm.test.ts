@@ -157,21 +157,37 @@ describe('BGP FSM (RFC 4271 §8)', () => {
     for (let i = 0; i < 5; i++) {
       const conn = h.fsm.primary!.id;
       const out = h.step({ type: 'TcpConnectionFails', conn, reason: 'ECONNREFUSED' });
-      expect(h.fsm.state).toBe('Idle');
-      const at = h.timerAt(out, 'IdleHoldTimer') as number;
+      // Waiting in Active, not Idle: the peer's own connection is still taken meanwhile.
+      expect(h.fsm.state).toBe('Active');
+      const at = h.timerAt(out, 'ConnectRetryTimer') as number;
       delays.push(at - h.now);
       h.advance(at - h.now);
-      h.step({ type: 'IdleHoldTimer_Expires' });
+      h.step({ type: 'ConnectRetryTimer_Expires' });
       expect(h.fsm.state).toBe('Connect');
     }
     expect(delays).toEqual([2000, 4000, 5000, 5000, 5000]);
+  });
+
+  it("takes the peer's connection while waiting to dial again after a failed dial", () => {
+    const h = harness({ connectRetryMs: 1000 });
+    h.step({ type: 'ManualStart' });
+    const ours = h.fsm.primary!.id;
+    let out = h.step({ type: 'TcpConnectionFails', conn: ours, reason: 'ECONNREFUSED' });
+    expect(out).toContainEqual({ type: 'close', conn: ours });
+    expect(h.fsm.state).toBe('Active');
+    const theirs = h.fsm.connectionId();
+    out = h.step({ type: 'TcpConnectionConfirmed', conn: theirs });
+    expect(h.fsm.state).toBe('OpenSent');
+    expect(h.sent(out).map((m) => [m.conn, m.message.type])).toEqual([[theirs, 'open']]);
+    // The retry timer is off: no second dial while the peer's connection is in use.
+    expect(h.timerAt(out, 'ConnectRetryTimer')).toBeUndefined();
   });
 
   it('resets the backoff once Established', () => {
     const h = harness({ connectRetryMs: 1000 });
     h.step({ type: 'ManualStart' });
     h.step({ type: 'TcpConnectionFails', conn: h.fsm.primary!.id });
-    h.step({ type: 'IdleHoldTimer_Expires' });
+    h.step({ type: 'ConnectRetryTimer_Expires' });
     const conn = h.fsm.primary!.id;
     h.step({ type: 'Tcp_CR_Acked', conn });
     h.step({ type: 'BGPOpen', conn, open: peerOpen() });

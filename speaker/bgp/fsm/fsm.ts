@@ -265,6 +265,20 @@ export class BgpFsm implements FsmContext {
     if (this.running) this.timer('IdleHoldTimer', this.retryDelay());
   }
 
+  // RFC 4271 §8.2.2 sends a failed Connect to Idle, where incoming connections are refused
+  // until the IdleHoldTimer lets the session start again. A refused dial fails within a
+  // millisecond, so a session whose router can reach us (--bgp-listen-port) but not the other
+  // way round would refuse nearly every connection of the router's. Waiting in Active instead,
+  // as RFC 1771 §8 did and BIRD and FRR do, takes the router's connection while keeping our
+  // backoff: the ConnectRetryTimer dials again when it expires (active.ts).
+  connectFailed(reason: string): void {
+    if (this.primary) this.close(this.primary.id);
+    this.primary = undefined;
+    this.failures++;
+    this.timer('ConnectRetryTimer', this.retryDelay());
+    this.setState('Active', reason);
+  }
+
   incomingDuringSession(conn: ConnId): void {
     if (this.secondary) {
       // Two handshakes at once are enough; RFC 4486 §4 Connection Rejected.
