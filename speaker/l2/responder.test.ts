@@ -1,3 +1,4 @@
+import { formatIPv6, parseIPv6 } from './address.js';
 import { encodeArp } from './arp.js';
 import { encodeEthernet, ETHERTYPE_ARP } from './ethernet.js';
 import { decodeFrame } from './frame.js';
@@ -281,11 +282,28 @@ class FakeThreadSocket extends FakeSocket {
     this.pending = new Map();
     return taken;
   }
+  ndpAnswers: { mac: string; targets: string[] } | undefined;
+  ndpPending = new Map<string, number>();
+  setNdpAnswers(mac: Buffer, targets: Buffer): void {
+    if (this.options.answerThread !== true) throw new TypeError('the socket has no answer thread');
+    if (targets.length % 16 !== 0) throw new TypeError('targets must be 16 bytes each');
+    const list: string[] = [];
+    for (let i = 0; i < targets.length; i += 16) list.push(formatIPv6(targets.subarray(i, i + 16)));
+    this.ndpAnswers = { mac: [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':'), targets: list };
+  }
+  takeNdpAnswered(): Map<string, number> {
+    const taken = this.ndpPending;
+    this.ndpPending = new Map();
+    return taken;
+  }
 }
+
+/** An IPv6 address as the addon reports it: its 16 bytes in latin1. */
+const v6key = (ip: string): string => (parseIPv6(ip) ?? Buffer.alloc(16)).toString('latin1');
 
 const key = (ip: string): number => Buffer.from(ip.split('.').map(Number)).readUInt32BE(0);
 
-describe('responder, ARP answered on the socket thread', () => {
+describe('responder, ARP and NDP answered on the socket thread', () => {
   function threadSetup(answerThread?: boolean): { responder: Responder; sockets: FakeThreadSocket[] } {
     const sockets: FakeThreadSocket[] = [];
     const responder = new Responder({
@@ -305,10 +323,52 @@ describe('responder, ARP answered on the socket thread', () => {
     responder.setOwned([{ ip: VIP4 }, { ip: VIP6 }]);
     const arp = arpSocket(sockets) as FakeThreadSocket;
     expect(arp.options.answerThread).toBe(true);
-    expect(ndpSocket(sockets).options.answerThread).toBeUndefined();
     expect(arp.answers).toEqual({ mac: OUR_MAC, ips: [key(VIP4)] });
     responder.setOwned([{ ip: VIP4 }, { ip: '192.168.10.223' }]);
     expect(arp.answers?.ips.sort()).toEqual([key(VIP4), key('192.168.10.223')].sort());
+  });
+
+  it('opens NDP sockets with the thread and gives them the owned IPv6s and our MAC', () => {
+    const { responder, sockets } = threadSetup();
+    responder.setOwned([{ ip: VIP4 }, { ip: VIP6 }]);
+    const ndp = ndpSocket(sockets) as FakeThreadSocket;
+    expect(ndp.options.answerThread).toBe(true);
+    expect(ndp.ndpAnswers).toEqual({ mac: OUR_MAC, targets: [VIP6] });
+    // Only what decideNdpBytes answers: an owned IP not written in RFC 5952 form is left to JS.
+    responder.setOwned([{ ip: VIP6 }, { ip: 'fd00:77::200:11' }, { ip: 'fd00:77:0::200:12' }]);
+    expect(ndp.ndpAnswers?.targets.sort()).toEqual([VIP6, 'fd00:77::200:11'].sort());
+    responder.setOwned([{ ip: VIP4 }]);
+    expect(ndp.closed).toBe(true);
+  });
+
+  it('counts the NAs the thread sent, with its own, and keeps them once the IP is released', () => {
+    const { responder, sockets } = threadSetup();
+    responder.setOwned([{ ip: VIP6 }]);
+    const ndp = ndpSocket(sockets) as FakeThreadSocket;
+    ndp.ndpPending.set(v6key(VIP6), 3);
+    expect(responder.counters.responsesSent.get(VIP6)).toBe(3);
+    expect(responder.counters.requestsReceived.get(VIP6)).toBe(3);
+    // A solicitation the thread left to the loop is answered and counted there, on top.
+    ndp.receive(neighborSolicitation(VIP6));
+    expect(ndp.sent).toHaveLength(1);
+    expect(responder.counters.responsesSent.get(VIP6)).toBe(4);
+    // NAs sent just before release are collected when the socket closes, under the IP's text
+    // even though it is no longer owned.
+    ndp.ndpPending.set(v6key(VIP6), 2);
+    responder.setOwned([]);
+    expect(ndp.closed).toBe(true);
+    expect(responder.counters.responsesSent.get(VIP6)).toBe(6);
+    expect(responder.counters.requestsReceived.get(VIP6)).toBe(6);
+  });
+
+  it('collects the NAs of a socket closed by close()', () => {
+    const { responder, sockets } = threadSetup();
+    responder.setOwned([{ ip: VIP6 }]);
+    const ndp = ndpSocket(sockets) as FakeThreadSocket;
+    ndp.ndpPending.set(v6key(VIP6), 5);
+    responder.close();
+    expect(ndp.closed).toBe(true);
+    expect(responder.counters.responsesSent.get(VIP6)).toBe(5);
   });
 
   it('counts the replies the thread sent, with its own, and keeps them once the IP is released', () => {
@@ -331,11 +391,17 @@ describe('responder, ARP answered on the socket thread', () => {
 
   it('answers everything on the loop when the thread is turned off', () => {
     const { responder, sockets } = threadSetup(false);
-    responder.setOwned([{ ip: VIP4 }]);
+    responder.setOwned([{ ip: VIP4 }, { ip: VIP6 }]);
     const arp = arpSocket(sockets);
+    const ndp = ndpSocket(sockets) as FakeThreadSocket;
     expect(arp.options.answerThread).toBeUndefined();
+    expect(ndp.options.answerThread).toBeUndefined();
+    expect(ndp.ndpAnswers).toBeUndefined();
     arp.receive(arpRequest(VIP4));
+    ndp.receive(neighborSolicitation(VIP6));
     expect(arp.sent).toHaveLength(1);
+    expect(ndp.sent).toHaveLength(1);
     expect(responder.counters.responsesSent.get(VIP4)).toBe(1);
+    expect(responder.counters.responsesSent.get(VIP6)).toBe(1);
   });
 });

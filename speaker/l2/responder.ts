@@ -9,10 +9,10 @@
 //    arpFilter(), a socket filter that keeps ARP for other addresses in the kernel.
 //  - Responder: the edge. It places each owned IP on its interfaces (interfaces.ts), keeps one
 //    ARP socket and one IPv6 socket per interface that has IPs of that family, joins the
-//    solicited-node group of each owned IPv6 address, and counts what it sees. The ARP socket
-//    answers the common request itself, on a native thread, from the owned set it is given
-//    (the same answer as decideArpBytes, see speaker/native/src/packet_socket.cc for why);
-//    every other frame still comes here.
+//    solicited-node group of each owned IPv6 address, and counts what it sees. Both sockets
+//    answer the common request itself, on a native thread, from the owned set it is given
+//    (the same answers as decideArpBytes and decideNdpBytes, see
+//    speaker/native/src/packet_socket.cc for why); every other frame still comes here.
 //
 // NDP choices, RFC 4861 §7.2.4:
 //  - Unicast NS (neighbour unreachability detection, §7.3.1) to the Service IP are answered
@@ -200,7 +200,9 @@ const IGNORE: FrameDecision = { kind: 'ignore' };
 //   21 hop limit=255 22 source(16) 38 destination(16) | 54 ICMPv6 type=135 55 code=0
 //   56 checksum(2) 58 reserved(4) 62 target(16) 78 options.
 // Only what decodeNdpFrame would accept unchanged is answered here; DAD (source ::), NAs and
-// anything malformed take the full decoder.
+// anything malformed take the full decoder. TryAnswerNdp in speaker/native/src/packet_socket.cc
+// answers exactly these frames on the socket's thread: change both together
+// (speaker/native/packet-socket.test.ts compares them frame by frame).
 
 const NS_OFFSET = 54;
 const NS_TARGET = 62;
@@ -373,6 +375,10 @@ export interface FrameSocket {
   setArpAnswers?(mac: Buffer, ips: Iterable<number>): void;
   /** Answer-thread sockets: the replies sent by the socket itself since the last call. */
   takeArpAnswered?(): Map<number, number>;
+  /** Answer-thread sockets: the IPv6 targets (16 bytes each, packed) the socket answers NS for. */
+  setNdpAnswers?(mac: Buffer, targets: Buffer): void;
+  /** Answer-thread sockets: the NAs sent by the socket itself since the last call, per v6 key. */
+  takeNdpAnswered?(): Map<string, number>;
   close(): void;
 }
 
@@ -413,7 +419,7 @@ export interface ResponderOptions {
   onPlacementGained?: (ip: string, interfaces: string[]) => void;
   /** Socket errors and other events worth a log line. */
   onLog?: (event: { msg: string; interface?: string; ip?: string; error?: string }) => void;
-  /** Let ARP sockets answer requests on their native thread (default true). */
+  /** Let ARP and NDP sockets answer requests on their native thread (default true). */
   answerThread?: boolean;
 }
 
@@ -454,9 +460,12 @@ export class Responder {
     sendErrors: 0,
   };
 
-  /** What the responder counted, including the ARP replies its sockets sent themselves. */
+  /** What the responder counted, including the replies its sockets sent themselves. */
   get counters(): ResponderCounters {
-    for (const st of this.states.values()) this.collectArpAnswered(st);
+    for (const st of this.states.values()) {
+      this.collectArpAnswered(st);
+      this.collectNdpAnswered(st);
+    }
     return this.#counters;
   }
 
@@ -507,7 +516,7 @@ export class Responder {
     this.closed = true;
     for (const [key, st] of this.states) {
       this.closeArp(st);
-      st.ndp?.close();
+      this.closeNdp(st);
       this.states.delete(key);
     }
   }
@@ -532,7 +541,7 @@ export class Responder {
     for (const [key, st] of this.states) {
       if (desired.has(key)) continue;
       this.closeArp(st);
-      st.ndp?.close();
+      this.closeNdp(st);
       this.states.delete(key);
     }
     for (const [key, { iface, ips }] of desired) {
@@ -581,11 +590,12 @@ export class Responder {
       st.groups.clear();
     }
     if (st.v6.size === 0 && st.ndp) {
-      st.ndp.close();
-      delete st.ndp;
+      this.closeNdp(st);
       st.groups.clear();
     }
     if (st.ndp) {
+      if (this.options.answerThread !== false)
+        st.ndp.setNdpAnswers?.(st.macBytes, Buffer.from([...st.v6Keys.keys()].join(''), 'latin1'));
       // Join each owned IP's solicited-node group (RFC 4861 §7.2.1) at the link layer, so the
       // NIC passes the NS up. Groups of released IPs stay joined until the socket closes: a
       // group only widens what the NIC accepts, and the owned set decides what is answered.
@@ -612,7 +622,7 @@ export class Responder {
       const socket = this.openSocket({
         interface: st.iface.index,
         etherType,
-        ...(etherType === ETH_P_ARP && this.options.answerThread !== false ? { answerThread: true } : {}),
+        ...(this.options.answerThread !== false ? { answerThread: true } : {}),
         onFrame: (frame) => this.onFrame(st, frame),
         onError: (err) =>
           this.log({ msg: 'packet socket error', interface: st.iface.name, error: err.message }),
@@ -645,6 +655,25 @@ export class Responder {
     if (!taken) return;
     for (const [key, n] of taken) {
       const ip = st.v4Keys.get(key) ?? formatIPv4(keyBytes(key));
+      bump(this.#counters.requestsReceived, ip, n);
+      bump(this.#counters.responsesSent, ip, n);
+    }
+  }
+
+  /** Closes the NDP socket of `st`, keeping the count of the NAs it sent itself. */
+  private closeNdp(st: InterfaceState): void {
+    if (!st.ndp) return;
+    this.collectNdpAnswered(st);
+    st.ndp.close();
+    delete st.ndp;
+  }
+
+  /** Adds the NAs the NDP socket sent on its own thread to the counters, as act() would. */
+  private collectNdpAnswered(st: InterfaceState): void {
+    const taken = st.ndp?.takeNdpAnswered?.();
+    if (!taken) return;
+    for (const [key, n] of taken) {
+      const ip = st.v6Keys.get(key) ?? formatIPv6(Buffer.from(key, 'latin1'));
       bump(this.#counters.requestsReceived, ip, n);
       bump(this.#counters.responsesSent, ip, n);
     }

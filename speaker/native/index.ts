@@ -36,6 +36,8 @@ interface NativePacketSocket {
   attachFilter(program: Buffer): void;
   setArpAnswers(mac: Buffer, ips: Uint32Array): void;
   takeArpAnswered(): number[];
+  setNdpAnswers(mac: Buffer, targets: Buffer): void;
+  takeNdpAnswered(): (Buffer | number)[];
   close(): void;
 }
 
@@ -107,9 +109,9 @@ export interface PacketSocketOptions {
   /** Receive errors, e.g. ENETDOWN when the link goes away. The socket stays open. */
   onError: (err: SystemError) => void;
   /**
-   * Read on a native thread that answers ARP requests for the addresses set with
-   * setArpAnswers() itself (see src/packet_socket.cc); every other frame still reaches
-   * onFrame, on the loop. Off by default.
+   * Read on a native thread that answers ARP requests and Neighbor Solicitations for the
+   * addresses set with setArpAnswers() / setNdpAnswers() itself (see src/packet_socket.cc);
+   * every other frame still reaches onFrame, on the loop. Off by default.
    */
   answerThread?: boolean;
 }
@@ -230,6 +232,29 @@ export class PacketSocket {
     const flat = this.#socket.takeArpAnswered();
     const out = new Map<number, number>();
     for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i] ?? 0, flat[i + 1] ?? 0);
+    return out;
+  }
+
+  /**
+   * Answer-thread sockets only: from now on the thread answers Neighbor Solicitations
+   * (RFC 4861 §7.2.4) for `targets` (16-byte IPv6 addresses, packed) from `mac` (6 bytes),
+   * exactly when decideNdpBytes() would, replacing the previous set; empty answers nothing.
+   */
+  setNdpAnswers(mac: Buffer, targets: Buffer): void {
+    this.#socket.setNdpAnswers(mac, targets);
+  }
+
+  /** NAs the answer thread sent since the last call, per target as its 16 bytes in latin1. */
+  takeNdpAnswered(): Map<string, number> {
+    const flat = this.#socket.takeNdpAnswered();
+    const out = new Map<string, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const target = flat[i];
+      const count = flat[i + 1];
+      // Not Buffer.isBuffer: the addon's Buffers may come from another realm (Jest's VM contexts).
+      if (typeof target === 'object' && typeof count === 'number')
+        out.set(Buffer.from(target.buffer, target.byteOffset, target.byteLength).toString('latin1'), count);
+    }
     return out;
   }
 

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { decodeArpFrame, encodeArp, encodeArpReply, encodeGratuitousArp } from '../l2/arp.js';
 import { encodeEthernet, ETHERTYPE_ARP } from '../l2/ethernet.js';
 import { answerNeighborSolicitation, decodeNdpFrame, encodeNdpFrame } from '../l2/ndp.js';
-import { multicastMac, solicitedNodeMulticast } from '../l2/ipv6.js';
+import { multicastMac, solicitedNodeMulticast, upperLayerChecksum } from '../l2/ipv6.js';
+import { decideNdpBytes, ownedV6Keys } from '../l2/responder.js';
+import { mulberry32 } from '../../test/support/prng.js';
 import { ETH_P_ARP, ETH_P_IPV6, PacketSocket, PacketType, interfaceIndex, isSystemError } from './index.js';
 import { type ChildEvent, NamespacePair } from './test-fixtures/netns.js';
 
@@ -224,6 +226,181 @@ function sendUdp(pair: NamespacePair, ns: string, address: string): void {
       await Promise.race([responder.exited, new Promise((r) => setTimeout(() => r('still running'), 3000))]),
     ).toBe(0);
   }, 20000);
+
+  it('answers Neighbor Solicitations for its table on the native thread exactly as decideNdpBytes, and passes every other frame on', async () => {
+    const ANSWERED = '2001:db8:201::101';
+    const owned = ownedV6Keys([ANSWERED]);
+    const ourMac = Buffer.from(MAC_B.replace(/:/g, ''), 'hex');
+    const responder = pair.spawn('l2t-pb', [process.execPath, child, 'veth0', String(ETH_P_IPV6), 'thread']);
+    await responder.waitFor((e) => e.event === 'ready', 5000, 'the responder to start');
+    responder.send(`join ${multicastMac(solicitedNodeMulticast(ANSWERED))}`);
+    await responder.waitFor((e) => e.event === 'joined', 2000, 'join');
+    const table = Buffer.from([...owned.keys()].join(''), 'latin1').toString('hex');
+    responder.send(`answer6 ${table}`);
+    await responder.waitFor((e) => e.event === 'answering6', 2000, 'the answer table');
+    const taken = async (): Promise<Record<string, number>> => {
+      const before = responder.events.length;
+      responder.send('taken6');
+      const event = await responder.waitFor(
+        (e) => e.event === 'taken6' && responder.events.indexOf(e) >= before,
+        2000,
+        'the counts',
+      );
+      return event.answered as Record<string, number>;
+    };
+    const key = Buffer.from([...owned.keys()][0] ?? '', 'latin1').toString('hex');
+    const isNsFor = (e: ChildEvent, target: string): boolean => {
+      if (e.event !== 'frame') return false;
+      const ndp = decodeNdpFrame(Buffer.from(String(e.hex), 'hex'));
+      return (
+        ndp.ok && ndp.value.message.type === 'neighbor-solicitation' && ndp.value.message.target === target
+      );
+    };
+
+    // The peer kernel resolves the address from the thread's NA; the loop never sees its NS.
+    sendUdp(pair, 'l2t-pa', ANSWERED);
+    expect(await waitForNeighbour('l2t-pa', ANSWERED, MAC_B, 3000)).toMatch(/REACHABLE|STALE|DELAY/);
+    expect(responder.events.filter((e) => isNsFor(e, ANSWERED))).toEqual([]);
+    expect((await taken())[key]).toBeGreaterThanOrEqual(1);
+
+    // Then frames sent raw from the peer: the common solicitations, what the thread must leave
+    // to TypeScript (DAD, an address outside the table, a probe for another station, a bad
+    // checksum, a forwarded packet, malformed options, an advertisement claiming the address)
+    // and seeded mutations of them. Each is answered by the thread exactly when
+    // decideNdpBytes() answers it, with its bytes, and otherwise reaches onFrame byte for byte.
+    const ns = (
+      target: string,
+      o: { source?: string; destination?: string; ethernetDestination?: string; sll?: boolean } = {},
+    ): Buffer =>
+      encodeNdpFrame({
+        source: o.source ?? '2001:db8:201::1',
+        destination: o.destination ?? solicitedNodeMulticast(target),
+        ethernetSource: MAC_A,
+        ...(o.ethernetDestination ? { ethernetDestination: o.ethernetDestination } : {}),
+        message: {
+          type: 'neighbor-solicitation',
+          target,
+          ...(o.sll === false ? {} : { sourceLinkAddress: MAC_A }),
+        },
+      });
+    const fixChecksum = (frame: Buffer): Buffer => {
+      const end = Math.min(frame.length, 54 + frame.readUInt16BE(18));
+      if (end < 58) return frame;
+      frame.writeUInt16BE(0, 56);
+      const sum = upperLayerChecksum(
+        frame.subarray(22, 38),
+        frame.subarray(38, 54),
+        58,
+        frame.subarray(54, end),
+      );
+      frame.writeUInt16BE(sum, 56);
+      return frame;
+    };
+    const withOption = (frame: Buffer, option: number[]): Buffer => {
+      const out = Buffer.concat([frame, Buffer.from(option)]);
+      out.writeUInt16BE(out.length - 54, 18);
+      return fixChecksum(out);
+    };
+    const edit = (frame: Buffer, at: number, value: number, checksum = true): Buffer => {
+      const out = Buffer.from(frame);
+      out[at] = value;
+      return checksum ? fixChecksum(out) : out;
+    };
+    const plain = ns(ANSWERED);
+    const seeds = [
+      plain,
+      ns(ANSWERED, { sll: false }),
+      ns(ANSWERED, { destination: ANSWERED, ethernetDestination: MAC_B }),
+      ns(ANSWERED, { destination: ANSWERED, ethernetDestination: MAC_B, sll: false }),
+      Buffer.concat([plain, Buffer.alloc(10)]), // link-layer padding after the payload
+      withOption(plain, [14, 1, 1, 2, 3, 4, 5, 6]), // an unknown option (nonce) is skipped
+      withOption(plain, [1, 1, 2, 0, 0, 0, 0x0c, 1]), // a second source link-layer option
+      ns(ANSWERED, { source: '::', sll: false }), // DAD
+      ns('2001:db8:201::102'),
+      ns(ANSWERED, { destination: ANSWERED, ethernetDestination: '02:00:00:00:0c:01' }),
+      ns(ANSWERED, { ethernetDestination: '33:33:00:00:00:01' }),
+      edit(plain, 56, plain[56] === 0 ? 1 : 0, false), // bad checksum
+      edit(plain, 21, 254), // hop limit 254: forwarded
+      withOption(plain, [14, 0, 0, 0, 0, 0, 0, 0]), // zero-length option
+      withOption(plain, [1, 2, 0, 0, 0, 0, 0, 0]), // link-layer option of 16 bytes
+      encodeNdpFrame({
+        source: ANSWERED,
+        destination: 'ff02::1',
+        ethernetSource: MAC_A,
+        message: {
+          type: 'neighbor-advertisement',
+          target: ANSWERED,
+          router: false,
+          solicited: false,
+          override: true,
+          targetLinkAddress: MAC_A,
+        },
+      }),
+    ];
+    const rand = mulberry32(4861);
+    const mutated: Buffer[] = [];
+    for (let i = 0; i < 800; i++) {
+      const frame = Buffer.from(seeds[Math.floor(rand() * seeds.length)] ?? plain);
+      for (let f = 1 + Math.floor(rand() * 3); f > 0; f--) {
+        const at = 14 + Math.floor(rand() * (Math.min(frame.length, 96) - 14));
+        frame[at] =
+          rand() < 0.5 ? Math.floor(rand() * 256) : (frame[at] ?? 0) ^ (1 << Math.floor(rand() * 8));
+      }
+      mutated.push(rand() < 0.8 ? fixChecksum(frame) : frame);
+    }
+    // The Ethernet header is left alone (byte 14 on): the socket is bound to 0x86dd.
+    const frames = [...seeds, ...mutated];
+    const decisions = frames.map((f) => decideNdpBytes(f, ourMac, owned));
+    const answers = decisions.flatMap((d) => (d?.kind === 'answer' ? [d.frame.toString('hex')] : []));
+    const passed = frames.filter((_, i) => decisions[i]?.kind !== 'answer').map((f) => f.toString('hex'));
+    // Neither side of the comparison may be empty, nor the seeds' own decisions wrong.
+    expect(decisions.slice(0, 7).map((d) => d?.kind)).toEqual(Array(7).fill('answer'));
+    expect(decisions.slice(7, seeds.length).filter((d) => d?.kind === 'answer')).toEqual([]);
+    expect(answers.length).toBeGreaterThan(50);
+    expect(passed.length).toBeGreaterThan(50);
+
+    const sender = pair.spawn('l2t-pa', [process.execPath, child, 'veth0', String(ETH_P_IPV6)]);
+    await sender.waitFor((e) => e.event === 'ready', 5000, 'the sender to start');
+    for (const f of frames) sender.send(`send ${f.toString('hex')}`);
+    const count = (hexes: string[]): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const h of hexes) m.set(h, (m.get(h) ?? 0) + 1);
+      return m;
+    };
+    const missing = (want: string[], events: ChildEvent[]): string[] => {
+      const got = count(events.filter((e) => e.event === 'frame').map((e) => String(e.hex)));
+      return [...count(want)].filter(([h, n]) => (got.get(h) ?? 0) < n).map(([h]) => h);
+    };
+    for (let i = 0; i < 300; i++) {
+      if (missing(passed, responder.events).length === 0 && missing(answers, sender.events).length === 0)
+        break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(sender.events.filter((e) => e.event === 'error')).toEqual([]);
+    expect(missing(passed, responder.events)).toEqual([]);
+    expect(missing(answers, sender.events)).toEqual([]);
+    // No answered frame reached the loop, and the thread counted exactly what it answered.
+    const reached = new Set(responder.events.filter((e) => e.event === 'frame').map((e) => String(e.hex)));
+    const answeredFrames = frames.filter((_, i) => decisions[i]?.kind === 'answer');
+    expect(answeredFrames.filter((f) => reached.has(f.toString('hex')))).toEqual([]);
+    expect(await taken()).toEqual({ [key]: answers.length });
+
+    // An emptied table answers nothing: the next solicitation reaches the loop.
+    responder.send('answer6 ');
+    await responder.waitFor((e) => e.event === 'answering6' && e.targets === '', 2000, 'empty');
+    const later = ns(ANSWERED, { source: '2001:db8:201::77' });
+    sender.send(`send ${later.toString('hex')}`);
+    await responder.waitFor((e) => e.event === 'frame' && e.hex === later.toString('hex'), 3000, 'the NS');
+    expect(await taken()).toEqual({});
+
+    sender.send('close');
+    await sender.exited;
+    responder.send('close');
+    await responder.waitFor((e) => e.event === 'closed', 2000, 'close');
+    expect(
+      await Promise.race([responder.exited, new Promise((r) => setTimeout(() => r('still running'), 3000))]),
+    ).toBe(0);
+  }, 30000);
 
   it('reports a missing interface with its errno name', () => {
     expect.assertions(3);

@@ -38,6 +38,18 @@ uint32_t Be32(const unsigned char* p) {
 }
 uint16_t Be16(const unsigned char* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
+// The ICMPv6 checksum (RFC 4443 §2.3) of `len` message bytes over the IPv6 pseudo-header
+// (RFC 8200 §8.1) with next header 58, as upperLayerChecksum() in speaker/l2/ipv6.ts computes
+// it: 0 for a received message that verifies, the value to write for one with a zero field.
+uint16_t Icmpv6Checksum(const unsigned char* src, const unsigned char* dst, const unsigned char* msg, size_t len) {
+  uint64_t sum = len + 58;  // upper-layer length (< 65536 here) and next header
+  for (int i = 0; i < 16; i += 2) sum += Be16(src + i) + Be16(dst + i);
+  for (size_t i = 0; i + 1 < len; i += 2) sum += Be16(msg + i);
+  if (len % 2 != 0) sum += uint64_t{msg[len - 1]} << 8;  // RFC 1071 §4.1: pad with zero
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
 // A JS callback that threw must surface as an uncaught exception, as it would for any
 // event emitter, instead of being left pending on a native frame that nobody checks.
 void RethrowPending(Napi::Env env) {
@@ -59,6 +71,8 @@ Napi::Function PacketSocket::Define(Napi::Env env) {
                          InstanceAccessor<&PacketSocket::GetClosed>("closed"),
                          InstanceMethod<&PacketSocket::SetArpAnswers>("setArpAnswers"),
                          InstanceMethod<&PacketSocket::TakeArpAnswered>("takeArpAnswered"),
+                         InstanceMethod<&PacketSocket::SetNdpAnswers>("setNdpAnswers"),
+                         InstanceMethod<&PacketSocket::TakeNdpAnswered>("takeNdpAnswered"),
                      });
 }
 
@@ -325,12 +339,16 @@ Napi::Value PacketSocket::GetClosed(const Napi::CallbackInfo& info) {
 // the Node loop adds, on top of the unavoidable wake-up of some process, a libuv turn, a
 // callback scope, a Buffer copy, the JS decision and a second N-API call to send (about 4 µs
 // in the l2-arp bench, where a C responder that only blocks, builds and sends is the floor).
-// So the common answer, an ARP request for an owned IP that is not a conflict, is taken here:
-// the same bytes, under the same conditions, as decideArpBytes() in speaker/l2/responder.ts
-// (responder-fast-path.test.ts holds those to the full decoder). Everything else, including
-// any frame whose reply could not be sent, goes to onFrame as before, so duplicate-responder
-// checks, malformed counts, NDP and send errors stay in TypeScript. The table is what JS last
-// set (replaced whole, under mu_); replies are counted per IP until JS takes the counts, so
+// So the common answers are taken here: an ARP request for an owned IP that is not a
+// conflict, and a Neighbor Solicitation for an owned IPv6 address from a solicitor with an
+// address, the same bytes, under the same conditions, as decideArpBytes() and
+// decideNdpBytes() in speaker/l2/responder.ts (responder-fast-path.test.ts holds those to
+// the full decoder; packet-socket.test.ts holds this code to them). Everything else,
+// including any frame whose reply could not be sent, goes to onFrame as before, so
+// duplicate-responder checks, malformed counts, DAD, advertisements and send errors stay in
+// TypeScript; only what the hot path answers is here, which keeps this the smallest code
+// that removes the loop from the common answer. The tables are what JS last set (each
+// replaced whole, under mu_); replies are counted per address until JS takes the counts, so
 // an answer costs the loop no wake-up at all.
 
 Napi::Value PacketSocket::SetArpAnswers(const Napi::CallbackInfo& info) {
@@ -410,6 +428,119 @@ bool PacketSocket::TryAnswerArp(const unsigned char* f, size_t n) {
   return true;
 }
 
+Napi::Value PacketSocket::SetNdpAnswers(const Napi::CallbackInfo& info) {
+  // setNdpAnswers(mac: Buffer(6), targets: Buffer of 16-byte IPv6 addresses)
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsBuffer())
+    return ThrowTypeError(env, "setNdpAnswers(mac: Buffer, targets: Buffer)");
+  auto mac = info[0].As<Napi::Buffer<unsigned char>>();
+  auto targets = info[1].As<Napi::Buffer<unsigned char>>();
+  if (mac.Length() != 6 || targets.Length() % 16 != 0)
+    return ThrowTypeError(env, "setNdpAnswers: mac must be 6 bytes and targets a multiple of 16 bytes");
+  if (!thread_.joinable()) return ThrowTypeError(env, "setNdpAnswers: the socket has no answer thread");
+  auto table = std::make_shared<NdpAnswers>();
+  std::memcpy(table->mac, mac.Data(), 6);
+  table->ips.resize(targets.Length() / 16);
+  for (size_t i = 0; i < table->ips.size(); i++) std::memcpy(table->ips[i].data(), targets.Data() + i * 16, 16);
+  std::sort(table->ips.begin(), table->ips.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  ndp_answers_ = std::move(table);
+  return env.Undefined();
+}
+
+Napi::Value PacketSocket::TakeNdpAnswered(const Napi::CallbackInfo& info) {
+  // [target (Buffer of 16), count, target, count, ...] of the NAs sent since the last call.
+  Napi::Env env = info.Env();
+  std::map<Ipv6, double> taken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    taken.swap(ndp_answered_);
+  }
+  Napi::Array out = Napi::Array::New(env, taken.size() * 2);
+  uint32_t i = 0;
+  for (const auto& [ip, count] : taken) {
+    out.Set(i++, Napi::Buffer<unsigned char>::Copy(env, ip.data(), ip.size()));
+    out.Set(i++, Napi::Number::New(env, count));
+  }
+  return out;
+}
+
+bool PacketSocket::TryAnswerNdp(const unsigned char* f, size_t n) {
+  // An untagged Neighbor Solicitation without extension headers (RFC 4861 §4.3): 12 type
+  // 14 version 18 payload length 20 next header 21 hop limit 22 source 38 destination |
+  // 54 ICMPv6 type 55 code 56 checksum 58 reserved 62 target 78 options. Every check is one
+  // of decideNdpBytes(); a frame failing any of them goes to JS, which decides it in full.
+  if (n < 78 || Be16(f + 12) != 0x86dd || (f[14] >> 4) != 6 || f[20] != 58 || f[21] != 255) return false;
+  const size_t end = 54 + size_t{Be16(f + 18)};  // what follows is link-layer padding
+  if (end > n || end < 78 || f[54] != 135 || f[55] != 0) return false;
+  if (f[62] == 0xff) return false;  // multicast target: malformed (§7.1.1)
+  // DAD (source ::, §7.2.4: answered to all-nodes with S=0) is rare, in no one's latency path,
+  // and has validity rules of its own (§7.1.1); JS answers it.
+  static const unsigned char zero[16] = {0};
+  if (std::memcmp(f + 22, zero, 16) == 0) return false;
+  std::shared_ptr<const NdpAnswers> table;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    table = ndp_answers_;
+  }
+  if (!table) return false;
+  Ipv6 target;
+  std::memcpy(target.data(), f + 62, 16);
+  if (!std::binary_search(table->ips.begin(), table->ips.end(), target)) return false;
+  // §7.1.1/§7.2.3: to the target's solicited-node group (ff02::1:ffXX:XXXX) at its MAC
+  // (33:33:ff:XX:XX:XX), or a unicast NUD probe to the target itself at our MAC.
+  static const unsigned char solicited_node[13] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
+  const bool to_group = std::memcmp(f + 38, solicited_node, 13) == 0 && std::memcmp(f + 51, f + 75, 3) == 0 &&
+                        f[0] == 0x33 && f[1] == 0x33 && std::memcmp(f + 2, f + 50, 4) == 0;
+  const bool to_us = std::memcmp(f + 38, f + 62, 16) == 0 && std::memcmp(f, table->mac, 6) == 0;
+  if (!to_group && !to_us) return false;
+  // Options (§4.6): a zero or overrunning length is malformed, a link-layer option is exactly
+  // 8 bytes on Ethernet (RFC 2464 §6), the first source link-layer address counts.
+  const unsigned char* source_link = nullptr;
+  for (size_t at = 78; at < end;) {
+    if (at + 2 > end) return false;
+    const size_t length = size_t{f[at + 1]} * 8;
+    if (length == 0 || at + length > end) return false;
+    if (f[at] == 1 || f[at] == 2) {
+      if (length != 8) return false;
+      if (f[at] == 1 && source_link == nullptr) source_link = f + at + 2;
+    }
+    at += length;
+  }
+  if (Icmpv6Checksum(f + 22, f + 38, f + 54, end - 54) != 0) return false;
+  // The NA (§7.2.4): from the target to the solicitor, at its link-layer option or else its
+  // Ethernet source; S=1 O=1 (see speaker/l2/responder.ts for O), our MAC as target link-layer
+  // address (option 2, one unit).
+  unsigned char na[86] = {0};
+  std::memcpy(na, source_link != nullptr ? source_link : f + 6, 6);
+  std::memcpy(na + 6, table->mac, 6);
+  na[12] = 0x86;
+  na[13] = 0xdd;
+  na[14] = 0x60;
+  na[19] = 32;  // payload length
+  na[20] = 58;
+  na[21] = 255;
+  std::memcpy(na + 22, f + 62, 16);  // source: the target
+  std::memcpy(na + 38, f + 22, 16);  // destination: the solicitor
+  na[54] = 136;
+  na[58] = 0x60;  // S and O
+  std::memcpy(na + 62, f + 62, 16);
+  na[78] = 2;
+  na[79] = 1;
+  std::memcpy(na + 80, table->mac, 6);
+  const uint16_t sum = Icmpv6Checksum(na + 22, na + 38, na + 54, 32);
+  na[56] = static_cast<unsigned char>(sum >> 8);
+  na[57] = static_cast<unsigned char>(sum);
+  ssize_t sent;
+  do {
+    sent = ::send(fd_, na, sizeof(na), 0);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return false;  // JS sends again and counts the error
+  std::lock_guard<std::mutex> lock(mu_);
+  ndp_answered_[target] += 1;
+  return true;
+}
+
 void PacketSocket::RunAnswerThread() {
   std::vector<unsigned char> buffer(kMaxFrame);
   pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
@@ -432,7 +563,9 @@ void PacketSocket::RunAnswerThread() {
         q.err = errno;
       } else {
         if (from.sll_pkttype == PACKET_OUTGOING) continue;
-        if (TryAnswerArp(buffer.data(), static_cast<size_t>(n))) continue;
+        // The socket is bound to one ethertype; each check starts with it.
+        if (TryAnswerArp(buffer.data(), static_cast<size_t>(n)) || TryAnswerNdp(buffer.data(), static_cast<size_t>(n)))
+          continue;
         q.frame.assign(buffer.data(), buffer.data() + n);
         q.pkttype = from.sll_pkttype;
       }

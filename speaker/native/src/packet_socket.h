@@ -1,13 +1,16 @@
 // PacketSocket: an AF_PACKET SOCK_RAW socket bound to one interface and one ethertype,
 // read from the Node event loop through a libuv poll handle, or (answer thread mode) by a
-// native thread that answers ARP requests itself and hands every other frame to the loop.
+// native thread that answers ARP requests and Neighbor Solicitations itself and hands every
+// other frame to the loop.
 #pragma once
 
 #include <napi.h>
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -30,6 +33,12 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     unsigned char mac[6];
     std::vector<uint32_t> ips;
   };
+  using Ipv6 = std::array<unsigned char, 16>;
+  // What the answer thread answers: Neighbor Solicitations for `ips`, from `mac`.
+  struct NdpAnswers {
+    unsigned char mac[6];
+    std::vector<Ipv6> ips;  // sorted
+  };
   // A frame (or a receive error, err != 0) the answer thread passes to the loop.
   struct Queued {
     std::vector<unsigned char> frame;
@@ -45,6 +54,8 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
   Napi::Value SetArpAnswers(const Napi::CallbackInfo& info);
   Napi::Value TakeArpAnswered(const Napi::CallbackInfo& info);
+  Napi::Value SetNdpAnswers(const Napi::CallbackInfo& info);
+  Napi::Value TakeNdpAnswered(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void Drain();
@@ -56,6 +67,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   // Answer thread mode.
   void RunAnswerThread();
   bool TryAnswerArp(const unsigned char* f, size_t n);
+  bool TryAnswerNdp(const unsigned char* f, size_t n);
   static void OnQueued(uv_async_t* handle);
   void DeliverQueued();
 
@@ -76,9 +88,11 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   std::thread thread_;
   int stop_fd_ = -1;
   uv_async_t* async_ = nullptr;
-  std::mutex mu_;  // guards the three below
+  std::mutex mu_;  // guards the five below
   std::shared_ptr<const ArpAnswers> answers_;
   std::unordered_map<uint32_t, double> answered_;  // IP -> replies sent since the last take
+  std::shared_ptr<const NdpAnswers> ndp_answers_;
+  std::map<Ipv6, double> ndp_answered_;  // target -> NAs sent since the last take
   std::deque<Queued> queue_;
 };
 

@@ -5,6 +5,8 @@
 //   stdin  "send <hex>" | "join <mac>" | "close"
 //          "answer <ipv4,...>" (answer-thread sockets: setArpAnswers with our MAC)
 //          "taken" -> {"event":"taken","answered":{"<ipv4 value>":n}}
+//          "answer6 <hex of 16-byte addresses>" (setNdpAnswers with our MAC)
+//          "taken6" -> {"event":"taken6","answered":{"<address hex>":n}}
 // Frames are decoded and built by the test itself with the TypeScript codecs; after "close"
 // the process must exit on its own, which shows that a closed socket holds no loop handle.
 import { Buffer } from 'node:buffer';
@@ -49,6 +51,14 @@ input.on('line', (line) => {
       const answered = {};
       for (let i = 0; i < flat.length; i += 2) answered[flat[i]] = flat[i + 1];
       out({ event: 'taken', answered });
+    } else if (command === 'answer6') {
+      socket.setNdpAnswers(socket.hardwareAddress, Buffer.from(arg ?? '', 'hex'));
+      out({ event: 'answering6', targets: arg ?? '' });
+    } else if (command === 'taken6') {
+      const flat = socket.takeNdpAnswered();
+      const answered = {};
+      for (let i = 0; i < flat.length; i += 2) answered[flat[i].toString('hex')] = flat[i + 1];
+      out({ event: 'taken6', answered });
     } else if (command === 'close') {
       socket.close();
       socket.close(); // a second close is a no-op
