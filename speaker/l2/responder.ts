@@ -463,8 +463,8 @@ export class Responder {
   /** What the responder counted, including the replies its sockets sent themselves. */
   get counters(): ResponderCounters {
     for (const st of this.states.values()) {
-      this.collectArpAnswered(st);
-      this.collectNdpAnswered(st);
+      this.collectAnswered(st, 'arp');
+      this.collectAnswered(st, 'ndp');
     }
     return this.#counters;
   }
@@ -515,8 +515,8 @@ export class Responder {
   close(): void {
     this.closed = true;
     for (const [key, st] of this.states) {
-      this.closeArp(st);
-      this.closeNdp(st);
+      this.closeSocket(st, 'arp');
+      this.closeSocket(st, 'ndp');
       this.states.delete(key);
     }
   }
@@ -540,8 +540,8 @@ export class Responder {
     }
     for (const [key, st] of this.states) {
       if (desired.has(key)) continue;
-      this.closeArp(st);
-      this.closeNdp(st);
+      this.closeSocket(st, 'arp');
+      this.closeSocket(st, 'ndp');
       this.states.delete(key);
     }
     for (const [key, { iface, ips }] of desired) {
@@ -578,7 +578,7 @@ export class Responder {
   private syncSockets(st: InterfaceState): void {
     if (st.v4.size > 0 && !st.arp) st.arp = this.open(st, ETH_P_ARP);
     if (st.v4.size === 0 && st.arp) {
-      this.closeArp(st);
+      this.closeSocket(st, 'arp');
       st.arpFilterFor = '';
     }
     if (st.arp) {
@@ -590,7 +590,7 @@ export class Responder {
       st.groups.clear();
     }
     if (st.v6.size === 0 && st.ndp) {
-      this.closeNdp(st);
+      this.closeSocket(st, 'ndp');
       st.groups.clear();
     }
     if (st.ndp) {
@@ -641,42 +641,27 @@ export class Responder {
     }
   }
 
-  /** Closes the ARP socket of `st`, keeping the count of the replies it sent itself. */
-  private closeArp(st: InterfaceState): void {
-    if (!st.arp) return;
-    this.collectArpAnswered(st);
-    st.arp.close();
-    delete st.arp;
+  /** Closes one socket of `st`, keeping the count of the answers it sent itself. */
+  private closeSocket(st: InterfaceState, which: 'arp' | 'ndp'): void {
+    const socket = st[which];
+    if (!socket) return;
+    this.collectAnswered(st, which);
+    socket.close();
+    delete st[which];
   }
 
-  /** Adds the replies the ARP socket sent on its own thread to the counters, as act() would. */
-  private collectArpAnswered(st: InterfaceState): void {
-    const taken = st.arp?.takeArpAnswered?.();
-    if (!taken) return;
-    for (const [key, n] of taken) {
-      const ip = st.v4Keys.get(key) ?? formatIPv4(keyBytes(key));
+  /** Adds the answers a socket sent on its own thread to the counters, as act() would. */
+  private collectAnswered(st: InterfaceState, which: 'arp' | 'ndp'): void {
+    const count = (ip: string, n: number): void => {
       bump(this.#counters.requestsReceived, ip, n);
       bump(this.#counters.responsesSent, ip, n);
-    }
-  }
-
-  /** Closes the NDP socket of `st`, keeping the count of the NAs it sent itself. */
-  private closeNdp(st: InterfaceState): void {
-    if (!st.ndp) return;
-    this.collectNdpAnswered(st);
-    st.ndp.close();
-    delete st.ndp;
-  }
-
-  /** Adds the NAs the NDP socket sent on its own thread to the counters, as act() would. */
-  private collectNdpAnswered(st: InterfaceState): void {
-    const taken = st.ndp?.takeNdpAnswered?.();
-    if (!taken) return;
-    for (const [key, n] of taken) {
-      const ip = st.v6Keys.get(key) ?? formatIPv6(Buffer.from(key, 'latin1'));
-      bump(this.#counters.requestsReceived, ip, n);
-      bump(this.#counters.responsesSent, ip, n);
-    }
+    };
+    if (which === 'arp')
+      for (const [key, n] of st.arp?.takeArpAnswered?.() ?? [])
+        count(st.v4Keys.get(key) ?? formatIPv4(keyBytes(key)), n);
+    else
+      for (const [key, n] of st.ndp?.takeNdpAnswered?.() ?? [])
+        count(st.v6Keys.get(key) ?? formatIPv6(Buffer.from(key, 'latin1')), n);
   }
 
   /** (Re)builds the ARP socket's filter when the owned set of the interface changed. */
