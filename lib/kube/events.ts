@@ -53,9 +53,6 @@ interface Seen {
   last: Promise<void>;
 }
 
-/** Thrown to a write that found the queue full. */
-class QueueFull extends Error {}
-
 function eventTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
@@ -138,9 +135,7 @@ export class EventRecorder {
     write: () => Promise<void>,
   ): Promise<void> {
     const run = async (): Promise<void> => {
-      try {
-        await this.acquire();
-      } catch {
+      if (!(await this.acquire())) {
         if (this.droppedCount++ % 1000 === 0)
           this.opts.log.warn('event queue full, dropping events', {
             object: `${target.kind} ${target.namespace}/${target.name}`,
@@ -168,13 +163,14 @@ export class EventRecorder {
     return entry.last;
   }
 
-  private acquire(): Promise<void> {
+  /** Resolves to true once a write may start, or false at once when the queue is full. */
+  private acquire(): Promise<boolean> {
     if (this.waiting.length === 0 && this.inFlight < this.limit()) {
       this.inFlight++;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    if (this.waiting.length >= (this.opts.maxQueued ?? 10_000)) return Promise.reject(new QueueFull());
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (this.waiting.length >= (this.opts.maxQueued ?? 10_000)) return Promise.resolve(false);
+    return new Promise((resolve) => this.waiting.push(() => resolve(true)));
   }
 
   private release(): void {
