@@ -5,8 +5,8 @@
 // Objects a previous run of this node left are taken over (ownerReference moved to this Pod)
 // or deleted.
 
-import type { StatusWriterOptions } from '../status/service-status-writer.js';
-import { ConvergeLoop, nodeLabel, StatusObjects } from '../status/status-objects.js';
+import { nodeLabel, type StatusObject } from '../status/status-objects.js';
+import { StatusWriter, type StatusWriterOptions } from '../status/status-writer.js';
 import { sameStatus, sessionStateName, type SessionStateStatus } from './session-state.js';
 
 export const peerLabel = 'metallb.io/peer';
@@ -16,57 +16,24 @@ interface Written {
   status: SessionStateStatus | undefined;
 }
 
-export class SessionStateWriter {
-  private readonly objects: StatusObjects<SessionStateStatus>;
-  private readonly loop: ConvergeLoop;
-  /** BGPPeer name → the status it should show. */
-  private desired: ReadonlyMap<string, SessionStateStatus> = new Map();
+/** Keyed by BGPPeer name: the status its object should show. */
+export class SessionStateWriter extends StatusWriter<SessionStateStatus, SessionStateStatus> {
   /** Object name → what it holds. */
   private readonly written = new Map<string, Written>();
-  private adopted = false;
 
-  constructor(private readonly opts: StatusWriterOptions) {
-    this.objects = new StatusObjects(
-      opts.api,
-      opts.kubeConfig,
-      opts.namespace,
-      'bgpsessionstates',
-      'BGPSessionState',
-      opts.owner,
-    );
-    this.loop = new ConvergeLoop({
-      pass: () => this.converge(),
-      onError: (err) => opts.log.warn('could not write BGPSessionState', { error: err.message }),
-      minIntervalMs: opts.minIntervalMs ?? 500,
-      retryMs: opts.retryMs ?? 1000,
-    });
+  constructor(opts: StatusWriterOptions) {
+    super(opts, { plural: 'bgpsessionstates', kind: 'BGPSessionState' });
   }
 
-  /** The sessions now, by BGPPeer name; the objects follow asynchronously. */
-  set(desired: ReadonlyMap<string, SessionStateStatus>): void {
-    this.desired = desired;
-    this.loop.kick();
-  }
-
-  /** Deletes every object of this node (SIGTERM). */
-  async clear(): Promise<void> {
-    await this.loop.stop();
-    this.desired = new Map();
-    await this.converge().catch((err: Error) =>
-      this.opts.log.warn('could not delete BGPSessionState objects', { error: err.message }),
-    );
-  }
-
-  private async converge(): Promise<void> {
-    const { node } = this.opts;
-    if (!this.adopted) {
-      for (const obj of await this.objects.list(`${nodeLabel}=${node}`)) {
-        const name = obj.metadata?.name;
-        if (name !== undefined && (await this.objects.own(obj)))
-          this.written.set(name, { status: obj.status });
-      }
-      this.adopted = true;
+  protected async adopt(found: StatusObject<SessionStateStatus>[]): Promise<void> {
+    for (const obj of found) {
+      const name = obj.metadata?.name;
+      if (name !== undefined && (await this.objects.own(obj))) this.written.set(name, { status: obj.status });
     }
+  }
+
+  protected async apply(): Promise<void> {
+    const { node } = this.opts;
     const want = new Map(
       [...this.desired].map(([peer, status]) => [sessionStateName(node, peer), { peer, status }]),
     );

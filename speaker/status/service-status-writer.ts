@@ -6,36 +6,22 @@
 // speaker knows it (`owner`). Objects a previous run of this node left are taken over, their
 // ownerReference moved to this Pod (or, duplicates, deleted).
 
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { ApiRequester } from '../../controller/api-request.js';
-import type { Logger } from '../../lib/log.js';
 import {
-  ConvergeLoop,
   nodeLabel,
-  type OwnerReference,
   serviceNameLabel,
   serviceNamespaceLabel,
   splitKey,
-  StatusObjects,
+  type StatusObject,
+  type StatusObjects,
 } from './status-objects.js';
+import { StatusWriter, type StatusWriterOptions } from './status-writer.js';
+
+export type { StatusWriterOptions } from './status-writer.js';
 
 export interface ServiceStatus {
   node?: string;
   serviceName?: string;
   serviceNamespace?: string;
-}
-
-export interface StatusWriterOptions {
-  node: string;
-  namespace: string;
-  kubeConfig: KubeConfig;
-  api: ApiRequester;
-  log: Logger;
-  /** The speaker's Pod (speakerPodOwner): every object gets it as its ownerReference. */
-  owner?: OwnerReference;
-  /** At most one write pass per this long; default 500 ms. */
-  minIntervalMs?: number;
-  retryMs?: number;
 }
 
 /** What distinguishes one kind of per-Service status object from the other. */
@@ -59,66 +45,33 @@ interface Written {
   fingerprint: string | undefined;
 }
 
-export class ServiceStatusWriter<V, S extends ServiceStatus> {
-  private readonly objects: StatusObjects<S>;
-  private readonly loop: ConvergeLoop;
-  /** Service key → the value to show. */
-  private desired: ReadonlyMap<string, V> = new Map();
+export class ServiceStatusWriter<V, S extends ServiceStatus> extends StatusWriter<V, S> {
   /** Service key → our object. */
   private readonly written = new Map<string, Written>();
-  private adopted = false;
 
   constructor(
-    private readonly opts: StatusWriterOptions,
+    opts: StatusWriterOptions,
     private readonly spec: ServiceStatusKind<V, S>,
   ) {
-    this.objects = new StatusObjects(
-      opts.api,
-      opts.kubeConfig,
-      opts.namespace,
-      spec.plural,
-      spec.kind,
-      opts.owner,
-    );
-    this.loop = new ConvergeLoop({
-      pass: () => this.converge(),
-      onError: (err) => opts.log.warn(`could not write ${spec.kind}`, { error: err.message }),
-      minIntervalMs: opts.minIntervalMs ?? 500,
-      retryMs: opts.retryMs ?? 1000,
-    });
+    super(opts, spec);
   }
 
-  /** The Services announced now (key "ns/name"); the objects follow asynchronously. */
-  set(desired: ReadonlyMap<string, V>): void {
-    this.desired = desired;
-    this.loop.kick();
-  }
-
-  /** Deletes every object of this node (SIGTERM). */
-  async clear(): Promise<void> {
-    await this.loop.stop();
-    this.desired = new Map();
-    await this.converge().catch((err: Error) =>
-      this.opts.log.warn(`could not delete ${this.spec.kind} objects`, { error: err.message }),
-    );
-  }
-
-  private async converge(): Promise<void> {
-    if (!this.adopted) {
-      for (const obj of await this.objects.list(`${nodeLabel}=${this.opts.node}`)) {
-        const l = obj.metadata?.labels ?? {};
-        const ns = l[serviceNamespaceLabel];
-        const svc = l[serviceNameLabel];
-        const name = obj.metadata?.name;
-        if (ns === undefined || svc === undefined || name === undefined) continue;
-        const key = `${ns}/${svc}`;
-        // Two objects for one Service (a crash between create and record): keep one.
-        if (this.written.has(key)) await this.objects.delete(name);
-        else if (await this.objects.own(obj))
-          this.written.set(key, { name, fingerprint: this.spec.writtenFingerprint(obj.status) });
-      }
-      this.adopted = true;
+  protected async adopt(found: StatusObject<S>[]): Promise<void> {
+    for (const obj of found) {
+      const l = obj.metadata?.labels ?? {};
+      const ns = l[serviceNamespaceLabel];
+      const svc = l[serviceNameLabel];
+      const name = obj.metadata?.name;
+      if (ns === undefined || svc === undefined || name === undefined) continue;
+      const key = `${ns}/${svc}`;
+      // Two objects for one Service (a crash between create and record): keep one.
+      if (this.written.has(key)) await this.objects.delete(name);
+      else if (await this.objects.own(obj))
+        this.written.set(key, { name, fingerprint: this.spec.writtenFingerprint(obj.status) });
     }
+  }
+
+  protected async apply(): Promise<void> {
     for (const [key, w] of [...this.written]) {
       if (this.desired.has(key)) continue;
       await this.objects.delete(w.name);
