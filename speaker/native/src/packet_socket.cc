@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "uv_handles.h"
 
 namespace beacon {
 
@@ -137,15 +138,9 @@ PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pa
     }
     async_->data = this;
   } else {
-    poll_ = new uv_poll_t;
-    int rc = uv_poll_init(loop, poll_, fd);
-    if (rc == 0) {
-      poll_->data = this;
-      rc = uv_poll_start(poll_, UV_READABLE, &PacketSocket::OnPoll);
-    }
-    if (rc != 0) {
-      delete poll_;
-      poll_ = nullptr;
+    int rc = 0;
+    poll_ = StartReadPoll(loop, fd, this, &PacketSocket::OnPoll, &rc);
+    if (poll_ == nullptr) {
       ::close(fd);
       ThrowSystemError(env, "uv_poll_start", -rc);
       return;
@@ -296,18 +291,8 @@ void PacketSocket::Shutdown() {
     ::close(stop_fd_);
     stop_fd_ = -1;
   }
-  if (async_ != nullptr) {
-    async_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
-    async_ = nullptr;
-  }
-  if (poll_ != nullptr) {
-    // uv_close stops polling at once (the fd leaves epoll), so closing the fd right after is
-    // safe; the handle memory is freed in the close callback on the next loop turn.
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  CloseHandle(async_);
+  CloseHandle(poll_);  // stops polling at once: the fd can be closed right after
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "errors.h"
+#include "uv_handles.h"
 
 namespace beacon {
 
@@ -119,17 +120,10 @@ UdpTtlSocket::UdpTtlSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ud
                               : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
   }
 
-  poll_ = new uv_poll_t;
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  rc = uv_poll_init(loop, poll_, fd);
-  if (rc == 0) {
-    poll_->data = this;
-    rc = uv_poll_start(poll_, UV_READABLE, &UdpTtlSocket::OnPoll);
-  }
-  if (rc != 0) {
-    delete poll_;
-    poll_ = nullptr;
+  poll_ = StartReadPoll(loop, fd, this, &UdpTtlSocket::OnPoll, &rc);
+  if (poll_ == nullptr) {
     ::close(fd);
     ThrowSystemError(env, "uv_poll_start", -rc);
     return;
@@ -223,11 +217,7 @@ Napi::Value UdpTtlSocket::Send(const Napi::CallbackInfo& info) {
 void UdpTtlSocket::Shutdown() {
   if (closed_) return;
   closed_ = true;
-  if (poll_ != nullptr) {
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  CloseHandle(poll_);
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
