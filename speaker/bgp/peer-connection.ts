@@ -141,18 +141,8 @@ export class BgpPeer {
   async stop(subcode?: number): Promise<void> {
     const sockets = [...this.conns.values()].flatMap((io) => (io.socket ? [io.socket] : []));
     this.step({ type: 'ManualStop', ...(subcode !== undefined ? { subcode } : {}) });
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-    await Promise.all(
-      sockets.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (s.destroyed) return resolve();
-            s.once('close', () => resolve());
-            setTimeout(() => s.destroy(), 1000).unref();
-          }),
-      ),
-    );
+    this.clearTimers();
+    await closed(sockets);
   }
 
   /**
@@ -179,8 +169,7 @@ export class BgpPeer {
    * dead afterwards.
    */
   async abandon(): Promise<void> {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    this.clearTimers();
     const sockets: net.Socket[] = [];
     for (const io of this.conns.values()) {
       io.closing = true;
@@ -192,17 +181,12 @@ export class BgpPeer {
     this.conns.clear();
     this.session = undefined;
     this.log({ event: 'abandoned' });
-    await Promise.all(
-      sockets.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (s.destroyed) return resolve();
-            s.once('close', () => resolve());
-            s.end();
-            setTimeout(() => s.destroy(), 1000).unref();
-          }),
-      ),
-    );
+    await closed(sockets, { end: true });
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
   }
 
   /**
@@ -664,6 +648,24 @@ export class BgpListener {
  * An address as an accepted socket reports it: IPv4 for a v4-mapped IPv6 address (a dual-stack
  * listener), IPv6 compressed in lower case, without a zone; so a BGPPeer's "FD00:0::1" matches.
  */
+/**
+ * Resolves once every socket has closed (ended first with `end`), destroying any still open
+ * after a second.
+ */
+function closed(sockets: readonly net.Socket[], { end = false } = {}): Promise<void> {
+  return Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.destroyed) return resolve();
+          s.once('close', () => resolve());
+          if (end) s.end();
+          setTimeout(() => s.destroy(), 1000).unref();
+        }),
+    ),
+  ).then(() => undefined);
+}
+
 function canonicalAddress(address: string): string {
   const a = isMapped(address) ?? address;
   if (!a.includes(':')) return a;
