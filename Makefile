@@ -102,7 +102,7 @@ bench: build control-plane
 	@node --expose-gc dist/test/bench/run.js
 
 # A million generated and mutated BGP messages through the framer, decoder and session FSM;
-# failing inputs are saved to speaker/bgp/testdata/malformed/, which the unit tests replay.
+# failing inputs are saved to speaker/bgp/wire/testdata/malformed/, which the unit tests replay.
 fuzz: build
 	@node dist/test/fuzz/bgp-fuzz.js $(or $(FUZZ_COUNT),1000000) $(or $(FUZZ_SEED),1)
 

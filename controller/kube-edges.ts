@@ -1,9 +1,8 @@
-// The controller's writers, over ApiRequester: Service status and annotation patches, core/v1
-// Events, and the leader-election Lease. Thin: each turns one call into one request.
+// The controller's writers, over ApiRequester: Service status and annotation patches and the
+// leader-election Lease. Thin: each turns one call into one request.
 
-import type { EventSink } from '../lib/kube/events.js';
 import type { LeaseClient, LeaseRecord } from '../lib/kube/leader-election.js';
-import type { ApiRequester } from './api-request.js';
+import type { ApiRequester } from '../lib/kube/api-request.js';
 import type { ServiceWriter, WrittenService } from './service-reconciler.js';
 
 const seg = encodeURIComponent;
@@ -28,17 +27,6 @@ export function serviceWriter(api: ApiRequester): ServiceWriter {
       ),
     patchMetadata: async (ns, name, body) =>
       written(await api.patch(`/api/v1/namespaces/${seg(ns)}/services/${seg(name)}`, 'merge', body)),
-  };
-}
-
-export function eventSink(api: ApiRequester): EventSink {
-  return {
-    create: async (ns, event) => {
-      await api.request('POST', `/api/v1/namespaces/${seg(ns)}/events`, event);
-    },
-    patch: async (ns, name, body) => {
-      await api.patch(`/api/v1/namespaces/${seg(ns)}/events/${seg(name)}`, 'merge', body);
-    },
   };
 }
 

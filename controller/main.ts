@@ -12,19 +12,19 @@ import { ConfigMetrics, ConfigReporter } from '../lib/config/reporter.js';
 import { ConfigSource } from '../lib/config/source.js';
 import type { Config } from '../lib/config/types.js';
 import { loadKubeConfig } from '../lib/kube-config.js';
-import { EventRecorder } from '../lib/kube/events.js';
+import { KubeClient } from '../lib/kube/client.js';
+import { EventRecorder, eventSink } from '../lib/kube/events.js';
 import { LeaderElector } from '../lib/kube/leader-election.js';
 import { Reflector } from '../lib/kube/reflector.js';
-import { HttpsTransport, type KubeObject } from '../lib/kube/transport.js';
+import type { KubeObject } from '../lib/kube/transport.js';
 import { Allocator } from './allocator/allocator.js';
 import type { PoolUsage } from './allocator/types.js';
-import { KubeApiRequester } from './api-request.js';
-import { eventSink, leaseClient, serviceWriter } from './kube-edges.js';
+import { leaseClient, serviceWriter } from './kube-edges.js';
 import { ControllerMetrics } from './metrics.js';
 import { MemberlistSecretKeeper } from './memberlist-secret.js';
-import { poolStatusCounts, poolStatusPatch, type PoolObjectStatus } from './pool-status.js';
+import { PoolStatusSync, type PoolObjectStatus } from './pool-status.js';
 import { WorkQueue } from './queue.js';
-import type { NamespaceObject, ServiceObject } from './service-object.js';
+import type { NamespaceObject, ServiceObject } from '../lib/service/service-object.js';
 import { ServiceReconciler } from './service-reconciler.js';
 
 const leaseName = 'beacon-controller';
@@ -41,11 +41,11 @@ await runComponent({
 
     const metrics = new ControllerMetrics(registry);
     const configMetrics = new ConfigMetrics(registry);
-    const api = new KubeApiRequester(kc, {
+    const api = new KubeClient(kc, {
       onUpdate: () => metrics.updates.inc(),
       onUpdateError: () => metrics.updateErrors.inc(),
     });
-    const transport = new HttpsTransport(kc);
+    const transport = api;
     const onError = () => metrics.updateErrors.inc();
     const services = new Reflector<ServiceObject>({
       transport,
@@ -69,7 +69,7 @@ await runComponent({
       maxInFlight: () => (queue.length > 0 ? 1 : 8),
       maxQueued: 50_000,
     });
-    const reporter = new ConfigReporter(kc, log, (target, type, reason, message) =>
+    const reporter = new ConfigReporter(api, log, (target, type, reason, message) =>
       recorder.emit(target, type, reason, message),
     );
 
@@ -89,40 +89,23 @@ await runComponent({
         }),
     });
 
-    // Pool status and gauges follow allocations, coalesced: a burst of allocations (startup,
-    // a pool edit) costs one pass.
-    let poolTimer: NodeJS.Timeout | undefined;
-    const schedulePoolSync = () => {
-      if (poolTimer !== undefined) return;
-      poolTimer = setTimeout(() => {
-        poolTimer = undefined;
-        void syncPools();
-      }, 200);
-    };
-    const syncPools = async () => {
-      const usage = new Map<string, PoolUsage>();
-      for (const name of allocator.poolNames()) usage.set(name, allocator.usage(name)!);
-      metrics.setPools(usage);
-      metrics.setPending(reconciler.pendingByReason());
-      if (!leading) return;
-      for (const obj of config.objects('pools') as (KubeObject & { status?: PoolObjectStatus })[]) {
-        const name = obj.metadata?.name ?? '';
-        const u = usage.get(name);
-        if (u === undefined) continue;
-        const patch = poolStatusPatch(obj.status, poolStatusCounts(u));
-        if (patch === undefined) continue;
-        try {
-          await api.patch(
-            `/apis/metallb.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/ipaddresspools/${encodeURIComponent(name)}/status`,
-            'merge',
-            patch,
-          );
-        } catch (err) {
-          log.warn('could not write pool status', { pool: name, error: (err as Error).message });
-          schedulePoolSync();
-        }
-      }
-    };
+    const poolStatus = new PoolStatusSync({
+      api,
+      namespace,
+      log,
+      usage: () => {
+        const usage = new Map<string, PoolUsage>();
+        for (const name of allocator.poolNames()) usage.set(name, allocator.usage(name)!);
+        return usage;
+      },
+      pools: () => config.objects('pools') as (KubeObject & { status?: PoolObjectStatus })[],
+      leading: () => leading,
+      onUsage: (usage) => {
+        metrics.setPools(usage);
+        metrics.setPending(reconciler.pendingByReason());
+      },
+    });
+    const schedulePoolSync = () => poolStatus.schedule();
 
     const reconciler = new ServiceReconciler({
       services: services.cache,

@@ -1,4 +1,4 @@
-import type { ApiRequester } from './api-request.js';
+import type { ApiRequester } from '../lib/kube/api-request.js';
 import { ApiError } from '../lib/kube/transport.js';
 import { ensureMemberlistSecret, memberlistKeyBytes } from './memberlist-secret.js';
 

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../lib/log.js';
-import type { ApiRequester } from './api-request.js';
+import type { ApiRequester } from '../lib/kube/api-request.js';
 
 export const memberlistSecret = { name: 'memberlist', key: 'secretkey' } as const;
 /** 128 random bits (MetalLB's size), base64 in data as every Secret value. */

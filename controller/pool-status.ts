@@ -1,8 +1,11 @@
 // IPAddressPool status counts: assignedIPv4/IPv6 and availableIPv4/IPv6, from the allocator,
 // written (merge patch of the status subresource) only when they differ from what the pool
 // object shows. Availability of a large IPv6 pool exceeds int64: it is clamped to int64's
-// maximum, the largest value the CRD's `format: int64` accepts.
+// maximum, the largest value the CRD's `format: int64` accepts. PoolStatusSync writes them.
 
+import type { ApiRequester } from '../lib/kube/api-request.js';
+import type { KubeObject } from '../lib/kube/transport.js';
+import type { Logger } from '../lib/log.js';
 import type { PoolUsage } from './allocator/types.js';
 
 export const int64Max = (1n << 63n) - 1n;
@@ -45,4 +48,69 @@ export function poolStatusPatch(
     a !== undefined && (typeof a === 'bigint' ? a === b : a === Number(b));
   const keys = Object.keys(want) as (keyof PoolStatusCounts)[];
   return keys.every((k) => same(current?.[k], want[k])) ? undefined : { status: want };
+}
+
+export interface PoolStatusSyncOptions {
+  api: ApiRequester;
+  namespace: string;
+  log: Logger;
+  /** Usage per pool, now (the allocator's). */
+  usage: () => ReadonlyMap<string, PoolUsage>;
+  /** The IPAddressPool objects as watched, with the status they show. */
+  pools: () => readonly (KubeObject & { status?: PoolObjectStatus })[];
+  /** Only the leader writes; the gauges are kept up to date by every replica. */
+  leading: () => boolean;
+  /** Called with the usage on every pass, before any write (the pool gauges). */
+  onUsage: (usage: ReadonlyMap<string, PoolUsage>) => void;
+  /** Coalescing window; default 200 ms. */
+  delayMs?: number;
+}
+
+/**
+ * Pool status and gauges follow allocations, coalesced: a burst of allocations (startup, a pool
+ * edit) costs one pass. A failed write schedules another pass.
+ */
+export class PoolStatusSync {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: PoolStatusSyncOptions) {}
+
+  schedule(): void {
+    if (this.timer !== undefined || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.sync();
+    }, this.opts.delayMs ?? 200);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  async sync(): Promise<void> {
+    const { api, namespace, log } = this.opts;
+    const usage = this.opts.usage();
+    this.opts.onUsage(usage);
+    if (!this.opts.leading()) return;
+    for (const obj of this.opts.pools()) {
+      const name = obj.metadata?.name ?? '';
+      const u = usage.get(name);
+      if (u === undefined) continue;
+      const patch = poolStatusPatch(obj.status, poolStatusCounts(u));
+      if (patch === undefined) continue;
+      try {
+        await api.patch(
+          `/apis/metallb.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/ipaddresspools/${encodeURIComponent(name)}/status`,
+          'merge',
+          patch,
+        );
+      } catch (err) {
+        log.warn('could not write pool status', { pool: name, error: (err as Error).message });
+        this.schedule();
+      }
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { parseRange } from '../lib/ip/index.js';
 import { createLogger } from '../lib/log.js';
 import { Allocator } from './allocator/allocator.js';
 import type { AllocatorPool } from './allocator/types.js';
-import type { NamespaceObject, ServiceCondition, ServiceObject } from './service-object.js';
+import type { NamespaceObject, ServiceCondition, ServiceObject } from '../lib/service/service-object.js';
 import { ServiceReconciler } from './service-reconciler.js';
 import type { EventSpec } from './service-state.js';
 

@@ -10,13 +10,12 @@ import type { ReadonlyCache } from '../lib/kube/cache.js';
 import type { Logger } from '../lib/log.js';
 import type { AllocationResult, Allocator } from './allocator/allocator.js';
 import type { AllocatorPool, ServiceRequest } from './allocator/types.js';
-import type { NamespaceObject, ServiceObject } from './service-object.js';
-import { ingressIPs } from './service-object.js';
+import type { NamespaceObject, ServiceObject } from '../lib/service/service-object.js';
+import { ingressIPs, isServedByUs } from '../lib/service/service-object.js';
 import {
   buildServiceRequest,
   deprecatedAnnotationMessage,
   deprecatedAnnotations,
-  isServedByUs,
 } from './service-request.js';
 import type { EventSpec, ServiceOutcome } from './service-state.js';
 import { desiredServiceState, reasonCodes } from './service-state.js';

@@ -1,10 +1,9 @@
 import { parseIP } from '../lib/ip/index.js';
-import type { ServiceObject } from './service-object.js';
+import { isServedByUs, type ServiceObject } from '../lib/service/service-object.js';
 import {
   buildServiceRequest,
   deprecatedAnnotationMessage,
   deprecatedAnnotations,
-  isServedByUs,
 } from './service-request.js';
 
 function svc(spec: ServiceObject['spec'] = {}, ann: Record<string, string> = {}): ServiceObject {

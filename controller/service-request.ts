@@ -1,17 +1,17 @@
 // A Service (and its Namespace's labels) as the allocator sees it: which Services Beacon
 // serves at all, and the ServiceRequest built from spec and MetalLB's annotations. Pure.
 //
-// Rules (see /work/shared/reference/metallb.md §2): spec.loadBalancerIP and the
+// Rules (MetalLB's internal/k8s/controllers/service_controller.go and controller/service.go): spec.loadBalancerIP and the
 // loadBalancerIPs annotation are mutually exclusive; the annotation holds at most two
 // addresses, of different families; the metallb.io/ spelling of an annotation wins over the
 // older metallb.universe.tf/ one.
 
 import type { IPAddress, IPFamily } from '../lib/ip/index.js';
 import { tryParseIP } from '../lib/ip/index.js';
-import type { Labels } from './allocator/label-selector.js';
+import type { Labels } from '../lib/kube/label-selector.js';
 import type { IPFamilyPolicy, PortProtocol, ServicePort, ServiceRequest } from './allocator/types.js';
-import type { ServiceObject } from './service-object.js';
-import { annotations, serviceKey } from './service-object.js';
+import type { ServiceObject } from '../lib/service/service-object.js';
+import { annotations, serviceKey } from '../lib/service/service-object.js';
 
 /** Why a Service's own spec or annotations cannot be served; shaped like an AllocationFailure. */
 export interface ServiceRequestProblem {
@@ -26,16 +26,6 @@ export interface ServiceRequestProblem {
 export type ServiceRequestResult =
   | { readonly ok: true; readonly request: ServiceRequest }
   | { readonly ok: false; readonly problem: ServiceRequestProblem };
-
-/**
- * Whether Beacon serves this Service: type LoadBalancer, and spec.loadBalancerClass equal to
- * --lb-class (both unset counts as equal).
- */
-export function isServedByUs(svc: ServiceObject, lbClass: string | undefined): boolean {
-  if (svc.spec?.type !== 'LoadBalancer') return false;
-  const cls = svc.spec.loadBalancerClass;
-  return lbClass === undefined || lbClass === '' ? cls === undefined || cls === '' : cls === lbClass;
-}
 
 /** The first of the annotation's spellings that is set. */
 export function annotation(svc: ServiceObject, names: readonly string[]): string | undefined {

@@ -12,8 +12,8 @@
 import type { AllocationFailure, AllocationReason } from './allocator/failure.js';
 import type { Allocation } from './allocator/types.js';
 import { formatIP } from '../lib/ip/index.js';
-import type { ServiceCondition, ServiceObject } from './service-object.js';
-import { annotations, ingressIPs } from './service-object.js';
+import type { ServiceCondition, ServiceObject } from '../lib/service/service-object.js';
+import { annotations, ingressIPs } from '../lib/service/service-object.js';
 
 export const allocatedCondition = 'metallb.io/IPAllocated';
 

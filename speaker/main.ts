@@ -5,20 +5,18 @@
 // the cluster (Services, Nodes, EndpointSlices) feed both protocols; each converges on every
 // change. On SIGTERM the protocols hand over (L2) or withdraw (BGP) before the watches stop.
 
-import { KubeApiRequester } from '../controller/api-request.js';
-import { eventSink } from '../controller/kube-edges.js';
 import { runComponent } from '../lib/component.js';
 import { commonFlags } from '../lib/component-flags.js';
 import { ConfigMetrics } from '../lib/config/reporter.js';
 import { ConfigSource } from '../lib/config/source.js';
 import type { FlagSpec } from '../lib/flags.js';
 import { loadKubeConfig } from '../lib/kube-config.js';
-import { EventRecorder } from '../lib/kube/events.js';
-import { HttpsTransport } from '../lib/kube/transport.js';
-import { layer2 } from './layer2/protocol.js';
-import { bgp } from './bgp-mode/protocol.js';
+import { KubeClient } from '../lib/kube/client.js';
+import { EventRecorder, eventSink } from '../lib/kube/events.js';
+import { layer2 } from './layer2/mode.js';
+import { bgp } from './bgp/mode.js';
 import { ClusterView } from './cluster/view.js';
-import type { Protocol, RunningProtocol } from './protocol.js';
+import type { Protocol, RunningProtocol } from './mode.js';
 import { speakerPodOwner } from './status/status-objects.js';
 
 const protocols: readonly Protocol[] = [layer2, bgp];
@@ -41,10 +39,9 @@ await runComponent({
     const lbClass = flags['lb-class'] || undefined;
     const kubeConfig = loadKubeConfig(flags.kubeconfig);
     log.info('using API server', { server: kubeConfig.getCurrentCluster()?.server, lbClass });
-    const transport = new HttpsTransport(kubeConfig);
-    const api = new KubeApiRequester(kubeConfig);
+    const kube = new KubeClient(kubeConfig);
     const events = new EventRecorder({
-      sink: eventSink(api),
+      sink: eventSink(kube),
       component: 'beacon-speaker',
       now: Date.now,
       log,
@@ -53,9 +50,9 @@ await runComponent({
     // The same validated configuration the controller uses; the speaker also reads the Secrets
     // that hold BGP passwords. Problems are reported by the controller, counted here too.
     const metrics = new ConfigMetrics(registry);
-    const config = new ConfigSource({ transport, namespace, log, secrets: true });
+    const config = new ConfigSource({ transport: kube, namespace, log, secrets: true });
     config.onChange((c) => metrics.update(c));
-    const cluster = new ClusterView({ transport, log, ...(lbClass !== undefined ? { lbClass } : {}) });
+    const cluster = new ClusterView({ transport: kube, log, ...(lbClass !== undefined ? { lbClass } : {}) });
     // Hooks run in reverse: the protocols stop (hand over, withdraw) while the watches still run.
     shutdown.add('watches', () => {
       config.stop();
@@ -73,9 +70,7 @@ await runComponent({
       flags,
       log,
       registry,
-      kubeConfig,
-      transport,
-      api,
+      kube,
       events,
       config,
       cluster,

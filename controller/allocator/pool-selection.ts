@@ -1,7 +1,7 @@
 // Which pools a service may take an address from, and in which order (MetalLB
 // internal/allocator: pinnedPoolsForService, sortPools, isPoolCompatibleWithService).
 
-import { matchesLabelSelector } from './label-selector.js';
+import { matchesLabelSelector } from '../../lib/kube/label-selector.js';
 import type { AllocatorPool, ServiceRequest } from './types.js';
 
 /**

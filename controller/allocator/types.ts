@@ -2,26 +2,10 @@
 // to AllocatorPool, and the service reconciler maps a Service (spec, annotations, its
 // Namespace's labels) to ServiceRequest; the allocator knows nothing else of Kubernetes.
 
-import type { IPAddress, IPFamily, IPRange } from '../../lib/ip/index.js';
-import type { LabelSelector, Labels } from './label-selector.js';
+import type { IPAddress, IPFamily } from '../../lib/ip/index.js';
+import type { Labels } from '../../lib/kube/label-selector.js';
 
-export interface ServiceAllocation {
-  /** Lower is preferred. Unset or 0: tried after every prioritized pool (MetalLB). */
-  readonly priority?: number;
-  readonly namespaces?: readonly string[];
-  readonly namespaceSelectors?: readonly LabelSelector[];
-  readonly serviceSelectors?: readonly LabelSelector[];
-}
-
-export interface AllocatorPool {
-  /** IPAddressPool metadata.name; unique. */
-  readonly name: string;
-  /** spec.addresses in listed order, each a CIDR or range turned into [first, last]. */
-  readonly ranges: readonly IPRange[];
-  readonly autoAssign: boolean;
-  readonly avoidBuggyIPs: boolean;
-  readonly serviceAllocation?: ServiceAllocation;
-}
+export type { AllocatorPool, ServiceAllocation } from '../../lib/config/pool.js';
 
 export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
 

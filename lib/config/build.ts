@@ -8,11 +8,7 @@
 // object stays in force. Conflicts are settled in favour of the oldest object, so creating a new
 // bad object never takes an existing, working one down.
 
-import {
-  labelSelectorProblems,
-  matchesLabelSelector,
-  type LabelSelector,
-} from '../../controller/allocator/label-selector.js';
+import { labelSelectorProblems, matchesLabelSelector, type LabelSelector } from '../kube/label-selector.js';
 import {
   IPParseError,
   parseAddressSpec,

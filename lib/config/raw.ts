@@ -2,7 +2,7 @@
 // enforced types, but objects written under an older CRD, or by a client that bypassed it,
 // must not crash the builder. Every accessor returns undefined for "absent or wrong type".
 
-import type { LabelSelector } from '../../controller/allocator/label-selector.js';
+import type { LabelSelector } from '../kube/label-selector.js';
 
 export type Raw = Record<string, unknown>;
 

@@ -6,7 +6,7 @@
 //     beacon_config_invalid_objects{kind}.
 // Only the controller's leader writes status and Events; every process sets the metrics.
 
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { ApiRequester } from '../kube/api-request.js';
 import { Gauge, type Registry } from 'prom-client';
 import type { EventTarget, EventType } from '../kube/events.js';
 import type { KubeObject } from '../kube/transport.js';
@@ -74,18 +74,15 @@ interface StatusCondition {
 }
 
 export class ConfigReporter {
-  private readonly api: CustomObjectsApi;
   /** Problem texts already announced by an Event, per object, so Events fire on change only. */
   private readonly announced = new Map<string, string>();
 
   constructor(
-    kc: KubeConfig,
+    private readonly api: ApiRequester,
     private readonly log: Logger,
     private readonly recordEvent: RecordEvent,
     private readonly now: () => Date = () => new Date(),
-  ) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
-  }
+  ) {}
 
   /** Brings every object's condition (and Events) in line with `config`. */
   async report(config: Config, objects: Readonly<Record<ConfigKind, readonly KubeObject[]>>): Promise<void> {
@@ -130,16 +127,11 @@ export class ConfigReporter {
         };
         const others = (obj.status?.conditions ?? []).filter((c) => c.type !== validCondition);
         try {
-          await this.api.patchNamespacedCustomObjectStatus(
-            {
-              group: 'metallb.io',
-              version: kindInfo[kind].version,
-              namespace: want.ref.namespace,
-              plural: kindInfo[kind].plural,
-              name: want.ref.name,
-              body: { status: { conditions: [...others, condition] } },
-            },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          const seg = encodeURIComponent;
+          await this.api.patch(
+            `/apis/metallb.io/${kindInfo[kind].version}/namespaces/${seg(want.ref.namespace)}/${kindInfo[kind].plural}/${seg(want.ref.name)}/status`,
+            'merge',
+            { status: { conditions: [...others, condition] } },
           );
         } catch (err) {
           this.log.warn('could not write configuration status', { object: k, error: err });

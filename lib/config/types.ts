@@ -3,8 +3,8 @@
 // immutable Config. Each problem is recorded against the object it belongs to; an object with
 // an error is left out of the Config, and everything else stays in force.
 
-import type { AllocatorPool } from '../../controller/allocator/types.js';
-import type { LabelSelector } from '../../controller/allocator/label-selector.js';
+import type { AllocatorPool } from './pool.js';
+import type { LabelSelector } from '../kube/label-selector.js';
 
 export const configKinds = [
   'IPAddressPool',

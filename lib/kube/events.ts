@@ -9,6 +9,7 @@
 // writes that actually hand out the addresses.
 
 import type { Logger } from '../log.js';
+import type { ApiRequester } from './api-request.js';
 
 export interface EventTarget {
   readonly apiVersion: string;
@@ -192,4 +193,17 @@ export class EventRecorder {
     const max = this.opts.maxRemembered ?? 4096;
     while (this.seen.size > max) this.seen.delete(this.seen.keys().next().value!);
   }
+}
+
+/** Events written through the API client: POST to create, merge PATCH to count a repeat. */
+export function eventSink(api: ApiRequester): EventSink {
+  const seg = encodeURIComponent;
+  return {
+    create: async (ns, event) => {
+      await api.request('POST', `/api/v1/namespaces/${seg(ns)}/events`, event);
+    },
+    patch: async (ns, name, body) => {
+      await api.patch(`/api/v1/namespaces/${seg(ns)}/events/${seg(name)}`, 'merge', body);
+    },
+  };
 }

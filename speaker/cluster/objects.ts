@@ -3,11 +3,15 @@
 // L2Node plus the addresses membership and BGP need), EndpointSlices become the set of nodes
 // with an endpoint that counts, per Service.
 
-import { isServedByUs } from '../../controller/service-request.js';
-import { ingressIPs, serviceKey, type ServiceObject } from '../../controller/service-object.js';
+import {
+  ingressIPs,
+  isServedByUs,
+  serviceKey,
+  type ServiceObject,
+} from '../../lib/service/service-object.js';
 import type { KubeObject } from '../../lib/kube/transport.js';
 import { tryParseIP, type IPAddress } from '../../lib/ip/index.js';
-import { poolAnnotation, type L2Node, type L2Service } from '../planner/types.js';
+import { poolAnnotation, type L2Node, type L2Service } from '../layer2/plan/types.js';
 
 export interface NodeObject extends KubeObject {
   metadata?: { name?: string; labels?: Record<string, string>; resourceVersion?: string; uid?: string };

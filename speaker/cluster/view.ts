@@ -6,8 +6,8 @@
 import type { Logger } from '../../lib/log.js';
 import { Reflector } from '../../lib/kube/reflector.js';
 import type { Transport } from '../../lib/kube/transport.js';
-import type { ServiceObject } from '../../controller/service-object.js';
-import type { L2Service, PlannerInput } from '../planner/types.js';
+import type { ServiceObject } from '../../lib/service/service-object.js';
+import type { L2Service, PlannerInput } from '../layer2/plan/types.js';
 import {
   servingNodes,
   toL2Service,

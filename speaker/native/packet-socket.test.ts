@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { decodeArpFrame, encodeArp, encodeArpReply, encodeGratuitousArp } from '../l2/arp.js';
-import { encodeEthernet, ETHERTYPE_ARP } from '../l2/ethernet.js';
-import { answerNeighborSolicitation, decodeNdpFrame, encodeNdpFrame } from '../l2/ndp.js';
-import { multicastMac, solicitedNodeMulticast, upperLayerChecksum } from '../l2/ipv6.js';
-import { decideNdpBytes, ownedV6Keys } from '../l2/responder.js';
+import { decodeArpFrame, encodeArp, encodeArpReply, encodeGratuitousArp } from '../layer2/wire/arp.js';
+import { encodeEthernet, ETHERTYPE_ARP } from '../layer2/wire/ethernet.js';
+import { answerNeighborSolicitation, decodeNdpFrame, encodeNdpFrame } from '../layer2/wire/ndp.js';
+import { multicastMac, solicitedNodeMulticast, upperLayerChecksum } from '../layer2/wire/ipv6.js';
+import { decideNdpBytes, ownedV6Keys } from '../layer2/responder/responder.js';
 import { mulberry32 } from '../../test/support/prng.js';
 import { ETH_P_ARP, ETH_P_IPV6, PacketSocket, PacketType, interfaceIndex, isSystemError } from './index.js';
 import { type ChildEvent, NamespacePair } from './test-fixtures/netns.js';

@@ -6,8 +6,7 @@
 // of Service changes costs one write per object per interval, not one per event), a failed
 // pass retried after `retryMs`.
 
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { ApiRequester } from '../../controller/api-request.js';
+import type { ApiRequester } from '../../lib/kube/api-request.js';
 
 const group = 'metallb.io';
 const version = 'v1beta1';
@@ -61,19 +60,14 @@ export interface StatusObject<S> {
 }
 
 export class StatusObjects<S> {
-  private readonly crd: CustomObjectsApi;
-
   constructor(
     private readonly api: ApiRequester,
-    kubeConfig: KubeConfig,
     private readonly namespace: string,
     private readonly plural: string,
     private readonly kind: string,
     /** Set on every object created, and on objects taken over (see `own`). */
     private readonly owner?: OwnerReference,
-  ) {
-    this.crd = kubeConfig.makeApiClient(CustomObjectsApi);
-  }
+  ) {}
 
   private get base(): string {
     return `/apis/${group}/${version}/namespaces/${encodeURIComponent(this.namespace)}/${this.plural}`;
@@ -146,15 +140,9 @@ export class StatusObjects<S> {
   /** Deletes the object; one already gone is fine. */
   async delete(name: string): Promise<void> {
     try {
-      await this.crd.deleteNamespacedCustomObject({
-        group,
-        version,
-        namespace: this.namespace,
-        plural: this.plural,
-        name,
-      });
+      await this.api.request('DELETE', `${this.base}/${encodeURIComponent(name)}`);
     } catch (err) {
-      if ((err as { code?: number }).code === 404) return;
+      if ((err as { status?: number }).status === 404) return;
       throw err;
     }
   }

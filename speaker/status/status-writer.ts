@@ -4,8 +4,7 @@
 // node left (listed by the node label), and clear() on SIGTERM. Each writer says only how it
 // adopts what it found and how one pass converges.
 
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { ApiRequester } from '../../controller/api-request.js';
+import type { ApiRequester } from '../../lib/kube/api-request.js';
 import type { Logger } from '../../lib/log.js';
 import {
   ConvergeLoop,
@@ -18,7 +17,6 @@ import {
 export interface StatusWriterOptions {
   node: string;
   namespace: string;
-  kubeConfig: KubeConfig;
   api: ApiRequester;
   log: Logger;
   /** The speaker's Pod (speakerPodOwner): every object gets it as its ownerReference. */
@@ -39,14 +37,7 @@ export abstract class StatusWriter<V, S> {
     protected readonly opts: StatusWriterOptions,
     private readonly resource: { plural: string; kind: string },
   ) {
-    this.objects = new StatusObjects(
-      opts.api,
-      opts.kubeConfig,
-      opts.namespace,
-      resource.plural,
-      resource.kind,
-      opts.owner,
-    );
+    this.objects = new StatusObjects(opts.api, opts.namespace, resource.plural, resource.kind, opts.owner);
     this.loop = new ConvergeLoop({
       pass: () => this.converge(),
       onError: (err) => opts.log.warn(`could not write ${resource.kind}`, { error: err.message }),

@@ -2,11 +2,11 @@
 // as few UPDATEs as the message size allows; the baseline sends one UPDATE per prefix (what
 // MetalLB's native speaker does). Figures: messages, bytes on the wire, encode rate, decode rate.
 
-import { Origin } from '../../speaker/bgp/constants.js';
-import { decodeMessage } from '../../speaker/bgp/decode.js';
-import { encodeUpdate } from '../../speaker/bgp/encode.js';
-import { packAnnouncements } from '../../speaker/bgp/pack.js';
-import type { CodecContext, PathAttributes } from '../../speaker/bgp/messages.js';
+import { Origin } from '../../speaker/bgp/wire/constants.js';
+import { decodeMessage } from '../../speaker/bgp/wire/decode.js';
+import { encodeUpdate } from '../../speaker/bgp/wire/encode.js';
+import { packAnnouncements } from '../../speaker/bgp/wire/pack.js';
+import type { CodecContext, PathAttributes } from '../../speaker/bgp/wire/messages.js';
 import type { BenchResult } from './allocator-bench.js';
 
 export async function benchBgpPacking(): Promise<BenchResult[]> {

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { KubeApiRequester } from '../../controller/api-request.js';
+import { KubeClient } from '../../lib/kube/client.js';
 import { repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { kubectl } from '../env/install.js';
 import { startTestEnv, stopTestEnv } from '../env/testenv.js';
@@ -90,7 +90,7 @@ export async function benchController(): Promise<BenchResult[]> {
     const kc = new KubeConfig();
     kc.loadFromFile(adminConfig);
     kc.setCurrentContext('admin');
-    const api = new KubeApiRequester(kc);
+    const api = new KubeClient(kc);
     const list = async () => (await api.request('GET', `/api/v1/namespaces/${ns}/services`)) as ServiceList;
 
     await kubectl(adminConfig, ['apply', '-f', path.join(repoRoot, 'manifests/rbac.yaml')], 'admin');

@@ -1,4 +1,4 @@
-// ARP and NDP answers from the userspace responder (speaker/l2/responder.ts, through the
+// ARP and NDP answers from the userspace responder (speaker/layer2/responder/responder.ts, through the
 // fixture test/e2e/fixtures/l2-speaker.ts) against the Linux kernel's own answers for a real
 // address of the same node, measured in the same run, on the same segment, from the same
 // requester (test/e2e/fixtures/arb-neighbor-requester.ts, hrtime-stamped, targets interleaved):

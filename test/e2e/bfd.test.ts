@@ -1,4 +1,4 @@
-// Beacon's BFD (speaker/bfd) against real BFD implementations: BIRD 2 and FRR's bfdd in the
+// Beacon's BFD (speaker/bgp/bfd) against real BFD implementations: BIRD 2 and FRR's bfdd in the
 // router namespace, the fixture (test/e2e/fixtures/bfd-speaker.ts) in node1, over IPv4 and
 // IPv6, 100 ms × 3. Shows that sessions come Up on both sides, and measures how long the
 // router takes to declare them Down after the fixture is SIGKILLed (detection time 300 ms),

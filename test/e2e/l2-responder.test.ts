@@ -1,5 +1,5 @@
 // The L2 data plane on real sockets: a fixture process in a node namespace owns a Service IP
-// with the responder, announcer and interface watcher (speaker/l2), the kube-proxy stand-in
+// with the responder, announcer and interface watcher (speaker/layer2/responder), the kube-proxy stand-in
 // serves HTTP on the IP in every node, and the client — a real Linux kernel — resolves,
 // connects, and follows the IP when ownership moves. Needs root (network namespaces).
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ const VIP6 = 'fd00:77::200:10';
 const repo = process.cwd();
 const fixture = path.join(repo, 'dist/test/e2e/fixtures/l2-speaker.js');
 const injector = path.join(repo, 'dist/test/e2e/fixtures/l2-inject.js');
-const corpus = path.join(repo, 'speaker/l2/testdata/malformed');
+const corpus = path.join(repo, 'speaker/layer2/wire/testdata/malformed');
 
 const root = isRoot();
 if (!root) process.stderr.write('test/e2e/l2-responder.test.ts: SKIPPED, the network lab needs root\n');

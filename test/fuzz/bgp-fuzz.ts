@@ -5,7 +5,7 @@
 // A failure is any exception other than BgpDecodeError, a decode or FSM step slower than
 // 100 ms, a decoded message that does not survive re-encoding, or a session that answers a
 // malformed message with anything but the decoder's NOTIFICATION and a return to Idle. Failing inputs are written to
-// speaker/bgp/testdata/malformed/fuzz-<hash>.hex, where the unit tests replay them forever.
+// speaker/bgp/wire/testdata/malformed/fuzz-<hash>.hex, where the unit tests replay them forever.
 //
 //   node dist/test/fuzz/bgp-fuzz.js [count=1000000] [seed=1]
 
@@ -14,16 +14,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { decodeMessage } from '../../speaker/bgp/decode.js';
-import { encodeMessage } from '../../speaker/bgp/encode.js';
-import { BgpDecodeError } from '../../speaker/bgp/errors.js';
-import { BgpFramer } from '../../speaker/bgp/framer.js';
+import { decodeMessage } from '../../speaker/bgp/wire/decode.js';
+import { encodeMessage } from '../../speaker/bgp/wire/encode.js';
+import { BgpDecodeError } from '../../speaker/bgp/wire/errors.js';
+import { BgpFramer } from '../../speaker/bgp/wire/framer.js';
 import { eventFromDecode } from '../../speaker/bgp/fsm/decode-event.js';
 import { BgpFsm } from '../../speaker/bgp/fsm/fsm.js';
 import type { ConnId, FsmAction, State } from '../../speaker/bgp/fsm/types.js';
-import type { DecodeResult } from '../../speaker/bgp/decode-result.js';
-import type { CodecContext } from '../../speaker/bgp/messages.js';
-import { buildOpen } from '../../speaker/bgp/open.js';
+import type { DecodeResult } from '../../speaker/bgp/wire/decode-result.js';
+import type { CodecContext } from '../../speaker/bgp/wire/messages.js';
+import { buildOpen } from '../../speaker/bgp/wire/open.js';
 import { Rng, randomContext, randomMessage } from './bgp-messages.js';
 
 export interface FuzzFailure {
@@ -257,7 +257,7 @@ function repoRoot(): string {
 }
 
 export function saveFailure(f: FuzzFailure, seed: number): string {
-  const dir = join(repoRoot(), 'speaker', 'bgp', 'testdata', 'malformed');
+  const dir = join(repoRoot(), 'speaker', 'bgp', 'wire', 'testdata', 'malformed');
   mkdirSync(dir, { recursive: true });
   const hash = createHash('sha256').update(f.input).digest('hex').slice(0, 12);
   const file = join(dir, `fuzz-${hash}.hex`);

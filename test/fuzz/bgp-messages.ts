@@ -2,7 +2,7 @@
 // fuzz runner. Every generated message is in the codec's canonical form, so
 // decode(encode(m)) deep-equals m.
 
-import { formatIPv4, formatIPv6 } from '../../speaker/bgp/address.js';
+import { formatIPv4, formatIPv6 } from '../../speaker/bgp/wire/address.js';
 import type {
   AsPathSegment,
   BgpMessage,
@@ -12,8 +12,8 @@ import type {
   PathAttributes,
   RawAttribute,
   UpdateMessage,
-} from '../../speaker/bgp/messages.js';
-import type { AddressFamily, Prefix } from '../../speaker/bgp/prefix.js';
+} from '../../speaker/bgp/wire/messages.js';
+import type { AddressFamily, Prefix } from '../../speaker/bgp/wire/prefix.js';
 import { mulberry32 } from '../support/prng.js';
 
 /** Seeded (mulberry32): the same sequence for the same seed everywhere. */

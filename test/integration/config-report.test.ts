@@ -4,13 +4,11 @@
 
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { KubeApiRequester } from '../../controller/api-request.js';
-import { eventSink } from '../../controller/kube-edges.js';
+import { KubeClient } from '../../lib/kube/client.js';
 import { ConfigReporter, ConfigMetrics } from '../../lib/config/reporter.js';
 import { ConfigSource } from '../../lib/config/source.js';
 import type { Config } from '../../lib/config/types.js';
-import { EventRecorder } from '../../lib/kube/events.js';
-import { HttpsTransport } from '../../lib/kube/transport.js';
+import { EventRecorder, eventSink } from '../../lib/kube/events.js';
 import { createLogger } from '../../lib/log.js';
 import { testEnv } from '../env/testenv.js';
 
@@ -64,16 +62,16 @@ describe('configuration problems are reported, not refused', () => {
     await core.createNamespace({ body: { metadata: { name: ns } } });
     // The controller's own Event path: EventRecorder writing through the API requester.
     const recorder = new EventRecorder({
-      sink: eventSink(new KubeApiRequester(kc)),
+      sink: eventSink(new KubeClient(kc)),
       component: 'beacon-controller',
       now: Date.now,
       log: quiet,
     });
-    reporter = new ConfigReporter(kc, quiet, (target, type, reason, message) =>
+    reporter = new ConfigReporter(new KubeClient(kc), quiet, (target, type, reason, message) =>
       recorder.emit(target, type, reason, message),
     );
     source = new ConfigSource({
-      transport: new HttpsTransport(kc),
+      transport: new KubeClient(kc),
       namespace: ns,
       log: quiet,
       secrets: false,
@@ -301,13 +299,13 @@ describe('cross-object problems, table-driven: accepted by the API server, repor
     const rowNs = `cfgrow-${Math.random().toString(36).slice(2, 7)}`;
     await core.createNamespace({ body: { metadata: { name: rowNs } } });
     const source = new ConfigSource({
-      transport: new HttpsTransport(kc),
+      transport: new KubeClient(kc),
       namespace: rowNs,
       log: quiet,
       secrets: false,
       coalesceMs: 20,
     });
-    const reporter = new ConfigReporter(kc, quiet, async () => undefined);
+    const reporter = new ConfigReporter(new KubeClient(kc), quiet, async () => undefined);
     source.onChange((config) => void reporter.report(config, source.objectsByKind()));
     source.start();
     try {

@@ -3,7 +3,7 @@
 // input, and follow every change.
 
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { HttpsTransport } from '../../lib/kube/transport.js';
+import { KubeClient } from '../../lib/kube/client.js';
 import { formatIP } from '../../lib/ip/index.js';
 import { createLogger } from '../../lib/log.js';
 import { ClusterView, type ClusterSnapshot } from '../../speaker/cluster/view.js';
@@ -58,7 +58,7 @@ describe("the speaker's cluster view", () => {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     view = new ClusterView({
-      transport: new HttpsTransport(env.kubeConfig('speaker')),
+      transport: new KubeClient(env.kubeConfig('speaker')),
       log: quiet,
       settleMs: 10,
     });

@@ -7,13 +7,13 @@
 // The test control plane runs no garbage collector, so the ownerReference is checked as a
 // field, not by a deletion.
 
-import { KubeApiRequester } from '../../controller/api-request.js';
+import { KubeClient } from '../../lib/kube/client.js';
 import { createLogger } from '../../lib/log.js';
-import { ServiceBgpStatusWriter } from '../../speaker/bgp-mode/service-status-writer.js';
-import { sessionStateStatus } from '../../speaker/bgp-mode/session-state.js';
-import { SessionStateWriter } from '../../speaker/bgp-mode/session-state-writer.js';
-import type { SessionStatus } from '../../speaker/bgp-mode/sessions.js';
-import { L2StatusWriter } from '../../speaker/layer2/l2-status.js';
+import { ServiceBgpStatusWriter } from '../../speaker/bgp/status/service-status-writer.js';
+import { sessionStateStatus } from '../../speaker/bgp/status/session-state.js';
+import { SessionStateWriter } from '../../speaker/bgp/status/session-state-writer.js';
+import type { SessionStatus } from '../../speaker/bgp/session/sessions.js';
+import { L2StatusWriter } from '../../speaker/layer2/status.js';
 import type { OwnerReference } from '../../speaker/status/status-objects.js';
 import type { StatusWriterOptions } from '../../speaker/status/service-status-writer.js';
 import { testEnv } from '../env/testenv.js';
@@ -71,8 +71,7 @@ function writerOptions(node: string, owner?: OwnerReference): StatusWriterOption
   return {
     node,
     namespace: ns,
-    kubeConfig,
-    api: new KubeApiRequester(kubeConfig),
+    api: new KubeClient(kubeConfig),
     log: quiet,
     minIntervalMs: 0,
     retryMs: 100,

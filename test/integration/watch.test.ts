@@ -7,7 +7,8 @@ import path from 'node:path';
 import { CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { Backoff } from '../../lib/kube/backoff.js';
 import { Reflector } from '../../lib/kube/reflector.js';
-import { HttpsTransport, type Transport, type WatchEvent } from '../../lib/kube/transport.js';
+import { KubeClient } from '../../lib/kube/client.js';
+import type { Transport, WatchEvent } from '../../lib/kube/transport.js';
 import { createLogger } from '../../lib/log.js';
 import { ControlPlane, writeKubeconfig } from '../env/control-plane.js';
 
@@ -63,7 +64,7 @@ describe('watch layer against a real API server', () => {
 
   it('converges after the API server restarts mid-watch', async () => {
     const r = new Reflector<V1ConfigMap>({
-      transport: new HttpsTransport(kc),
+      transport: new KubeClient(kc),
       resource: { group: '', version: 'v1', plural: 'configmaps', namespace: ns },
       log: quiet,
       backoff: new Backoff(100, 1000),
@@ -88,7 +89,7 @@ describe('watch layer against a real API server', () => {
   it('relists and converges when the server answers 410 Gone', async () => {
     // A transport that ends the first watch and resumes it from a resourceVersion the server
     // no longer has, so the real API server answers 410 Gone.
-    const real = new HttpsTransport(kc);
+    const real = new KubeClient(kc);
     let watchCount = 0;
     const forcing: Transport = {
       list: (p, o) => real.list(p, o),

@@ -1,8 +1,8 @@
 // What the per-state handlers may do to the FSM. BgpFsm (fsm.ts) implements it; the state files
 // only see this interface, so each file reads as the RFC 4271 §8.2.2 text for its state.
 
-import type { KeepaliveMessage, NotificationMessage, OpenMessage } from '../messages.js';
-import type { Negotiated } from '../open.js';
+import type { KeepaliveMessage, NotificationMessage, OpenMessage } from '../wire/messages.js';
+import type { Negotiated } from '../wire/open.js';
 import type { ConnId, FsmCounters, FsmEvent, State, TimerName } from './types.js';
 
 /** One TCP connection and how far the BGP handshake on it has got. */

@@ -1,8 +1,8 @@
 // Maps what the codec decoded (decodeMessage's DecodeResult) to the FSM event RFC 4271 §8.1.5
 // names for it.
 
-import type { DecodeResult } from '../decode-result.js';
-import { ErrorCode } from '../notification-codes.js';
+import type { DecodeResult } from '../wire/decode-result.js';
+import { ErrorCode } from '../wire/notification-codes.js';
 import type { ConnId, FsmEvent } from './types.js';
 
 export function eventFromDecode(conn: ConnId, r: DecodeResult): FsmEvent | undefined {

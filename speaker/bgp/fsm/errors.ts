@@ -1,8 +1,8 @@
 // NOTIFICATIONs the FSM itself sends (RFC 4271 §6.5, §6.6, §6.7; RFC 6608; RFC 4486).
 
-import { notification } from '../messages.js';
-import type { NotificationMessage } from '../messages.js';
-import { CeaseSubcode, ErrorCode, FsmSubcode } from '../notification-codes.js';
+import { notification } from '../wire/messages.js';
+import type { NotificationMessage } from '../wire/messages.js';
+import { CeaseSubcode, ErrorCode, FsmSubcode } from '../wire/notification-codes.js';
 import type { State } from './types.js';
 
 /** RFC 4271 §6.5: Hold Timer Expired has no subcode. */

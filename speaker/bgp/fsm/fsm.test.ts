@@ -3,10 +3,10 @@
 import { BgpFsm } from './fsm.js';
 import { eventFromDecode } from './decode-event.js';
 import type { FsmAction, FsmConfig, FsmEvent } from './types.js';
-import type { Capability, OpenMessage } from '../messages.js';
-import { encodeMessage } from '../encode.js';
-import { buildOpen } from '../open.js';
-import { decodeMessage } from '../decode.js';
+import type { Capability, OpenMessage } from '../wire/messages.js';
+import { encodeMessage } from '../wire/encode.js';
+import { buildOpen } from '../wire/open.js';
+import { decodeMessage } from '../wire/decode.js';
 
 const LOCAL_ID = '10.0.0.11';
 

@@ -4,10 +4,10 @@
 // holds what they share and what is the same in every state (ManualStop, the second connection
 // of a collision, stale timer and connection events).
 
-import { parseIPv4 } from '../address.js';
-import type { Capability, KeepaliveMessage, NotificationMessage, OpenMessage } from '../messages.js';
-import { CeaseSubcode } from '../notification-codes.js';
-import { buildOpen, negotiate, validateOpen } from '../open.js';
+import { parseIPv4 } from '../wire/address.js';
+import type { Capability, KeepaliveMessage, NotificationMessage, OpenMessage } from '../wire/messages.js';
+import { CeaseSubcode } from '../wire/notification-codes.js';
+import { buildOpen, negotiate, validateOpen } from '../wire/open.js';
 import { active } from './active.js';
 import { connect } from './connect.js';
 import type { Connection, FsmContext, StateHandler } from './context.js';

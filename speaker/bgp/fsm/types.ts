@@ -2,8 +2,8 @@
 // Pure data: the FSM turns (event, now) into actions; the session edge (peer-connection.ts)
 // owns the sockets and the timers and turns their happenings back into events.
 
-import type { NotificationMessage, OpenMessage, KeepaliveMessage, Capability } from '../messages.js';
-import type { Negotiated } from '../open.js';
+import type { NotificationMessage, OpenMessage, KeepaliveMessage, Capability } from '../wire/messages.js';
+import type { Negotiated } from '../wire/open.js';
 
 /** RFC 4271 §8.2.2 */
 export type State = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';

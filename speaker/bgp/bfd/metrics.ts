@@ -1,0 +1,40 @@
+// BFD metrics, named as MetalLB's FRR mode exports them (metallb_bfd_*), read from the BFD
+// sessions at scrape time so they cannot drift from the sessions' own counters. `peer` is the
+// BFD peer's address. A session that is gone leaves no series.
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { BfdPeerStats } from './index.js';
+
+export function registerBfdMetrics(registry: Registry, stats: () => readonly BfdPeerStats[]): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'metallb_bfd_session_up',
+    help: 'BFD session state (1 is up, 0 is down)',
+    labelNames: ['peer'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of stats()) this.set({ peer: s.peer }, s.state === 'Up' ? 1 : 0);
+    },
+  });
+  const counter = (name: string, help: string, value: (s: BfdPeerStats) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of stats()) this.inc({ peer: s.peer }, value(s));
+      },
+    });
+  };
+  counter('metallb_bfd_session_up_events', 'Number of times the BFD session went up', (s) => s.upEvents);
+  counter(
+    'metallb_bfd_session_down_events',
+    'Number of times the BFD session went down',
+    (s) => s.downEvents,
+  );
+  counter('metallb_bfd_control_packet_input', 'Number of BFD Control packets received', (s) => s.packetsIn);
+  counter('metallb_bfd_control_packet_output', 'Number of BFD Control packets sent', (s) => s.packetsOut);
+}

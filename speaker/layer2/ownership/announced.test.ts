@@ -1,0 +1,57 @@
+import { parseIP } from '../../../lib/ip/index.js';
+import type { Election, IPPlan, L2Plan } from '../plan/index.js';
+import { announcements, ownedKey } from './announced.js';
+
+function ipPlan(ip: string, services: string[], interfaces: Record<string, 'all' | string[]>): IPPlan {
+  return {
+    ip,
+    address: parseIP(ip),
+    services,
+    eligible: Object.keys(interfaces).sort(),
+    weights: new Map(),
+    interfaces: new Map(Object.entries(interfaces)),
+  };
+}
+
+function election(claims: Record<string, number>): Election {
+  return { owners: new Map(), claims: new Map(Object.entries(claims)), notAnnounced: new Map() };
+}
+
+describe('what a node announces after an election', () => {
+  const plan: L2Plan = {
+    ips: [
+      ipPlan('192.168.10.222', ['default/myapp'], { node1: 'all', node2: ['eth1'] }),
+      ipPlan('fd00:77::200:10', ['default/myapp'], { node1: ['eth0'], node2: ['eth1'] }),
+      ipPlan('192.168.10.223', ['default/other', 'default/shared'], { node1: 'all' }),
+    ],
+    notAnnounced: new Map(),
+  };
+
+  it('answers only for the IPs it claims, restricted to its interfaces from the plan', () => {
+    const a = announcements(plan, election({ '192.168.10.222': 1, 'fd00:77::200:10': 3 }), 'node2');
+    expect(a.owned).toEqual([
+      { ip: '192.168.10.222', interfaces: ['eth1'] },
+      { ip: 'fd00:77::200:10', interfaces: ['eth1'] },
+    ]);
+    expect([...a.services.values()]).toEqual([
+      { key: 'default/myapp', ips: ['192.168.10.222', 'fd00:77::200:10'], interfaces: ['eth1'] },
+    ]);
+  });
+
+  it('announces every Service sharing a claimed IP, and none when it claims nothing', () => {
+    const a = announcements(plan, election({ '192.168.10.223': 2 }), 'node1');
+    expect(a.owned).toEqual([{ ip: '192.168.10.223' }]);
+    expect([...a.services.keys()]).toEqual(['default/other', 'default/shared']);
+    expect(a.services.get('default/other')?.interfaces).toEqual([]);
+    expect(announcements(plan, election({}), 'node1').services.size).toBe(0);
+  });
+
+  it('keys owned sets by IP and interfaces, whatever the order', () => {
+    expect(ownedKey([{ ip: 'b' }, { ip: 'a', interfaces: ['eth0'] }])).toBe(
+      ownedKey([{ ip: 'a', interfaces: ['eth0'] }, { ip: 'b' }]),
+    );
+    expect(ownedKey([{ ip: 'a', interfaces: ['eth0'] }])).not.toBe(
+      ownedKey([{ ip: 'a', interfaces: ['eth1'] }]),
+    );
+  });
+});
