@@ -91,7 +91,7 @@ lab-status:
 demo: build control-plane
 	@node dist/test/demo.js up
 
-# Seed 002's Service in BGP mode: the three nodes announce it to BIRD in the router namespace.
+# The layer 2 example's Service in BGP mode: the three nodes announce it to BIRD in the router namespace.
 demo-bgp: build control-plane
 	@node dist/test/demo.js up-bgp
 

@@ -1,4 +1,4 @@
-// What the speaker gives each announcement protocol, and what it gets back (STYLE.md: MetalLB's
+// What the speaker gives each announcement protocol, and what it gets back (like MetalLB's
 // speaker drives layer 2 and BGP through one small interface). Both protocols run side by side,
 // as in MetalLB: an IP is announced in L2 when an L2Advertisement covers it, over BGP when a
 // BGPAdvertisement does, or both. Each protocol subscribes to the configuration and the

@@ -1,6 +1,6 @@
 // make demo / make demo-down (root only):
 //   node dist/test/demo.js up     brings the demo up, prints how far Beacon got, leaves it running
-//   node dist/test/demo.js up-bgp the same in BGP mode (also `up --bgp`): seed 002's Service
+//   node dist/test/demo.js up-bgp the same in BGP mode (also `up --bgp`): the layer 2 example's Service
 //                                 announced from the three nodes to BIRD on the router
 //   node dist/test/demo.js down   stops everything the demo started
 // BEACON_DEMO_PREFIX selects the lab prefix (default bcn-), BEACON_DEMO_DIR the state

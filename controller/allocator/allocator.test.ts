@@ -97,15 +97,15 @@ const v4only = pool('v4only', ['10.1.0.0/30']);
 const v6only = pool('v6only', ['fd00::/126']);
 
 const rows: Row[] = [
-  // MetalLB seed 002: a range pool, one requested IP and one automatic one.
+  // MetalLB's layer 2 example: a range pool, one requested IP and one automatic one.
   {
-    name: 'gives a requested IP exactly (seed 002, loadBalancerIP 192.168.10.222)',
+    name: 'gives a requested IP exactly (the layer 2 example, loadBalancerIP 192.168.10.222)',
     pools: [seed002],
     request: svc('default/myapp', { ips: ['192.168.10.222'] }),
     want: { ips: ['192.168.10.222'], pool: 'first-pool' },
   },
   {
-    name: 'gives the lowest address of the range without a request (seed 002)',
+    name: 'gives the lowest address of the range without a request (the layer 2 example)',
     pools: [seed002],
     request: svc('default/myapp'),
     want: { ips: ['192.168.10.200'], pool: 'first-pool' },

@@ -3,7 +3,7 @@
 // it pools from the config builder and requests built from Services, and writes the results to
 // the API.
 //
-// Rules follow MetalLB's internal/allocator (see /work/shared/reference/metallb.md §2–3), with
+// Rules follow MetalLB's internal/allocator (internal/allocator/allocator.go), with
 // three deliberate differences:
 // - ties between pools of equal priority are broken by name, never at random;
 // - a service with a sharing key is packed onto the lowest address already shared under that

@@ -40,7 +40,7 @@ function input(parts: Partial<ConfigInput>): ConfigInput {
 }
 
 describe('buildConfig: pools', () => {
-  it('accepts seed 002 with MetalLB defaults', () => {
+  it('accepts the layer 2 example with MetalLB defaults', () => {
     const c = buildConfig(
       input({
         pools: [pool('first-pool', ['192.168.10.200-192.168.10.250'])],

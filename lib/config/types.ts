@@ -1,4 +1,4 @@
-// The one validated configuration both binaries consume (STYLE.md: MetalLB internal/config).
+// The one validated configuration both binaries consume (as MetalLB's internal/config does).
 // Every watched metallb.io object (plus the Secrets peers reference) becomes part of one
 // immutable Config. Each problem is recorded against the object it belongs to; an object with
 // an error is left out of the Config, and everything else stays in force.

@@ -1,4 +1,4 @@
-// BGP mode's Prometheus metrics, named as MetalLB's (reference/metallb.md §7): the native
+// BGP mode's Prometheus metrics, named as MetalLB's (MetalLB's internal/bgp/native stats and internal/bgp/bfd metrics): the native
 // speaker's session_up / updates_total / announced_prefixes_total, plus the FRR sidecar's
 // opens and notifications counters. `peer` is "ip:port" as in MetalLB's native mode.
 

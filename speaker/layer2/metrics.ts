@@ -1,4 +1,4 @@
-// Layer 2 metrics: MetalLB's names and labels (metallb.md §metrics), plus Beacon's failover
+// Layer 2 metrics: MetalLB's names and labels (MetalLB's internal/layer2/stats.go), plus Beacon's failover
 // timings. The responder and announcer keep their own per-IP totals; the counters here copy
 // them at scrape time, so the packet hot path never touches prom-client.
 

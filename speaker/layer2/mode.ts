@@ -1,4 +1,4 @@
-// Layer 2 mode (issue #6): this node answers ARP/NDP for the Service IPs it owns.
+// Layer 2 mode: this node answers ARP/NDP for the Service IPs it owns.
 //
 // Wiring, on every change of configuration, cluster view, membership or local health:
 //   plan (planL2: which nodes may announce each IP) → elect (electOwners, inside OwnershipLoop:

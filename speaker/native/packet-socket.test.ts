@@ -139,7 +139,7 @@ function sendUdp(pair: NamespacePair, ns: string, address: string): void {
     if (!ns.ok) throw new Error(ns.reason);
     expect(ns.value.destination).toBe(solicitedNodeMulticast(VIP6));
 
-    // Sourced from the VIP itself, which every NDP implementation accepts (lab.md §3).
+    // Sourced from the VIP itself, which every NDP implementation accepts (docs/lab.md).
     const answer = answerNeighborSolicitation(ns.value, MAC_B);
     responder.send(
       `send ${encodeNdpFrame({ ethernetSource: MAC_B, source: VIP6, ...answer }).toString('hex')}`,

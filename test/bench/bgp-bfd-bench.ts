@@ -1,4 +1,4 @@
-// BGP failover with BFD on the lab: `make demo-bgp`'s set-up (seed 002's Service announced by
+// BGP failover with BFD on the lab: `make demo-bgp`'s set-up (the layer 2 example's Service announced by
 // three speakers to BIRD on the router) with a BFDProfile of 100 ms x 3 on the BGPPeer and the
 // same on BIRD. Each trial fails node1 and times, on the router, how long until its kernel
 // FIB no longer lists node1 as a next hop of 192.168.10.222/32 (`ip route show`, polled every

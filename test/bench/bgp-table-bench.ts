@@ -1,4 +1,4 @@
-// Issue #7: how long 10,000 /32s take to reach a real router's BGP table from Beacon's session
+// how long 10,000 /32s take to reach a real router's BGP table from Beacon's session
 // edge (speaker/bgp BgpPeer, through the fixture test/e2e/fixtures/bgb-speaker.ts in node1),
 // next to BIRD announcing the same 10,000 routes (static routes exported over BGP, from node2)
 // to the same router, measured in the same run, one after the other, alternating, 3 rounds.
@@ -19,7 +19,7 @@
 // router, which removes most of that wait; that stronger baseline is the one the goal ratio
 // uses, and BIRD as it is gets a row of its own. Times to 99% of the table (before BIRD's last
 // UPDATE) are printed too: they compare throughput without the stall.
-// Issue #7's goal: Beacon within 1.5x of BIRD. Needs root (network namespaces).
+// The goal: Beacon within 1.5x of BIRD. Needs root (network namespaces).
 //
 //   npx tsc -p tsconfig.build.json && node --expose-gc dist/test/bench/run.js bgp-table
 

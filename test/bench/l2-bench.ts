@@ -15,7 +15,7 @@
 // run time, answering for its own Service IP on the same node. It holds the same two wake-ups
 // as ours and nothing else, so floor / kernel is what no userspace responder can beat on this
 // segment, and Beacon / floor is what is ours to win. SKIPPED when there is no C compiler.
-// Issue #6's goal is a latency within 1.5x of the kernel's. Needs root (network namespaces).
+// The goal is a latency within 1.5x of the kernel's. Needs root (network namespaces).
 //
 //   npx tsc -p tsconfig.build.json && node --expose-gc dist/test/bench/run.js l2-arp
 

@@ -1,4 +1,4 @@
-// Layer 2 failover on the lab (issue #6): seed 002 with the controller and three speakers,
+// Layer 2 failover on the lab: the layer 2 example with the controller and three speakers,
 // then repeated failures of the node owning 192.168.10.222, each measured on the client's
 // wire (tcpdump in the client namespace): from the failure to the first gratuitous ARP of the
 // new owner. The goal is 1 s. Two failures:

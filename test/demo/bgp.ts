@@ -3,7 +3,7 @@
 // test/e2e/bgp-mode.test.ts runs it), started detached and recorded like Beacon's processes
 // so that `demo down` ends it by PID; and the client's route to the Service IP via the router.
 //
-// Seed 002's 192.168.10.0/24 is on-link for the client (the L2 demo needs that), so without a
+// The layer 2 example's 192.168.10.0/24 is on-link for the client (the L2 demo needs that), so without a
 // host route the client would ARP for 192.168.10.222 and never ask the router: the demo adds
 // 192.168.10.222/32 via 10.77.0.1 in the client namespace, which the lab deletes with it.
 

@@ -1,4 +1,4 @@
-// `make demo`: Beacon's main job on the embedded lab, with seed 002's MetalLB YAML applied
+// `make demo`: Beacon's main job on the embedded lab, with the layer 2 example's MetalLB YAML applied
 // verbatim. A real control plane, the network lab (three nodes, a router and a client on one
 // bridge), Node objects and an EndpointSlice written here (no kubelet, no controller-manager),
 // the kube-proxy stand-in, then the controller and one speaker per node. It prints one line per
@@ -31,7 +31,7 @@ import { birdFiles, birdc, parseEstablished, routeClientViaRouter, startBird } f
 import { arpFromClient, clientNeighbour, curlFromClient, nodeOfMac, type ArpAnswer } from './probes.js';
 import { logTail, startTracked, stopTracked, trackedAlive, type TrackedProcess } from './processes.js';
 
-/** Seed 002's Service: name, namespace, IP and port, as in test/demo/seed-002-svc.yaml. */
+/** The layer 2 example's Service: name, namespace, IP and port, as in test/demo/seed-002-svc.yaml. */
 export const seedService = { name: 'myapp', namespace: 'default', ip: '192.168.10.222', port: 80 } as const;
 
 export const seedFiles = {
@@ -122,7 +122,7 @@ export interface DemoState {
 }
 
 export interface DemoOptions {
-  /** 'l2' (seed 002 as written, default) or 'bgp' (`make demo-bgp`). */
+  /** 'l2' (the layer 2 example as written, default) or 'bgp' (`make demo-bgp`). */
   mode?: DemoMode;
   prefix?: string;
   dir?: string;
@@ -241,8 +241,8 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
 
   say(
     mode === 'bgp'
-      ? `Beacon demo: seed 002's Service in BGP mode (BIRD on the router) on the lab "${prefix}", state in ${shown(dir)}/`
-      : `Beacon demo: seed 002 (MetalLB layer 2 example) on the lab "${prefix}", state in ${shown(dir)}/`,
+      ? `Beacon demo: the layer 2 example's Service in BGP mode (BIRD on the router) on the lab "${prefix}", state in ${shown(dir)}/`
+      : `Beacon demo: MetalLB's layer 2 example on the lab "${prefix}", state in ${shown(dir)}/`,
   );
 
   // 1. The control plane: kube-apiserver + etcd, CRDs and RBAC (what `kubectl apply` of
@@ -308,7 +308,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
       `${nodeHosts.map(hostSeedV4).join(', ')}, label kubernetes.io/hostname, Ready`,
   );
 
-  // 4. Seed 002 verbatim: the pool and the advertisement, the Deployment, the Service. In BGP
+  // 4. The layer 2 example verbatim: the pool and the advertisement, the Deployment, the Service. In BGP
   //    mode the seed's pool comes with a BGPAdvertisement and the router as BGPPeer instead.
   if (mode === 'bgp') {
     const applied = await essential('bgp-config', 'IPAddressPool + BGPAdvertisement + BGPPeer', () =>
@@ -318,19 +318,19 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
       'bgp-config',
       true,
       `${path.relative(repoRoot, seedFiles.bgp)} applied: IPAddressPool metallb-system/first-pool ` +
-        `192.168.10.200-192.168.10.250 (seed 002's), BGPAdvertisement metallb-system/example, ` +
+        `192.168.10.200-192.168.10.250 (the layer 2 example's), BGPAdvertisement metallb-system/example, ` +
         `BGPPeer metallb-system/router ${hostV4('router')} (myASN ${labNet.routerAsn}, peerASN ${labNet.routerAsn}); ` +
         `no L2Advertisement`,
       applied,
     );
   } else {
-    const applied = await essential('seed-pool', 'seed 002 IPAddressPool + L2Advertisement', () =>
+    const applied = await essential('seed-pool', 'the layer 2 example IPAddressPool + L2Advertisement', () =>
       admin(['apply', '-f', seedFiles.pool]),
     );
     step(
       'seed-pool',
       true,
-      `seed 002 applied verbatim (${path.relative(repoRoot, seedFiles.pool)}): IPAddressPool ` +
+      `the layer 2 example applied verbatim (${path.relative(repoRoot, seedFiles.pool)}): IPAddressPool ` +
         `metallb-system/first-pool 192.168.10.200-192.168.10.250, L2Advertisement metallb-system/example`,
       applied,
     );
@@ -340,7 +340,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
     step(
       'seed-deployment',
       true,
-      `seed 002 Deployment default/myapp-deploy applied verbatim (${path.relative(repoRoot, seedFiles.deployment)}); ` +
+      `the layer 2 example Deployment default/myapp-deploy applied verbatim (${path.relative(repoRoot, seedFiles.deployment)}); ` +
         `no kubelet runs here, so it gets no Pods: the kube-proxy stand-in answers instead`,
       out,
     );
@@ -348,11 +348,11 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
     step(
       'seed-deployment',
       false,
-      'seed 002 Deployment default/myapp-deploy: the API server refused it',
+      'the layer 2 example Deployment default/myapp-deploy: the API server refused it',
       errorText(err),
     );
   }
-  const svcOut = await essential('seed-service', 'seed 002 Service', () =>
+  const svcOut = await essential('seed-service', 'the layer 2 example Service', () =>
     admin(['apply', '-f', seedFiles.service]),
   );
   const svc = JSON.parse(
@@ -362,7 +362,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
   step(
     'seed-service',
     svcOk,
-    `seed 002 Service default/myapp applied verbatim (${path.relative(repoRoot, seedFiles.service)}): ` +
+    `the layer 2 example Service default/myapp applied verbatim (${path.relative(repoRoot, seedFiles.service)}): ` +
       `type ${svc.spec?.type}, loadBalancerIP ${svc.spec?.loadBalancerIP}, clusterIP ${svc.spec?.clusterIP}`,
     svcOut,
   );

@@ -1,6 +1,6 @@
 // A layer 2 cluster on the network lab, for the failover e2e tests and benchmark: its own
-// control plane (so it never shares Nodes or seed 002's Service with another test), the lab,
-// Node objects, seed 002 applied verbatim with its EndpointSlice and the kube-proxy stand-in,
+// control plane (so it never shares Nodes or the layer 2 example's Service with another test), the lab,
+// Node objects, the layer 2 example applied verbatim with its EndpointSlice and the kube-proxy stand-in,
 // beacon-controller (a root-namespace helper of the lab, so the lab's guardian ends it too)
 // and one beacon-speaker per node. Plus what the client sees: ARP answers, gratuitous ARPs on
 // its wire (tcpdump), and a TCP connect loop. Needs root.
@@ -25,7 +25,7 @@ import {
 import { KubeProxy } from './proxy.js';
 import { relayRootEndpoint, targetFromUrl } from './relay.js';
 
-/** Seed 002's Service IP (test/demo/seed-002-svc.yaml). */
+/** The layer 2 example's Service IP (test/demo/seed-002-svc.yaml). */
 export const seedVip = '192.168.10.222';
 export const speakerMain = path.join(repoRoot, 'dist/speaker/main.js');
 export const controllerMain = path.join(repoRoot, 'dist/controller/main.js');
@@ -206,7 +206,7 @@ export class L2Cluster {
   }
 
   /**
-   * Control plane, lab, Nodes, seed 002 (pool, advertisement, Service, EndpointSlice), the
+   * Control plane, lab, Nodes, the layer 2 example (pool, advertisement, Service, EndpointSlice), the
    * kube-proxy stand-in, the controller and the speakers; returns once the Service has its
    * EXTERNAL-IP and exactly one node answers ARP for it.
    */

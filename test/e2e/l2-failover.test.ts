@@ -1,6 +1,6 @@
 // Layer 2 ownership on the lab beyond a speaker crash (l2-mode.test.ts): a node unplugged from
 // the segment, externalTrafficPolicy Local, and the interfaces a node may answer on. Its own
-// control plane and lab (prefix l2f-, test/e2e/l2-cluster.ts) with seed 002, the controller and
+// control plane and lab (prefix l2f-, test/e2e/l2-cluster.ts) with the layer 2 example, the controller and
 // three speakers; the client — a real Linux kernel — says who answers. Needs root.
 
 import { hostMac, isRoot, type NodeHost } from './lab.js';
@@ -8,7 +8,7 @@ import { endpointSliceObject } from '../demo/objects.js';
 import { GratuitousCapture, L2Cluster, seedVip, sleep, waitFor } from './l2-cluster.js';
 
 const LOCAL = { name: 'l2f-local', ip: '192.168.10.230' };
-// Outside seed 002's pool (pools must not overlap), on-link for the client: lab.ts labNet.
+// Outside the layer 2 example's pool (pools must not overlap), on-link for the client: lab.ts labNet.
 const IFACE = { name: 'l2f-if', ip: '10.77.0.240' };
 
 const root = isRoot();
@@ -189,7 +189,7 @@ describeRoot('layer 2 failover and eligibility on the lab', () => {
     await cluster.speakerReady('node3');
     await sleep(1000);
     expect(await cluster.arpAnswers(IFACE.ip, 3)).toEqual([]);
-    // Seed 002's IP is answered by a node that can answer, never node3.
+    // The layer 2 example's IP is answered by a node that can answer, never node3.
     expect((await cluster.arpAnswers(seedVip, 2)).map((a) => a.node)).not.toContain('node3');
 
     await cluster.killSpeaker('node3', 'SIGTERM');

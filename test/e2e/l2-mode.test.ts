@@ -1,6 +1,6 @@
 // Layer 2 mode end to end: the real control plane (Jest's global setup), the network lab,
 // beacon-controller in the root namespace and three beacon-speakers (dist/speaker/main.js) in
-// node1-3's namespaces as the speaker ServiceAccount. Seed 002 is applied verbatim; the client
+// node1-3's namespaces as the speaker ServiceAccount. The layer 2 example is applied verbatim; the client
 // — a real Linux kernel — resolves the Service IP, connects through the kube-proxy stand-in,
 // and follows the IP when its owner is SIGKILLed or SIGTERMed. Needs root.
 
@@ -180,7 +180,7 @@ describeRoot('layer 2 mode: controller + three speakers on the lab', () => {
       const patch = JSON.stringify(nodeStatusPatch(node, new Date()));
       await admin(['patch', 'node', node, '--subresource=status', '--type=merge', '-p', patch]);
     }
-    // Seed 002 verbatim, plus an IPv6 pool and Service of this test's own.
+    // The layer 2 example verbatim, plus an IPv6 pool and Service of this test's own.
     await admin(['apply', '-f', path.join(repoRoot, 'manifests/samples/seed-002.yaml')]);
     await admin(['apply', '-n', 'default', '-f', path.join(repoRoot, 'test/demo/seed-002-svc.yaml')]);
     await applyObject('v6-pool', {
@@ -261,7 +261,7 @@ describeRoot('layer 2 mode: controller + three speakers on the lab', () => {
     process.stderr.write(`\nlayer 2 mode (logs in ${dir}):\n${report.map((l) => `  ${l}`).join('\n')}\n`);
   }, 60_000);
 
-  it('gives seed 002’s Service its requested 192.168.10.222 and the controller the memberlist key Secret', async () => {
+  it('gives the layer 2 example’s Service its requested 192.168.10.222 and the controller the memberlist key Secret', async () => {
     expect(await waitFor('the EXTERNAL-IP of default/myapp', 30_000, () => ingress('default', 'myapp'))).toBe(
       VIP4,
     );

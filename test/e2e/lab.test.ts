@@ -291,7 +291,7 @@ describeRoot('network lab', () => {
   });
 
   it("keeps the nodes' kernels silent on ARP and NDP for proxy Service IPs", async () => {
-    const vip4 = '192.168.10.222'; // seed 002's Service IP
+    const vip4 = '192.168.10.222'; // the layer 2 example's Service IP
     const vip6 = 'fd00:77::200:1';
     await proxy.addServiceIP(vip4, 80);
     await proxy.addServiceIP(vip6, 80);

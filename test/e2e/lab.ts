@@ -1,12 +1,12 @@
 // The network lab: one real L2 segment (a bridge inside its own network namespace) with three
 // nodes, a router and a client plugged into it, each host in its own namespace. Everything the
 // lab creates carries its prefix (default `bcn-`), so labs with different prefixes coexist.
-// Recipe and gotchas: ../shared/reference/lab.md.
+// Its design and the traps found building it: docs/lab.md.
 //
 // Addressing (one segment, three subnets):
 //   10.77.0.0/24     node1 .11, node2 .12, node3 .13, router .1, client .100 (primary)
 //   fd00:77::/64     the same host ids (fd00:77::11 ...), added with nodad
-//   192.168.10.0/24  the same host ids again, secondary: seed 002's pool 192.168.10.200-250
+//   192.168.10.0/24  the same host ids again, secondary: the layer 2 example's pool 192.168.10.200-250
 //                    (Service IP 192.168.10.222) is on-link for the client, as L2 mode needs.
 // L2 pools that are on-link: 10.77.0.200-10.77.0.250, 192.168.10.200-250, fd00:77::200:0/112.
 // BGP service ranges, routed by the client via the router (10.77.0.1 / fd00:77::1):
@@ -35,7 +35,7 @@ export const hostIds: Record<LabHost, number> = { node1: 11, node2: 12, node3: 1
 export const labNet = {
   v4Prefix: '10.77.0.0/24',
   v6Prefix: 'fd00:77::/64',
-  /** Seed 002's subnet, on the same segment (secondary addresses). */
+  /** The layer 2 example's subnet, on the same segment (secondary addresses). */
   seedPrefix: '192.168.10.0/24',
   /** Routed by the client via the router: Service IPs announced over BGP. */
   bgpRangeV4: '10.77.100.0/24',
@@ -243,7 +243,7 @@ export class Lab {
       execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...kv], { stdio: 'pipe' });
     };
     runIp(['netns', 'add', lan]);
-    // No STP, no multicast snooping: NS to solicited-node groups always flood (lab.md §1).
+    // No STP, no multicast snooping: NS to solicited-node groups always flood (docs/lab.md).
     batch.push(`-n ${lan} link set lo up`);
     batch.push(`-n ${lan} link add br0 type bridge stp_state 0 mcast_snooping 0`);
     for (const host of labHosts) runIp(['netns', 'add', this.ns(host)]);
@@ -419,7 +419,7 @@ export class Lab {
 
   /**
    * Starts a long-running process inside a host namespace. `ip netns exec` execs the command,
-   * so the child's PID is the process's own (lab.md §1). `down()` ends it in any case.
+   * so the child's PID is the process's own (docs/lab.md). `down()` ends it in any case.
    */
   spawn(host: LabNamespace, cmd: string, args: string[] = [], opts: SpawnOptions = {}): LabProcess {
     const mode = opts.stdio ?? 'log';

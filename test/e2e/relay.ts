@@ -1,6 +1,6 @@
 // Makes a TCP endpoint of the root namespace (the test control plane on 127.0.0.1) reachable
 // from inside lab namespaces at the very same address, so a TLS certificate with SAN 127.0.0.1
-// still matches (lab.md §5). Unix sockets live in the filesystem, which all namespaces share:
+// still matches (docs/lab.md). Unix sockets live in the filesystem, which all namespaces share:
 //   root ns:    socat UNIX-LISTEN:<dir>/relay-<port>.sock,fork  TCP:<host>:<port>
 //   each host:  socat TCP-LISTEN:<port>,bind=127.0.0.1,fork    UNIX-CONNECT:<that socket>
 // Both sides are processes the lab tracks: `down()` ends them.

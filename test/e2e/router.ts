@@ -1,7 +1,7 @@
 // Real routers for the lab: BIRD 2 and FRR (zebra + bgpd [+ bfdd]) in the router namespace,
 // with per-test configs generated here. Each router instance gets its own directory (sockets,
 // pid files, logs) under the lab's directory, so labs and routers never share a path.
-// Verified shapes and gotchas: ../shared/reference/lab.md §2.
+// Verified shapes and traps: docs/lab.md (the router).
 
 import fs from 'node:fs';
 import net from 'node:net';
@@ -159,7 +159,7 @@ export function frrConfigs(
   const bgpd: string[] = [
     `router bgp ${r.asn}`,
     ` bgp router-id ${r.routerId}`,
-    // Without it FRR accepts nothing from eBGP peers: summary shows "(Policy)" (lab.md §2).
+    // Without it FRR accepts nothing from eBGP peers: summary shows "(Policy)" (docs/lab.md).
     ' no bgp ebgp-requires-policy',
     ' no bgp default ipv4-unicast',
     ' no bgp network import-check',
@@ -378,7 +378,7 @@ export class FrrRouter extends LabRouter {
     const files: Record<string, string> = { zebra: confs.zebra, bgpd: confs.bgpd };
     if (confs.bfdd) files.bfdd = confs.bfdd;
     for (const [d, text] of Object.entries(files)) fs.writeFileSync(path.join(this.dir, `${d}.conf`), text);
-    // The daemons drop privileges to user frr: the directory must be theirs (lab.md §2).
+    // The daemons drop privileges to user frr: the directory must be theirs (docs/lab.md).
     await run('chown', ['-R', 'frr:frr', this.dir]);
     const zserv = path.join(this.dir, 'zserv.api');
     const common = ['-z', zserv, '--vty_socket', this.dir, '-A', '127.0.0.1', '-P', '0'];

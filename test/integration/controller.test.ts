@@ -1,5 +1,5 @@
 // The controller binary against a real API server, as the controller ServiceAccount (so
-// manifests/rbac.yaml is what is tested), with seed 002's pool and L2Advertisement.
+// manifests/rbac.yaml is what is tested), with the layer 2 example's pool and L2Advertisement.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -97,7 +97,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('beacon-controller against a real API server', () => {
-  it("gives seed 002's myapp its requested 192.168.10.222 with ipMode VIP", async () => {
+  it("gives the layer 2 example's myapp its requested 192.168.10.222 with ipMode VIP", async () => {
     await createService('myapp', { loadBalancerIP: '192.168.10.222' });
     await allocatedIP('myapp');
     const svc = await read('myapp');

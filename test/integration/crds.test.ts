@@ -12,7 +12,7 @@ const env = testEnv();
 const beaconNs = 'metallb-system';
 const samplesDir = path.join(repoRoot, 'manifests/samples');
 
-// Seed 002, verbatim: MetalLB's layer 2 quick start as users paste it.
+// The layer 2 example, verbatim: MetalLB's layer 2 quick start as users paste it.
 const seed002 = `apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata:
@@ -129,11 +129,11 @@ describe('MetalLB configuration applies unchanged', () => {
     await env.kubectl(['delete', '-f', seedFile, '--ignore-not-found']);
   });
 
-  it('keeps seed 002 verbatim in manifests/samples', () => {
+  it('keeps the layer 2 example verbatim in manifests/samples', () => {
     expect(fs.readFileSync(seedFile, 'utf8')).toBe(seed002);
   });
 
-  it('applies seed 002 and lists the pool with its printer columns', async () => {
+  it('applies the layer 2 example and lists the pool with its printer columns', async () => {
     const out = await apply(seed002);
     expect(out).toContain('ipaddresspool.metallb.io/first-pool created');
     expect(out).toContain('l2advertisement.metallb.io/example created');

@@ -1,5 +1,5 @@
 // Which prefixes this node announces to which BGP peer, with which attributes — MetalLB's BGP
-// speaker rules (reference/metallb.md §5; speaker/bgp_controller.go ShouldAnnounce, SetBalancer,
+// speaker rules (MetalLB's speaker/bgp_controller.go ShouldAnnounce, SetBalancer,
 // syncPeers, adsForPeer), for one node. Unlike L2 there is no election: every eligible node
 // announces the same prefix with itself as next hop and the router spreads traffic (ECMP).
 // Pure; the speaker feeds it the Kubernetes view and hands each peer's routes to its Adj-RIB-Out.

@@ -1,6 +1,6 @@
 // The heartbeat datagram: versioned, authenticated with HMAC-SHA256 under the cluster's
 // membership key, so that a random UDP sender on the node network can neither forge nor
-// alter membership. Pure: bytes in, typed message out (STYLE.md: pg-protocol's shape).
+// alter membership. Pure: bytes in, typed message out (the shape of node-postgres' pg-protocol parser).
 //
 //  offset size
 //  0      4    magic "BCNM"

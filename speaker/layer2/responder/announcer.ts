@@ -1,7 +1,7 @@
 // Takeover announcements: when this node starts answering for an IP, it tells the segment at
 // once instead of waiting for neighbours' cache entries to expire.
 //  - IPv4: a gratuitous ARP request and a gratuitous ARP reply, broadcast (RFC 5227 §3,
-//    RFC 5944 §4.6). Linux updates an existing entry on either (lab.md §3); some hosts only
+//    RFC 5944 §4.6). Linux updates an existing entry on either (docs/lab.md); some hosts only
 //    act on one of the two, so both go out, as with MetalLB.
 //  - IPv6: an unsolicited Neighbor Advertisement to ff02::1 with O=1 (RFC 4861 §7.2.6),
 //    sourced from the IP itself (see responder.ts for why).

@@ -2,7 +2,7 @@
 // snapshot of the node's links and addresses; a thin reader fills the snapshot from rtnetlink
 // and a watcher re-reads it whenever the kernel reports a link or address change.
 //
-// Rules (MetalLB speaker/layer2, metallb.md §4):
+// Rules (MetalLB's internal/layer2 and speaker/layer2_controller.go):
 //  - the link is administratively up (IFF_UP), has no master (not a bond or bridge port:
 //    ARP arriving on a port is handled by the master), and is not NOARP;
 //  - its name matches none of the excluded patterns (MetalLB's announcedInterfacesToExclude);

@@ -25,7 +25,7 @@
 //  - S=1 for a solicitor with an address; to ff02::1 with S=0 for DAD (source ::).
 //  - The NA is sourced from the Service IP itself, not from our link-local address: Linux
 //    accepts both, but some tools (ndisc6) ignore an NA for a global target from a link-local
-//    source (lab.md §3), and the Service IP is ours while we own it.
+//    source (docs/lab.md), and the Service IP is ours while we own it.
 import { encodeArpReply } from '../wire/arp.js';
 import { type L2Frame, type L2MalformedReason, decodeFrame } from '../wire/frame.js';
 import {
