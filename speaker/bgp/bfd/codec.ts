@@ -7,6 +7,8 @@
 // authentication section is well formed (its Auth Len fits in the packet) and rejects the
 // packet with reason 'auth-unsupported'. encode() never sets A.
 
+import { BufferReader } from '../../../lib/wire/reader.js';
+
 /** bfd.SessionState values, as carried in the Sta field (§4.1). */
 export const BfdState = { AdminDown: 0, Down: 1, Init: 2, Up: 3 } as const;
 export type BfdState = (typeof BfdState)[keyof typeof BfdState];
@@ -86,19 +88,20 @@ const reject = (reason: BfdRejectReason): BfdDecodeResult => ({ ok: false, reaso
  */
 export function decodeControl(data: Uint8Array): BfdDecodeResult {
   if (data.length < BFD_CONTROL_LENGTH) return reject('too-short');
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const b0 = data[0]!;
-  const b1 = data[1]!;
+  // The mandatory section fits in the length checked above; the reader keeps the offsets.
+  const r = new BufferReader(data);
+  const b0 = r.u8();
+  const b1 = r.u8();
   if (b0 >> 5 !== BFD_VERSION) return reject('bad-version');
   const auth = (b1 & 0x04) !== 0;
-  const length = data[3]!;
+  const detectMult = r.u8();
+  const length = r.u8();
   if (length < (auth ? BFD_CONTROL_LENGTH + 2 : BFD_CONTROL_LENGTH)) return reject('too-short');
   if (length > data.length) return reject('length-exceeds-payload');
-  const detectMult = data[2]!;
   if (detectMult === 0) return reject('zero-detect-mult');
   if ((b1 & 0x01) !== 0) return reject('multipoint');
-  const myDiscriminator = view.getUint32(4);
-  const yourDiscriminator = view.getUint32(8);
+  const myDiscriminator = r.u32();
+  const yourDiscriminator = r.u32();
   if (myDiscriminator === 0) return reject('zero-my-discriminator');
   const state = (b1 >> 6) as BfdState;
   if (yourDiscriminator === 0 && state !== BfdState.Down && state !== BfdState.AdminDown)
@@ -106,9 +109,14 @@ export function decodeControl(data: Uint8Array): BfdDecodeResult {
   const poll = (b1 & 0x20) !== 0;
   const final = (b1 & 0x10) !== 0;
   if (poll && final) return reject('poll-and-final');
+  const desiredMinTxUs = r.u32();
+  const requiredMinRxUs = r.u32();
+  const requiredMinEchoRxUs = r.u32();
   if (auth) {
-    // §4.2: Auth Type (1 byte), Auth Len (1 byte, includes both) and type-specific data.
-    const authLen = data[BFD_CONTROL_LENGTH + 1]!;
+    // §4.2: Auth Type (1 byte), Auth Len (1 byte, includes both) and type-specific data; the
+    // Length check above guarantees both bytes are there.
+    r.skip(1);
+    const authLen = r.u8();
     if (authLen < 2 || BFD_CONTROL_LENGTH + authLen > length) return reject('bad-auth-length');
     return reject('auth-unsupported');
   }
@@ -124,9 +132,9 @@ export function decodeControl(data: Uint8Array): BfdDecodeResult {
       detectMult,
       myDiscriminator,
       yourDiscriminator,
-      desiredMinTxUs: view.getUint32(12),
-      requiredMinRxUs: view.getUint32(16),
-      requiredMinEchoRxUs: view.getUint32(20),
+      desiredMinTxUs,
+      requiredMinRxUs,
+      requiredMinEchoRxUs,
     },
   };
 }

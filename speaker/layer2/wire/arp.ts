@@ -4,6 +4,7 @@
 // Packet layout (RFC 826 "Packet format"), 28 bytes after the Ethernet header:
 //   ar$hrd(2)=1  ar$pro(2)=0x0800  ar$hln(1)=6  ar$pln(1)=4  ar$op(2)
 //   ar$sha(6)  ar$spa(4)  ar$tha(6)  ar$tpa(4)
+import { BufferReader } from '../../../lib/wire/reader.js';
 import { type Decoded, decoded, malformed } from './decoded.js';
 import { formatIPv4, formatMac, parseIPv4, parseMac, requireAddress } from './address.js';
 import {
@@ -57,36 +58,36 @@ export function decodeArp(body: Buffer): Decoded<ArpPacket, ArpMalformedReason> 
   if (body.length < ARP_PACKET_LENGTH) {
     return malformed('truncated-arp', `ARP body of ${body.length} bytes, need ${ARP_PACKET_LENGTH}`);
   }
-  const hardware = body.readUInt16BE(0);
+  // Every field below fits in the length checked above; the reader keeps the offsets.
+  const r = new BufferReader(body);
+  const hardware = r.u16();
   if (hardware !== HARDWARE_ETHERNET) {
     return malformed('unsupported-hardware-type', `hardware type ${hardware}, want 1 (Ethernet)`);
   }
-  const protocol = body.readUInt16BE(2);
+  const protocol = r.u16();
   if (protocol !== PROTOCOL_IPV4) {
     return malformed('unsupported-protocol-type', `protocol type 0x${protocol.toString(16)}, want 0x0800`);
   }
-  const hln = body.readUInt8(4);
-  const pln = body.readUInt8(5);
+  const hln = r.u8();
+  const pln = r.u8();
   if (hln !== 6 || pln !== 4) {
     return malformed('bad-address-length', `hardware length ${hln} / protocol length ${pln}, want 6 / 4`);
   }
-  const op = body.readUInt16BE(6);
+  const op = r.u16();
   if (op !== 1 && op !== 2) {
     return malformed('unknown-operation', `operation ${op}, want 1 (request) or 2 (reply)`);
   }
-  const senderMac = formatMac(body.subarray(8, 14));
+  const senderMacBytes = r.bytes(6);
+  const senderMac = formatMac(senderMacBytes);
   // A group address as sender would make every neighbour that learns it send unicast traffic
   // to a multicast MAC; Linux also refuses these (arp_process). Zero is not a station either.
-  if ((body.readUInt8(8) & 1) === 1 || senderMac === ZERO_MAC) {
+  if ((senderMacBytes[0]! & 1) === 1 || senderMac === ZERO_MAC) {
     return malformed('sender-mac-not-unicast', `sender hardware address ${senderMac}`);
   }
-  return decoded({
-    operation: op === 1 ? 'request' : 'reply',
-    senderMac,
-    senderIp: formatIPv4(body.subarray(14, 18)),
-    targetMac: formatMac(body.subarray(18, 24)),
-    targetIp: formatIPv4(body.subarray(24, 28)),
-  });
+  const senderIp = formatIPv4(r.bytes(4));
+  const targetMac = formatMac(r.bytes(6));
+  const targetIp = formatIPv4(r.bytes(4));
+  return decoded({ operation: op === 1 ? 'request' : 'reply', senderMac, senderIp, targetMac, targetIp });
 }
 
 /** Decodes a whole Ethernet frame carrying ARP, as a packet socket delivers it. */
