@@ -3,7 +3,7 @@
 // opens and notifications counters. `peer` is "ip:port" as in MetalLB's native mode.
 
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { MessageKind } from './session/peer-connection.js';
+import type { MessageKind } from './session/peer-session.js';
 
 export class BgpMetrics {
   private readonly sessionUp: Gauge<'peer'>;

@@ -1,5 +1,5 @@
 // how long 10,000 /32s take to reach a real router's BGP table from Beacon's session
-// edge (speaker/bgp BgpPeer, through the fixture test/e2e/fixtures/bgb-speaker.ts in node1),
+// edge (speaker/bgp PeerSession, through the fixture test/e2e/fixtures/bgb-speaker.ts in node1),
 // next to BIRD announcing the same 10,000 routes (static routes exported over BGP, from node2)
 // to the same router, measured in the same run, one after the other, alternating, 3 rounds.
 //

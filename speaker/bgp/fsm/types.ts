@@ -1,5 +1,5 @@
 // The BGP finite state machine's vocabulary (RFC 4271 §8): states, events in, actions out.
-// Pure data: the FSM turns (event, now) into actions; the session edge (peer-connection.ts)
+// Pure data: the FSM turns (event, now) into actions; the session edge (peer-session.ts)
 // owns the sockets and the timers and turns their happenings back into events.
 
 import type { NotificationMessage, OpenMessage, KeepaliveMessage, Capability } from '../wire/messages.js';

@@ -1,5 +1,5 @@
 // The passive side over loopback TCP: BgpListener hands an incoming connection to the peer
-// configured for its source address, refuses every other source, and a passive BgpPeer
+// configured for its source address, refuses every other source, and a passive PeerSession
 // (RFC 4271 §8.1.1 PassiveTcpEstablishment) reaches Established without ever connecting out.
 
 import net from 'node:net';
@@ -9,7 +9,7 @@ import { encodeMessage } from '../wire/encode.js';
 import { endOfRibFamily } from '../wire/end-of-rib.js';
 import type { BgpMessage, CodecContext } from '../wire/messages.js';
 import { buildOpen } from '../wire/open.js';
-import { BgpListener, BgpPeer, type PeerEvent } from './peer-connection.js';
+import { BgpListener, PeerSession, type PeerEvent } from './peer-session.js';
 
 const ctx: CodecContext = { fourOctetAs: true, maxMessageSize: 4096 };
 
@@ -48,8 +48,8 @@ function connectFrom(localAddress: string, port: number): ActivePeer {
   return { received, socket, closed: new Promise<void>((r) => socket.on('close', () => r())) };
 }
 
-function passivePeer(peerAddress: string, password?: string): { peer: BgpPeer; events: PeerEvent[] } {
-  const peer = new BgpPeer({
+function passivePeer(peerAddress: string, password?: string): { peer: PeerSession; events: PeerEvent[] } {
+  const peer = new PeerSession({
     peerAddress,
     ...(password !== undefined ? { password } : {}),
     localAsn: 64512,
@@ -121,7 +121,7 @@ describe('BgpListener and passive sessions', () => {
     stops.push(() => passive.stop());
     listener.addPeer(passive);
     passive.start();
-    const active = new BgpPeer({
+    const active = new PeerSession({
       peerAddress: '127.0.0.1',
       port: listener.port,
       localAddress: '127.0.0.5',

@@ -1,4 +1,4 @@
-// The node's BGP sessions: one BgpPeer per BGPPeer that selects this node, kept in step with
+// The node's BGP sessions: one PeerSession per BGPPeer that selects this node, kept in step with
 // the configuration. apply() takes the whole desired set (session spec + routes per peer) and
 // converges: new peers get a session, removed ones withdraw their routes and close with Cease /
 // Peer De-configured (RFC 4486 §4), a changed session-level field resets that session only
@@ -21,7 +21,7 @@
 
 import type { Logger } from '../../../lib/log.js';
 import { CeaseSubcode } from '../wire/notification-codes.js';
-import { BgpListener, BgpPeer, type PeerEvent, type PeerOptions } from './peer-connection.js';
+import { BgpListener, PeerSession, type PeerEvent, type PeerOptions } from './peer-session.js';
 import type { Announcement } from './speaker-rib.js';
 import type { BgpMetrics } from '../metrics.js';
 import { GRACEFUL_RESTART_TIME, peerLabel, sessionKey, type SessionSpec } from './session-spec.js';
@@ -80,7 +80,7 @@ interface Running {
   spec: SessionSpec;
   readonly key: string;
   readonly label: string;
-  readonly peer: BgpPeer;
+  readonly peer: PeerSession;
   established: boolean;
   /** Both sides advertised Graceful Restart on the current session. */
   gracefulRestart: boolean;
@@ -298,7 +298,7 @@ export class BgpSessions {
         else log.info(`BGP ${String(event)}`, fields);
       },
     };
-    const peer = new BgpPeer(options);
+    const peer = new PeerSession(options);
     const s: Running = {
       spec,
       key,

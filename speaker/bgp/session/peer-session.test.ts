@@ -9,8 +9,8 @@ import { encodeMessage } from '../wire/encode.js';
 import { buildOpen } from '../wire/open.js';
 import { endOfRibFamily } from '../wire/end-of-rib.js';
 import type { BgpMessage, CodecContext, NotificationMessage } from '../wire/messages.js';
-import { BgpPeer } from './peer-connection.js';
-import type { PeerEvent } from './peer-connection.js';
+import { PeerSession } from './peer-session.js';
+import type { PeerEvent } from './peer-session.js';
 
 const ctx: CodecContext = { fourOctetAs: true, maxMessageSize: 4096 };
 
@@ -85,11 +85,11 @@ async function fakePeer(): Promise<FakePeer> {
 }
 
 function speaker(port: number): {
-  peer: BgpPeer;
+  peer: PeerSession;
   events: PeerEvent[];
   next: (t: PeerEvent['type']) => Promise<PeerEvent>;
 } {
-  const peer = new BgpPeer({
+  const peer = new PeerSession({
     peerAddress: '127.0.0.1',
     port,
     localAsn: 64512,
@@ -119,9 +119,9 @@ function speaker(port: number): {
   return { peer, events, next };
 }
 
-describe('BgpPeer over TCP', () => {
+describe('PeerSession over TCP', () => {
   let fake: FakePeer;
-  let running: BgpPeer | undefined;
+  let running: PeerSession | undefined;
   beforeEach(async () => {
     fake = await fakePeer();
   });

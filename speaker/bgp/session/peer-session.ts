@@ -86,7 +86,7 @@ const HIGH_WATER = 256 * 1024;
 const isMapped = (a: string | undefined): string | undefined =>
   a?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 
-export class BgpPeer {
+export class PeerSession {
   readonly fsm: BgpFsm;
   readonly rib = new AdjRibOut();
   private readonly conns = new Map<ConnId, Io>();
@@ -546,7 +546,7 @@ export class BgpPeer {
 export class BgpListener {
   private readonly server = net.createServer((s) => this.onConnection(s));
   /** By canonical address: the peers there, with the port each is dialled on. */
-  private readonly peers = new Map<string, Array<{ peer: BgpPeer; port: number }>>();
+  private readonly peers = new Map<string, Array<{ peer: PeerSession; port: number }>>();
   /** By canonical address: the TCP-MD5 key now set on the listening socket, and for what
    * address text (a link-local peer's zone names the interface the key is for). */
   private readonly keys = new Map<string, { key: string; peer: string }>();
@@ -578,7 +578,7 @@ export class BgpListener {
   }
 
   /** `port`: the port we dial this peer on (default 179), to tell apart peers on one address. */
-  addPeer(peer: BgpPeer, port = 179): void {
+  addPeer(peer: PeerSession, port = 179): void {
     const address = canonicalAddress(peer.address);
     const list = (this.peers.get(address) ?? []).filter((e) => e.peer !== peer);
     list.push({ peer, port });
@@ -598,7 +598,7 @@ export class BgpListener {
    * empty key deletes it: tcp_md5.cc ApplyMd5, tcpm_keylen 0), or puts on the key of the peer
    * that now gets that address's connections.
    */
-  removePeer(peer: BgpPeer): void {
+  removePeer(peer: PeerSession): void {
     const address = canonicalAddress(peer.address);
     const list = this.peers.get(address)?.filter((e) => e.peer !== peer) ?? [];
     if (list.length > 0) this.peers.set(address, list);
@@ -611,7 +611,7 @@ export class BgpListener {
   }
 
   /** The peer an incoming connection from `address` belongs to (see the class comment). */
-  private resolve(address: string): BgpPeer | undefined {
+  private resolve(address: string): PeerSession | undefined {
     const list = this.peers.get(address) ?? [];
     if (list.length === 1) return list[0]!.peer;
     const onOurPort = list.filter((e) => e.port === this.port);
@@ -621,7 +621,7 @@ export class BgpListener {
   private syncKey(address: string): void {
     if (!this.server.listening) return;
     const peer = this.resolve(address);
-    // An empty password is no password (as BgpPeer dials: an empty key means no MD5).
+    // An empty password is no password (as PeerSession dials: an empty key means no MD5).
     const want = peer?.password || undefined;
     const have = this.keys.get(address);
     const next = want !== undefined ? { key: want, peer: peer!.address } : undefined;
