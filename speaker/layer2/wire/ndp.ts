@@ -8,6 +8,7 @@
 //  - decodeNdpPacket / decodeNdpFrame: a whole IPv6 packet or Ethernet frame from a packet
 //    socket, where every check, the checksum included, is ours.
 import { type Decoded, decoded, malformed } from './decoded.js';
+import { BufferReader } from '../../../lib/wire/reader.js';
 import { formatIPv6, formatMac, parseIPv6, parseMac, requireAddress } from './address.js';
 import { ETHERTYPE_IPV6, type EthernetMalformedReason, decodeEthernet, encodeEthernet } from './ethernet.js';
 import {
@@ -108,22 +109,23 @@ interface LinkLayerOptions {
  */
 function decodeOptions(options: Buffer): Result<LinkLayerOptions> {
   const found: LinkLayerOptions = {};
-  let offset = 0;
-  while (offset < options.length) {
-    if (offset + 2 > options.length) {
+  const r = new BufferReader(options);
+  while (r.remaining > 0) {
+    const offset = r.offset;
+    if (r.remaining < 2) {
       return malformed('truncated-option', `option header at offset ${offset} runs past the end`);
     }
-    const type = options.readUInt8(offset);
-    const units = options.readUInt8(offset + 1);
+    const type = r.u8();
+    const units = r.u8();
     if (units === 0)
       return malformed('zero-length-option', `option type ${type} at offset ${offset} has length 0`);
-    const end = offset + units * 8;
-    if (end > options.length) {
+    if (units * 8 - 2 > r.remaining) {
       return malformed(
         'truncated-option',
         `option type ${type} of ${units * 8} bytes at offset ${offset} runs past the end`,
       );
     }
+    const body = r.bytes(units * 8 - 2);
     if (type === OPTION_SOURCE_LINK_ADDRESS || type === OPTION_TARGET_LINK_ADDRESS) {
       // On Ethernet the option is exactly 8 bytes: type, length 1, 6-byte MAC (RFC 2464 §6).
       if (units !== 1) {
@@ -132,11 +134,10 @@ function decodeOptions(options: Buffer): Result<LinkLayerOptions> {
           `link-layer address option type ${type} has length ${units}, want 1`,
         );
       }
-      const mac = formatMac(options.subarray(offset + 2, offset + 8));
+      const mac = formatMac(body.subarray(0, 6));
       if (type === OPTION_SOURCE_LINK_ADDRESS) found.source ??= mac;
       else found.target ??= mac;
     }
-    offset = end;
   }
   return decoded(found);
 }
@@ -144,22 +145,27 @@ function decodeOptions(options: Buffer): Result<LinkLayerOptions> {
 /** Decodes and validates an ICMPv6 NS or NA message (starting at the ICMPv6 type byte). */
 export function decodeNdpMessage(message: Buffer, context: NdpContext = {}): Result<NdpMessage> {
   if (message.length < 4) return malformed('too-short', `ICMPv6 message of ${message.length} bytes`);
-  const type = message.readUInt8(0);
+  // Type, code, checksum, then (NA) flags and reserved bytes and the target (§4.3, §4.4).
+  const r = new BufferReader(message);
+  const type = r.u8();
   if (type !== ICMPV6_NEIGHBOR_SOLICITATION && type !== ICMPV6_NEIGHBOR_ADVERTISEMENT) {
     return malformed('not-neighbor-discovery', `ICMPv6 type ${type}, want 135 or 136`);
   }
   if (context.hopLimit !== undefined && context.hopLimit !== NDP_HOP_LIMIT) {
     return malformed('hop-limit-not-255', `hop limit ${context.hopLimit}, want 255 (RFC 4861 §7.1)`);
   }
-  const code = message.readUInt8(1);
+  const code = r.u8();
   if (code !== 0) return malformed('nonzero-code', `ICMPv6 code ${code}, want 0`);
   if (message.length < NDP_FIXED_LENGTH) {
     return malformed('too-short', `ICMPv6 length ${message.length}, need at least ${NDP_FIXED_LENGTH}`);
   }
-  const targetBytes = message.subarray(8, 24);
+  r.skip(2);
+  const flags = r.u8();
+  r.skip(3);
+  const targetBytes = r.bytes(16);
   const target = formatIPv6(targetBytes);
   if (isMulticastIPv6(targetBytes)) return malformed('multicast-target', `target ${target} is multicast`);
-  const options = decodeOptions(message.subarray(NDP_FIXED_LENGTH));
+  const options = decodeOptions(r.bytes(r.remaining));
   if (!options.ok) return options;
 
   if (type === ICMPV6_NEIGHBOR_SOLICITATION) {
@@ -188,7 +194,6 @@ export function decodeNdpMessage(message: Buffer, context: NdpContext = {}): Res
     return decoded(ns);
   }
 
-  const flags = message.readUInt8(4);
   const solicited = (flags & FLAG_SOLICITED) !== 0;
   // §7.1.2: "If the IP Destination Address is a multicast address the Solicited flag is zero."
   if (solicited && context.destination !== undefined) {
