@@ -11,7 +11,7 @@ import { commonFlags } from '../lib/component-flags.js';
 import { ConfigMetrics, ConfigReporter } from '../lib/config/reporter.js';
 import { ConfigSource } from '../lib/config/source.js';
 import type { Config } from '../lib/config/types.js';
-import { loadKubeConfig } from '../lib/kube-config.js';
+import { loadKubeConfig } from '../lib/kube/kubeconfig.js';
 import { KubeClient } from '../lib/kube/client.js';
 import { EventRecorder, eventSink } from '../lib/kube/events.js';
 import { LeaderElector } from '../lib/kube/leader-election.js';

@@ -10,7 +10,7 @@ import { commonFlags } from '../lib/component-flags.js';
 import { ConfigMetrics } from '../lib/config/reporter.js';
 import { ConfigSource } from '../lib/config/source.js';
 import type { FlagSpec } from '../lib/flags.js';
-import { loadKubeConfig } from '../lib/kube-config.js';
+import { loadKubeConfig } from '../lib/kube/kubeconfig.js';
 import { KubeClient } from '../lib/kube/client.js';
 import { EventRecorder, eventSink } from '../lib/kube/events.js';
 import { layer2 } from './layer2/mode.js';
