@@ -104,8 +104,13 @@ describe('configuration problems are reported, not refused', () => {
     expect(bad.message).toContain(
       `IPAddressPool ${ns}/newer: spec.addresses[0] "10.250.0.128/25": overlaps 10.250.0.0/24 of IPAddressPool ${ns}/older`,
     );
-    expect((await condition('ipaddresspools', 'v1beta1', 'unrelated'))?.status).toBe('True');
-    const older = await condition('ipaddresspools', 'v1beta1', 'older');
+    // The reporter writes the objects one after another: wait for each, the machine may be busy.
+    const unrelated = await eventually(() => condition('ipaddresspools', 'v1beta1', 'unrelated'));
+    expect(unrelated.status).toBe('True');
+    const older = await eventually(async () => {
+      const c = await condition('ipaddresspools', 'v1beta1', 'older');
+      return c?.reason === undefined ? undefined : c;
+    });
     expect(older?.reason).toBe('ValidWithWarnings');
     expect(older?.message).toContain('newer');
 
