@@ -23,6 +23,10 @@ export class Layer2Metrics {
   readonly conflicts: Counter<'ip'>;
   /** 1 while the membership key is missing (the speaker announces nothing). */
   readonly keyMissing: Gauge;
+  /** 1 while this node's ARP/NDP responder can answer (the health it puts in heartbeats). */
+  readonly responderUp: Gauge;
+  /** Since when (Unix seconds) this node has been answering for an IP, while it does. */
+  readonly announcingSince: Gauge<'ip' | 'node'>;
   private totals: (() => FrameTotals) | undefined;
 
   constructor(registry: Registry) {
@@ -86,6 +90,19 @@ export class Layer2Metrics {
     this.keyMissing = new Gauge({
       name: 'beacon_layer2_memberlist_key_missing',
       help: '1 while the memberlist Secret is missing or invalid: layer 2 announces nothing.',
+      registers,
+    });
+    this.responderUp = new Gauge({
+      name: 'beacon_layer2_responder_up',
+      help:
+        '1 while this node can answer ARP/NDP (a packet socket opens and none has failed); at 0 ' +
+        'its heartbeats say so and the other nodes take its IPs.',
+      registers,
+    });
+    this.announcingSince = new Gauge({
+      name: 'beacon_layer2_announcing_since_timestamp_seconds',
+      help: 'When this node began answering ARP/NDP for the IP (Unix time), while it does.',
+      labelNames: ['ip', 'node'],
       registers,
     });
   }

@@ -109,6 +109,8 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   // --- Data plane -------------------------------------------------------------------------
   /** IP → when its previous owner was lost (monotonic ms), until our first gratuitous frame. */
   const pendingFailover = new Map<string, number>();
+  /** IPs this node answers for since their first placement (for the announcing-since gauge). */
+  const answering = new Set<string>();
   let responderFailed = false;
   /** What the responder was last told to own; IP|interfaces said to be unanswerable here. */
   let ownedNow: readonly OwnedIp[] = [];
@@ -121,6 +123,9 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       pendingFailover.delete(ip);
       const failoverMs = lostAt === undefined ? undefined : now() - lostAt;
       if (failoverMs !== undefined) metrics.failoverSeconds.observe(failoverMs / 1000);
+      // Wall clock: the dashboard shows it as a date. A further interface keeps the first time.
+      if (!answering.has(ip)) metrics.announcingSince.set({ ip, node: self }, Date.now() / 1000);
+      answering.add(ip);
       log.info('announcing', {
         ip,
         interfaces,
@@ -179,6 +184,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   let lastHealth = '';
   function updateHealth(): void {
     const h = health();
+    metrics.responderUp.set(h.responderOk ? 1 : 0);
     const text = JSON.stringify(h);
     if (text !== lastHealth) {
       lastHealth = text;
@@ -275,6 +281,8 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       for (const ip of before) {
         if (after.has(ip)) continue;
         announcer.release(ip);
+        metrics.announcingSince.remove({ ip, node: self });
+        answering.delete(ip);
         log.info('no longer announcing', { ip, owner: election.owners.get(ip)?.owner });
       }
       lastOwned = key;
@@ -408,6 +416,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       for (const [key, svc] of announced)
         for (const ip of svc.ips)
           metrics.announced.remove({ protocol: 'layer2', service: key, node: self, ip });
+      for (const o of ownedNow) metrics.announcingSince.remove({ ip: o.ip, node: self });
       log.info('layer 2 stopped: left membership, stopped answering', { announced: announced.size });
       await status.clear();
     },
