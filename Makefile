@@ -10,12 +10,15 @@ export npm_config_fund := false
 export npm_config_audit := false
 
 # Debian packages the build, the tests and the network lab use.
-DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3
+# prometheus: promtool for the alerting rules' unit tests and the metrics lint, and the server the
+# monitoring lab test starts (never as a service: policy-rc.d or not, the tests run their own).
+DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus
 JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean \
+        monitoring
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
@@ -27,6 +30,7 @@ help:
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
 	@echo "make lab-up        create the network lab (namespaces bcn-*); make lab-down removes it"
+	@echo "make monitoring    regenerate the Grafana dashboard ConfigMap from monitoring/dashboard.json"
 
 # Debian packages: installed only when one is missing (needs root, as CI has).
 debs:
@@ -105,6 +109,10 @@ bench: build control-plane
 # failing inputs are saved to speaker/bgp/wire/testdata/malformed/, which the unit tests replay.
 fuzz: build
 	@node dist/test/fuzz/bgp-fuzz.js $(or $(FUZZ_COUNT),1000000) $(or $(FUZZ_SEED),1)
+
+# The Grafana dashboard's ConfigMap, from monitoring/dashboard.json (the one source).
+monitoring:
+	node monitoring/dashboard-configmap.mjs
 
 clean:
 	rm -rf dist coverage .testenv

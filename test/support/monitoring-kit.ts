@@ -253,6 +253,18 @@ export function readDashboard(): { panels?: Panel[]; [k: string]: unknown } {
   return JSON.parse(fs.readFileSync(dashboardFile, 'utf8')) as { panels?: Panel[] };
 }
 
+/**
+ * Grafana's variables, replaced for running a panel's query outside Grafana (promtool, the lab
+ * test's Prometheus): `range` is the dashboard's time range, `rateInterval` Grafana's
+ * $__rate_interval (at least four scrape intervals).
+ */
+export function expandGrafanaVariables(expr: string, opts: { range: string; rateInterval: string }): string {
+  return expr
+    .replace(/\$__rate_interval\b/g, opts.rateInterval)
+    .replace(/\$__range\b/g, opts.range)
+    .replace(/\$__interval\b/g, opts.rateInterval);
+}
+
 export interface Run {
   code: number;
   stdout: string;
