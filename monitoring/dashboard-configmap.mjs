@@ -7,8 +7,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
+const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const nsAt = args.indexOf('--namespace');
 const namespace = nsAt >= 0 ? args[nsAt + 1] : 'metallb-system';

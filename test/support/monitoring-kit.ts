@@ -6,6 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import yaml from 'js-yaml';
@@ -89,7 +90,7 @@ export function exportedFamilies(registries = buildRegistries()): Map<string, Me
       const labels = [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])].sort();
       const prev = out.get(m.name);
       if (prev === undefined)
-        out.set(m.name, { name: m.name, type: m.type, labels, components: [component] });
+        out.set(m.name, { name: m.name, type: String(m.type), labels, components: [component] });
       else prev.components.push(component);
     }
   }
@@ -327,4 +328,41 @@ export function lintFindings(output: string): Array<{ metric: string; problem: s
       const i = l.indexOf(' ');
       return i < 0 ? { metric: l, problem: '' } : { metric: l.slice(0, i), problem: l.slice(i + 1) };
     });
+}
+
+/**
+ * prometheus-operator's published CRDs (example/prometheus-operator-crd/ of its Go module, a
+ * pinned version), downloaded once through the Go module proxy into Beacon's cache, outside
+ * the repository. Returns the directory that holds the CRD YAML files.
+ */
+export const prometheusOperatorModule = 'github.com/prometheus-operator/prometheus-operator@v0.85.0';
+
+export function prometheusOperatorCrds(): Promise<string> {
+  const cache =
+    process.env.BEACON_CACHE ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '/root', '.cache'), 'beacon');
+  const env = {
+    ...process.env,
+    GOMODCACHE: path.join(cache, 'gomod'),
+    GOFLAGS: '-mod=mod',
+    GOTOOLCHAIN: 'local',
+  };
+  return new Promise((resolve, reject) => {
+    execFile(
+      'go',
+      ['mod', 'download', '-json', prometheusOperatorModule],
+      { env, cwd: os.tmpdir(), maxBuffer: 4 << 20, timeout: 300_000 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`go mod download ${prometheusOperatorModule} failed: ${stderr || err.message}`));
+          return;
+        }
+        const dir = (JSON.parse(stdout) as { Dir?: string }).Dir;
+        const crds = dir === undefined ? '' : path.join(dir, 'example/prometheus-operator-crd');
+        if (!fs.existsSync(crds))
+          reject(new Error(`${prometheusOperatorModule} has no example/prometheus-operator-crd/`));
+        else resolve(crds);
+      },
+    );
+  });
 }
