@@ -183,6 +183,8 @@ export class L2Cluster {
   readonly proxy: KubeProxy;
   readonly dir: string;
   readonly speakers = new Map<NodeHost, LabProcess>();
+  /** The controller's /metrics port on 127.0.0.1 of the root namespace (set by up()). */
+  controllerMetricsPort = 0;
   private env: TestEnvState | undefined;
   private readonly stateFile: string;
   private readonly kubeconfig: string;
@@ -237,6 +239,7 @@ export class L2Cluster {
       }),
     );
     await this.proxy.addServiceIP(seedVip, 80);
+    this.controllerMetricsPort = await freePort();
     this.lab.spawnRoot(
       process.execPath,
       [
@@ -246,7 +249,7 @@ export class L2Cluster {
         '--metrics-host',
         '127.0.0.1',
         '--metrics-port',
-        String(await freePort()),
+        String(this.controllerMetricsPort),
       ],
       'controller.log',
     );

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import yaml from 'js-yaml';
 import { ControllerMetrics } from '../../controller/metrics.js';
@@ -17,7 +18,12 @@ import { BgpMetrics } from '../../speaker/bgp-mode/metrics.js';
 import { registerBfdMetrics } from '../../speaker/bgp-mode/bfd-metrics.js';
 import type { BfdPeerStats } from '../../speaker/bfd/index.js';
 
-export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+/** The repository root, whether this file runs from the sources or from dist/. */
+export const repoRoot = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+})();
 export const alertsFile = path.join(repoRoot, 'monitoring/alerts.yaml');
 export const alertTestsFile = path.join(repoRoot, 'monitoring/tests/alerts.test.yaml');
 export const dashboardFile = path.join(repoRoot, 'monitoring/dashboard.json');
