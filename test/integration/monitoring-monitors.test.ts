@@ -51,7 +51,9 @@ describe('monitoring/ against prometheus-operator’s CRDs', () => {
   it.each(['podmonitors.yaml', 'servicemonitors.yaml'])('%s applies with strict validation', async (file) => {
     const out = await apply(path.join(repoRoot, 'monitoring', file));
     expect(out).toMatch(/(created|configured|unchanged)/);
-    const kind = file.startsWith('pod') ? 'podmonitors' : 'servicemonitors';
+    const [kind, endpoints] = file.startsWith('pod')
+      ? ['podmonitors', 'podMetricsEndpoints']
+      : ['servicemonitors', 'endpoints'];
     const job = await env.kubectl([
       'get',
       kind,
@@ -59,7 +61,7 @@ describe('monitoring/ against prometheus-operator’s CRDs', () => {
       '-n',
       'metallb-system',
       '-o',
-      'jsonpath={.spec.*[0].interval} {.spec.*[0].relabelings[0].replacement}',
+      `jsonpath={.spec.${endpoints}[0].interval} {.spec.${endpoints}[0].relabelings[0].replacement}`,
     ]);
     expect(job).toBe('15s beacon-speaker');
   });
