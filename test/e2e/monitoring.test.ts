@@ -256,7 +256,10 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
     } finally {
       await prometheus?.stop();
       await router?.stop().catch(() => undefined);
-      const left = await cluster.down();
+      // BEACON_KEEP_LOGS=1 keeps the speakers' and the controller's logs for a look afterwards.
+      const keepDir = process.env.BEACON_KEEP_LOGS === '1';
+      if (keepDir) process.stderr.write(`logs kept in ${cluster.dir}\n`);
+      const left = await cluster.down({ keepDir });
       expect(left).toEqual([]);
     }
   }, 90_000);
@@ -308,19 +311,25 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
 
   it('a station answering ARP for an owned IP: BeaconLayer2DuplicateResponder goes pending → firing → resolved', async () => {
     const t = alerts();
-    const owner = await cluster.owner(seedVip, 10_000);
-    // The client claims the Service IP with gratuitous ARPs (it may bind the address inside its
-    // own namespace only with ip_nonlocal_bind, lab.md §3).
+    // The pinned IP: only its node may own it, so no other speaker ever answers for it.
+    const owner = pinnedOwner as NodeHost;
+    await waitFor(`${PINNED.ip} answered by ${owner}`, 20_000, async () => {
+      const a = await cluster.arpAnswers(PINNED.ip, 2);
+      return a.length === 1 && a[0]?.node === owner ? true : undefined;
+    });
+    // The client claims the IP with gratuitous ARPs (it may send from an address it does not
+    // have, inside its own namespace, with ip_nonlocal_bind: lab.md §3).
     await cluster.lab.exec('client', 'sysctl', ['-qw', 'net.ipv4.ip_nonlocal_bind=1']);
     const t0 = Date.now();
-    const arping = cluster.lab.spawn('client', 'arping', ['-U', '-I', 'eth0', '-c', '15', seedVip]);
-    const match = { ip: seedVip, node: owner };
+    const arping = cluster.lab.spawn('client', 'arping', ['-U', '-I', 'eth0', '-c', '15', PINNED.ip]);
+    const match = { ip: PINNED.ip, node: owner };
     await t.waitFor('BeaconLayer2DuplicateResponder', match, 'firing', t0, 60_000);
     await arping.exited;
     const stoppedAt = Date.now();
     report.push(
-      `duplicate responder: client sent gratuitous ARPs for ${seedVip} (owned by ${owner}) from +0.0 s to +${((stoppedAt - t0) / 1000).toFixed(1)} s`,
+      `duplicate responder: the client sent gratuitous ARPs for ${PINNED.ip} (owned by ${owner}) from +0.0 s to +${((stoppedAt - t0) / 1000).toFixed(1)} s`,
     );
+    // The alert looks back one minute.
     await t.waitFor('BeaconLayer2DuplicateResponder', match, 'resolved', stoppedAt, 120_000);
     expect(t.states('BeaconLayer2DuplicateResponder', match, t0).map((c) => c.state)).toEqual([
       'pending',
@@ -345,8 +354,9 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
     const enableAt = Date.now();
     await bird.birdc(`enable ${proto}`);
     report.push(`  BIRD enabled ${proto} at +${((enableAt - t0) / 1000).toFixed(1)} s`);
-    await t.waitFor('MetalLBBGPSessionDown', match, 'resolved', enableAt, 60_000);
-    await t.waitFor('BeaconBFDSessionDown', match, 'resolved', enableAt, 60_000);
+    // The speaker redials with exponential backoff (up to 60 s between attempts).
+    await t.waitFor('MetalLBBGPSessionDown', match, 'resolved', enableAt, 150_000);
+    await t.waitFor('BeaconBFDSessionDown', match, 'resolved', enableAt, 150_000);
     for (const alert of ['MetalLBBGPSessionDown', 'BeaconBFDSessionDown'])
       expect(t.states(alert, match, t0).map((c) => c.state)).toEqual(['pending', 'firing', 'resolved']);
     report.push(
@@ -354,7 +364,7 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
         .format(t0, (c) => c.alert === 'MetalLBBGPSessionDown' || c.alert === 'BeaconBFDSessionDown')
         .map((l) => `  ${l}`),
     );
-  }, 180_000);
+  }, 300_000);
 
   it('every dashboard panel’s query returns data', async () => {
     const minutes = Math.ceil((Date.now() - startedAt) / 60_000) + 1;
