@@ -478,6 +478,37 @@ describe('BGP FSM (RFC 4271 §8)', () => {
       expect(h.fsm.state).toBe('Connect');
     });
 
+    it('keeps the automatic restart when a reset comes after the peer already closed the session', () => {
+      // The router disables the neighbor: its NOTIFICATION arrives first, BFD's Down (which
+      // resets the session, RFC 5882 §4.3) a detection time later. The session must come back.
+      const h = harness({ connectRetryMs: 300 });
+      const conn = toEstablished(h);
+      h.step({
+        type: 'NotifMsg',
+        conn,
+        notification: { type: 'notification', code: 6, subcode: 2, data: Buffer.alloc(0) },
+      });
+      h.advance(100);
+      const out = h.step({ type: 'ManualStop', subcode: 4, restart: true });
+      expect(h.notifications(out)).toEqual([]);
+      expect(h.timerAt(out, 'IdleHoldTimer')).toBe('untouched');
+      h.advance(200);
+      h.step({ type: 'IdleHoldTimer_Expires' });
+      expect(h.fsm.state).toBe('Connect');
+    });
+
+    it('cancels the automatic restart on ManualStop while Idle after a failure', () => {
+      const h = harness({ connectRetryMs: 300 });
+      const conn = toEstablished(h);
+      h.step({ type: 'TcpConnectionFails', conn });
+      h.step({ type: 'ManualStop' });
+      h.advance(300);
+      expect(h.step({ type: 'IdleHoldTimer_Expires' })).toEqual([]);
+      expect(h.fsm.state).toBe('Idle');
+      h.step({ type: 'ManualStart' });
+      expect(h.fsm.state).toBe('Connect');
+    });
+
     it('closes a connection attempt without a NOTIFICATION on ManualStop in Connect', () => {
       const h = harness();
       h.step({ type: 'ManualStart' });

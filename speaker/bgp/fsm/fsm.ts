@@ -364,9 +364,17 @@ export class BgpFsm implements FsmContext {
   }
 
   private manualStop(subcode: number, restart: boolean): void {
+    if (this.current === 'Idle') {
+      // Already down, e.g. the peer's NOTIFICATION came before BFD's Down: a reset of a running
+      // session keeps the automatic restart already armed; a stop cancels it.
+      if (!restart || !this.running) {
+        this.running = false;
+        this.timer('IdleHoldTimer', undefined);
+      }
+      return;
+    }
     this.running = restart;
     this.timer('IdleHoldTimer', undefined);
-    if (this.current === 'Idle') return;
     // RFC 4271 §8.2.2: ManualStop "sends the NOTIFICATION with a Cease" once a connection exists.
     this.teardown(`stopped (Cease subcode ${subcode})`, cease(subcode));
     this.failures = 0;
