@@ -14,9 +14,9 @@ import yaml from 'js-yaml';
 import { ControllerMetrics } from '../../controller/metrics.js';
 import { ConfigMetrics } from '../../lib/config/reporter.js';
 import { Layer2Metrics } from '../../speaker/layer2/metrics.js';
-import { BgpMetrics } from '../../speaker/bgp-mode/metrics.js';
-import { registerBfdMetrics } from '../../speaker/bgp-mode/bfd-metrics.js';
-import type { BfdPeerStats } from '../../speaker/bfd/index.js';
+import { BgpMetrics } from '../../speaker/bgp/metrics.js';
+import { registerBfdMetrics } from '../../speaker/bgp/bfd/metrics.js';
+import type { BfdPeerStats } from '../../speaker/bgp/bfd/index.js';
 
 /** The repository root, whether this file runs from the sources or from dist/. */
 export const repoRoot = ((): string => {
