@@ -130,6 +130,7 @@ await runComponent({
       now: Date.now,
       log,
       onAllocationsChanged: schedulePoolSync,
+      onPendingChanged: () => metrics.setPending(reconciler.pendingByReason()),
       observeAllocation: (s) => metrics.allocationSeconds.observe(s),
     });
 

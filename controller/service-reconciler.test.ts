@@ -49,6 +49,7 @@ function setup(
   const writes: string[] = [];
   const events: (EventSpec & { service: string })[] = [];
   const requeued: string[] = [];
+  const pendingChanges: Array<Map<string, number>> = [];
   const apply = (ns: string, name: string, patch: Patch) => {
     const k = `${ns}/${name}`;
     const svc = structuredClone(services.get(k)!);
@@ -95,6 +96,7 @@ function setup(
     requeue: (keys) => requeued.push(...keys),
     now: () => Date.UTC(2025, 0, 1),
     log,
+    onPendingChanged: () => pendingChanges.push(rec.pendingByReason()),
   });
   const add = (name: string, spec: ServiceObject['spec'] = {}, annotations: Record<string, string> = {}) => {
     services.items.set(`default/${name}`, {
@@ -103,7 +105,7 @@ function setup(
     });
     return `default/${name}`;
   };
-  return { services, rec, allocator, writes, events, requeued, add, history };
+  return { services, rec, allocator, writes, events, requeued, add, history, pendingChanges };
 }
 
 describe('ServiceReconciler', () => {
@@ -233,6 +235,16 @@ describe('ServiceReconciler', () => {
     expect(restarted.services.get('default/new')!.status?.loadBalancer?.ingress?.[0]?.ip).toBe(
       '192.168.10.202',
     );
+  });
+
+  it('says when the pending reasons change, though a Service that gets no address changes no allocation', async () => {
+    const t = setup();
+    const bad = t.add('bad', { loadBalancerIP: '10.9.9.9' });
+    await t.rec.reconcile(bad);
+    await t.rec.reconcile(bad); // still pending for the same reason: no news
+    t.services.items.get(bad)!.spec!.loadBalancerIP = '192.168.10.210';
+    await t.rec.reconcile(bad);
+    expect(t.pendingChanges).toEqual([new Map([['IPNotInAnyPool', 1]]), new Map()]);
   });
 
   it('leaves a bad request pending with a condition and a Warning event, touching no other Service', async () => {

@@ -50,6 +50,9 @@ export interface ServiceReconcilerOptions {
   log: Logger;
   /** Called after any allocation changed (pool status, metrics). */
   onAllocationsChanged?: () => void;
+  /** Called when a Service becomes pending, changes reason or stops being pending (metrics):
+   * a Service that gets no address changes no allocation. */
+  onPendingChanged?: () => void;
   /** Seconds spent finding addresses for a Service that held none. */
   observeAllocation?: (seconds: number) => void;
 }
@@ -80,6 +83,13 @@ export class ServiceReconciler {
     const counts = new Map<string, number>();
     for (const reason of this.pending.values()) counts.set(reason, (counts.get(reason) ?? 0) + 1);
     return counts;
+  }
+
+  private setPending(serviceKey: string, reason: string | undefined): void {
+    if (this.pending.get(serviceKey) === reason) return;
+    if (reason === undefined) this.pending.delete(serviceKey);
+    else this.pending.set(serviceKey, reason);
+    this.opts.onPendingChanged?.();
   }
 
   pendingKeys(): string[] {
@@ -129,14 +139,14 @@ export class ServiceReconciler {
     if (svc !== undefined && halfWritten !== undefined && svc.metadata?.resourceVersion === halfWritten)
       return;
     if (svc === undefined) {
-      this.pending.delete(serviceKey);
+      this.setPending(serviceKey, undefined);
       this.warned.delete(serviceKey);
       if (allocator.release(serviceKey)) this.freed(serviceKey);
       return;
     }
     if (!classMatches(svc, this.opts.lbClass)) {
       // Another load balancer's Service: not ours to write to.
-      this.pending.delete(serviceKey);
+      this.setPending(serviceKey, undefined);
       this.warned.delete(serviceKey);
       if (allocator.release(serviceKey)) this.freed(serviceKey);
       return;
@@ -169,8 +179,7 @@ export class ServiceReconciler {
       this.opts.onAllocationsChanged?.();
       if (before !== undefined && !sameAllocation(before.ips, after?.ips)) this.freed(serviceKey);
     }
-    if (outcome.kind === 'failed') this.pending.set(serviceKey, reasonCodes[outcome.failure.reason]);
-    else this.pending.delete(serviceKey);
+    this.setPending(serviceKey, outcome.kind === 'failed' ? reasonCodes[outcome.failure.reason] : undefined);
 
     const writes = desiredServiceState(svc, outcome, this.opts.now());
     const ns = svc.metadata?.namespace ?? '';
