@@ -25,6 +25,13 @@ describe('AdjRibOut', () => {
     expect(pathAttributes(route, ibgp, 4)).toMatchObject({ asPath: [], localPref: 200 });
   });
 
+  it('always sends LOCAL_PREF to internal peers: 100 when no advertisement sets one (RFC 4271 §5.1.5)', () => {
+    const route = { prefix: '10.77.100.10/32' };
+    expect(pathAttributes(route, ibgp, 4).localPref).toBe(100);
+    expect(pathAttributes({ prefix: 'fd00:77::100:10/128' }, ibgp, 6).localPref).toBe(100);
+    expect(pathAttributes(route, ebgp, 4).localPref).toBeUndefined();
+  });
+
   it('announces IPv6 through MP_REACH with the global and link-local next hops', () => {
     const a = pathAttributes({ prefix: 'fd00:77::100:10/128' }, { ...ebgp, linkLocal6: 'fe80::11' }, 6);
     expect(a.mpReach).toEqual({ family: 6, nextHop: 'fd00:77::11', linkLocalNextHop: 'fe80::11', nlri: [] });

@@ -2,7 +2,7 @@
 // and the UPDATEs that turn one into the other. Beacon originates every route itself, so the
 // attributes are fixed by the session: ORIGIN IGP, an empty AS_PATH to an internal peer and
 // [our AS] to an external one (§5.1.2), NEXT_HOP self (§5.1.3), LOCAL_PREF only internally
-// (§5.1.5). Pure: the session edge packs and sends what diff() returns.
+// (§5.1.5, 100 unless an advertisement gives one). Pure: the session edge packs and sends what diff() returns.
 
 import { Origin } from '../wire/constants.js';
 import type { LargeCommunity, PathAttributes } from '../wire/messages.js';
@@ -34,6 +34,9 @@ export interface RibSession {
   linkLocal6?: string;
 }
 
+/** LOCAL_PREF sent to internal peers when no advertisement gives one. */
+export const DEFAULT_LOCAL_PREF = 100;
+
 export interface RibChanges {
   withdraw: Prefix[];
   /** Prefixes grouped by identical attributes, so each group packs into as few UPDATEs as possible. */
@@ -58,7 +61,9 @@ export function pathAttributes(route: Announcement, s: RibSession, family: Addre
       ...(s.linkLocal6 ? { linkLocalNextHop: s.linkLocal6 } : {}),
       nlri: [],
     };
-  if (!s.external && route.localPref !== undefined) a.localPref = route.localPref;
+  // RFC 4271 §5.1.5: LOCAL_PREF SHALL be included in UPDATEs to internal peers; 100 is the
+  // value routers assume when it is absent (BIRD's and FRR's default local preference).
+  if (!s.external) a.localPref = route.localPref ?? DEFAULT_LOCAL_PREF;
   if (route.communities?.length) a.communities = [...route.communities].sort((x, y) => x - y);
   if (route.largeCommunities?.length) a.largeCommunities = route.largeCommunities;
   return a;
