@@ -205,6 +205,15 @@ export class PeerSession {
     this.scheduleSync();
   }
 
+  /** Changes some prefixes of the desired routes (undefined: withdraw); see AdjRibOut.update. */
+  change(changes: Iterable<readonly [prefix: string, route: Announcement | undefined]>): void {
+    try {
+      this.rib.update(changes);
+    } finally {
+      this.scheduleSync();
+    }
+  }
+
   /** An incoming connection from this peer's address (see BgpListener). */
   accept(socket: net.Socket): void {
     const id = this.fsm.connectionId();

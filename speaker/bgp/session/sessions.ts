@@ -28,7 +28,13 @@ import { GRACEFUL_RESTART_TIME, peerLabel, sessionKey, type SessionSpec } from '
 
 export interface DesiredSession {
   readonly spec: SessionSpec;
-  readonly routes: readonly Announcement[];
+  /** The whole table for this peer; a function is only called when the table is needed. */
+  readonly routes: readonly Announcement[] | (() => readonly Announcement[]);
+  /**
+   * false: a session that keeps running keeps its table (its changes come through change());
+   * only a new or reset session takes `routes`. Default true: every session takes it.
+   */
+  readonly replaceRoutes?: boolean;
 }
 
 export type StopMode = 'withdraw' | 'keep';
@@ -151,6 +157,7 @@ export class BgpSessions {
         if (peerLabel(d.spec) !== old.label) void after.then(() => this.forget(old));
         s = undefined;
       }
+      const fresh = !s;
       if (!s) {
         try {
           s = this.open(d.spec, key, after);
@@ -168,11 +175,23 @@ export class BgpSessions {
         }
       } else s.spec = d.spec;
       this.updateBfd(s);
+      if (!fresh && d.replaceRoutes === false) continue;
       try {
-        s.peer.announce(d.routes);
+        s.peer.announce(typeof d.routes === 'function' ? d.routes() : d.routes);
       } catch (err) {
         this.opts.log.error('BGP routes rejected', { peer: s.label, bgpPeer: name, error: err });
       }
+    }
+  }
+
+  /** Changes some of one session's routes (undefined: withdraw), by BGPPeer name. */
+  change(name: string, changes: Iterable<readonly [prefix: string, route: Announcement | undefined]>): void {
+    const s = this.sessions.get(name);
+    if (s === undefined || this.stopped) return;
+    try {
+      s.peer.change(changes);
+    } catch (err) {
+      this.opts.log.error('BGP routes rejected', { peer: s.label, bgpPeer: name, error: err });
     }
   }
 
