@@ -60,6 +60,30 @@ describe('AdjRibOut', () => {
     expect(rib.diff(ebgp).announce).toHaveLength(1);
   });
 
+  it('after a change of some prefixes, sends those only, and everything again after a reset', () => {
+    const rib = new AdjRibOut();
+    rib.setDesired(Array.from({ length: 100 }, (_, i) => ({ prefix: `10.77.100.${i}/32` })));
+    expect(rib.diff(ebgp).announce[0]?.prefixes).toHaveLength(100);
+    rib.update([
+      ['10.77.100.5/32', undefined],
+      ['10.77.100.6/32', { prefix: '10.77.100.6/32', communities: [7] }],
+      ['10.77.100.7/32', { prefix: '10.77.100.7/32' }], // unchanged: nothing to send
+      ['10.77.101.1/32', { prefix: '10.77.101.1/32' }],
+      ['10.77.101.2/32', undefined], // never announced: nothing to withdraw
+    ]);
+    const changes = rib.diff(ebgp);
+    expect(changes.withdraw.map(formatPrefix)).toEqual(['10.77.100.5/32']);
+    expect(changes.announce.map((g) => g.prefixes.map(formatPrefix))).toEqual([
+      ['10.77.100.6/32'],
+      ['10.77.101.1/32'],
+    ]);
+    expect(rib.diff(ebgp)).toEqual({ withdraw: [], announce: [] });
+    expect(rib.sentCount).toBe(100);
+    rib.reset();
+    rib.update([['10.77.101.3/32', { prefix: '10.77.101.3/32' }]]);
+    expect(rib.diff(ebgp).announce.flatMap((g) => g.prefixes)).toHaveLength(101);
+  });
+
   it('skips a family the session did not negotiate', () => {
     const rib = new AdjRibOut();
     rib.setDesired([{ prefix: '10.77.100.10/32' }, { prefix: 'fd00:77::100:10/128' }]);
