@@ -9,8 +9,9 @@ export npm_config_update_notifier := false
 export npm_config_fund := false
 export npm_config_audit := false
 
-# Debian packages the build, the tests and the network lab use.
-DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3
+# Debian packages the build, the tests and the network lab use (stress-ng: the CPU hog beside
+# the speaker-churn benchmark and its e2e test).
+DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 stress-ng
 JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 STAMP := node_modules/.beacon-deps
 
