@@ -17,9 +17,7 @@
 // --bgp-listen-port / METALLB_BGP_LISTEN_PORT (unset by default): also accept the routers'
 // connections on that TCP port (sessions.ts); unset, the speaker only dials, as MetalLB.
 
-import type { Config } from '../../lib/config/types.js';
-import { BgpPlanState, planBGP, toRibChanges, toRibRoutes, type BgpPlan } from './plan/index.js';
-import type { ClusterSnapshot } from '../cluster/view.js';
+import { BgpPlanState, toRibChanges, toRibRoutes } from './plan/index.js';
 import type { Protocol, ProtocolContext } from '../mode.js';
 import { BgpBfd } from './bfd/bgp-bfd.js';
 import { registerBfdMetrics } from './bfd/metrics.js';
@@ -32,23 +30,6 @@ import { BgpSessions, type DesiredSession, type StopMode } from './session/sessi
 
 export const shutdownModes = ['auto', 'withdraw'] as const;
 export type ShutdownMode = (typeof shutdownModes)[number];
-
-/** The sessions and routes this node should have: one per BGPPeer selecting it. Pure. */
-export function desiredSessions(
-  config: Config,
-  snapshot: ClusterSnapshot,
-  node: string,
-  plan: BgpPlan = planBGP(config, snapshot, node),
-): Map<string, DesiredSession> {
-  const self = snapshot.nodes.find((n) => n.name === node);
-  const desired = new Map<string, DesiredSession>();
-  for (const [name, routes] of plan.peers) {
-    const peer = config.peers.get(name);
-    if (!peer) continue;
-    desired.set(name, { spec: sessionSpec(peer, self, node), routes: toRibRoutes(routes) });
-  }
-  return desired;
-}
 
 export const bgp: Protocol = {
   name: 'bgp',

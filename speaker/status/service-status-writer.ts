@@ -56,7 +56,7 @@ export class ServiceStatusWriter<V, S extends ServiceStatus> extends StatusWrite
     private readonly spec: ServiceStatusKind<V, S>,
   ) {
     super(opts, spec);
-    this.concurrency = opts.concurrency ?? 8;
+    this.concurrency = opts.concurrency ?? 4;
   }
 
   protected async adopt(found: StatusObject<S>[]): Promise<void> {

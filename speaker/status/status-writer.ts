@@ -24,7 +24,8 @@ export interface StatusWriterOptions {
   /** At most one write pass per this long; default 500 ms. */
   minIntervalMs?: number;
   retryMs?: number;
-  /** Per-Service writers: requests in flight at once (default 8). */
+  /** Per-Service writers: requests in flight at once (default 4: the controller's writes, which
+   * routes wait for, share the API server). */
   concurrency?: number;
 }
 

@@ -78,7 +78,7 @@ describe('ServiceBgpStatusWriter', () => {
     writer.set(new Map(Array.from({ length: 40 }, (_, i) => [`ns/s${i}`, ['r1']])));
     await settle(api, () => api.objects.size === 40 && api.peersOf('s39') !== undefined);
     expect(api.maxInFlight).toBeGreaterThan(1);
-    expect(api.maxInFlight).toBeLessThanOrEqual(8);
+    expect(api.maxInFlight).toBeLessThanOrEqual(4);
 
     api.calls.length = 0;
     api.failNext = 1;
