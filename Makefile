@@ -12,7 +12,8 @@ export npm_config_audit := false
 # Debian packages the build, the tests and the network lab use.
 # prometheus: promtool for the alerting rules' unit tests and the metrics lint, and the server the
 # monitoring lab test starts itself on a free loopback port (the package's own service is not used).
-DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus
+# stress-ng: the CPU hog beside the scale and churn tests and benchmarks.
+DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus stress-ng
 JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 STAMP := node_modules/.beacon-deps
 

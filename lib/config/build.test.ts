@@ -253,6 +253,40 @@ describe('buildConfig: peers', () => {
     });
   });
 
+  it('reads peerASN 0 as unset, so dynamicASN decides the peer AS', () => {
+    const c = buildConfig(input({ peers: [peer('p', { peerASN: 0, dynamicASN: 'external' })] }));
+    expect(c.problems).toEqual([]);
+    expect(c.peers.get('p')?.peerASN).toBeUndefined();
+    expect(c.peers.get('p')?.dynamicASN).toBe('external');
+    const none = buildConfig(input({ peers: [peer('p', { peerASN: 0 })] }));
+    expect(none.peers.has('p')).toBe(false);
+    expect(none.problems.map(problemText)[0]).toContain('one of peerASN and dynamicASN is required');
+  });
+
+  it('reads a zero hold or keepalive time written through v1beta1 as unset, and keeps a v1beta2 one', () => {
+    const managed = (apiVersion: string) => ({
+      managedFields: [
+        {
+          manager: 'client',
+          operation: 'Update',
+          apiVersion,
+          time: '2026-01-01T00:00:00Z',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:spec': { 'f:holdTime': {}, 'f:keepaliveTime': {}, 'f:myASN': {} } },
+        },
+      ],
+    });
+    const withMeta = (apiVersion: string) => {
+      const o = peer('p', { holdTime: '0s', keepaliveTime: '0s' }) as { metadata: object };
+      return { ...o, metadata: { ...o.metadata, ...managed(apiVersion) } };
+    };
+    const v1 = buildConfig(input({ peers: [withMeta('metallb.io/v1beta1')] })).peers.get('p');
+    expect(v1?.holdTime).toBeUndefined();
+    expect(v1?.keepaliveTime).toBeUndefined();
+    const v2 = buildConfig(input({ peers: [withMeta('metallb.io/v1beta2')] })).peers.get('p');
+    expect(v2?.holdTime).toBe(0);
+  });
+
   it('resolves a password Secret and a BFD profile', () => {
     const c = buildConfig(
       input({

@@ -474,6 +474,24 @@ function secretPassword(secret: object | undefined): string | undefined {
   return str(asRecord(r?.stringData)?.password);
 }
 
+/**
+ * Whether spec.`field` was last written through `apiVersion`: the API server keeps, in
+ * metadata.managedFields, which version each field manager wrote with (server-side field
+ * tracking); the entry that owns the field and was written last decides.
+ */
+function writtenThrough(obj: object, apiVersion: string, field: string): boolean {
+  const managed = asRecord(asRecord(obj)?.metadata)?.managedFields;
+  const list: unknown[] = Array.isArray(managed) ? managed : [];
+  let found: Record<string, unknown> | undefined;
+  for (const e of list) {
+    const entry = asRecord(e);
+    const spec = asRecord(asRecord(entry?.fieldsV1)?.['f:spec']);
+    if (entry === undefined || spec?.[`f:${field}`] === undefined) continue;
+    if (found === undefined || String(entry.time ?? '') >= String(found.time ?? '')) found = entry;
+  }
+  return found?.apiVersion === apiVersion;
+}
+
 function parsePeer(
   problems: Problems,
   obj: object,
@@ -506,7 +524,10 @@ function parsePeer(
       value: String(s.myASN),
       message: 'must be an ASN from 0 to 4294967295',
     });
-  const peerASN = num(s.peerASN);
+  // AS 0 is reserved (RFC 7607) and MetalLB's peerASN is a plain uint32, so 0 reads as unset
+  // (the CRD says so): with dynamicASN it must not become "expect AS 0".
+  const givenPeerASN = num(s.peerASN);
+  const peerASN = givenPeerASN === 0 ? undefined : givenPeerASN;
   const dynamicASN = str(s.dynamicASN);
   if (peerASN === undefined && dynamicASN === undefined)
     problems.add({ ref, field: 'spec.peerASN', message: 'one of peerASN and dynamicASN is required' });
@@ -541,8 +562,15 @@ function parsePeer(
       severity: 'warning',
       message: 'not supported: each session carries the family of its peer address',
     });
-  const holdTime = seconds('holdTime');
-  const keepaliveTime = seconds('keepaliveTime');
+  // v1beta1 timers were plain durations, not pointers: "0s" is what its Go clients send for an
+  // unset one, so a zero written through v1beta1 means unset (the CRD says so), as in MetalLB's
+  // v1beta1 to v1beta2 conversion. In v1beta2 a holdTime of 0 means no keepalives.
+  const timer = (field: 'holdTime' | 'keepaliveTime'): number | undefined => {
+    const v = seconds(field);
+    return v === 0 && writtenThrough(obj, 'metallb.io/v1beta1', field) ? undefined : v;
+  };
+  const holdTime = timer('holdTime');
+  const keepaliveTime = timer('keepaliveTime');
   const connectTime = seconds('connectTime');
   if (holdTime !== undefined && holdTime !== 0 && holdTime < 3)
     problems.add({

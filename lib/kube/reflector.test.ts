@@ -182,4 +182,30 @@ describe('Reflector', () => {
     expect(r.hasSynced()).toBe(true);
     r.stop();
   });
+
+  it('caches only the projection of each object, listed or watched, and still follows resourceVersions', async () => {
+    const t = new FakeTransport();
+    t.items = [{ ...obj('a', '1', 1), extra: 'x'.repeat(100) } as Obj];
+    const r = new Reflector<Obj>({
+      transport: t,
+      resource: { group: 'metallb.io', version: 'v1beta1', plural: 'ipaddresspools', namespace: 'ns' },
+      log: quiet,
+      project: (o) => ({ metadata: o.metadata!, spec: { v: (o.spec?.v ?? 0) * 10 } }),
+    });
+    r.start();
+    await r.synced;
+    expect(r.cache.get('ns/a')).toEqual({
+      metadata: { name: 'a', namespace: 'ns', resourceVersion: '1' },
+      spec: { v: 10 },
+    });
+    const w = await t.nextWatch();
+    w.send({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '5' } } });
+    w.send({ type: 'MODIFIED', object: { ...obj('a', '6', 2), extra: 'y' } as Obj });
+    expect(r.cache.get('ns/a')).toEqual({
+      metadata: { name: 'a', namespace: 'ns', resourceVersion: '6' },
+      spec: { v: 20 },
+    });
+    expect(r.resourceVersion).toBe('6');
+    r.stop();
+  });
 });

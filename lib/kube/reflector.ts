@@ -24,7 +24,7 @@ export function resourcePath(r: ResourceRef): string {
   return r.namespace ? `${base}/namespaces/${r.namespace}/${r.plural}` : `${base}/${r.plural}`;
 }
 
-export interface ReflectorOptions {
+export interface ReflectorOptions<T extends KubeObject = KubeObject> {
   transport: Transport;
   resource: ResourceRef;
   log: Logger;
@@ -35,6 +35,12 @@ export interface ReflectorOptions {
   watchTimeoutSeconds?: number;
   /** Counts each LIST/WATCH failure (for metallb_k8s_client_update_errors_total and friends). */
   onError?: (err: Error) => void;
+  /**
+   * Keeps only what the caller reads of each object (applied before it is cached): at 10,000
+   * Services the full objects, with managedFields, would dominate the heap. The result must
+   * keep metadata.name, namespace and resourceVersion, which the cache is keyed and compared by.
+   */
+  project?: (obj: T) => T;
 }
 
 type Listener = (keys: string[]) => void;
@@ -59,7 +65,7 @@ export class Reflector<T extends KubeObject> {
   lists = 0;
   watches = 0;
 
-  constructor(private readonly opts: ReflectorOptions) {
+  constructor(private readonly opts: ReflectorOptions<T>) {
     this.backoff = opts.backoff ?? new Backoff();
     this.sleep = opts.sleep ?? defaultSleep;
     this.path = resourcePath(opts.resource);
@@ -138,7 +144,8 @@ export class Reflector<T extends KubeObject> {
         limit: this.opts.pageSize ?? 500,
         ...(cont ? { continue: cont } : {}),
       });
-      items.push(...page.items);
+      const project = this.opts.project;
+      for (const item of page.items) items.push(project ? project(item) : item);
       rv = page.resourceVersion;
       cont = page.continue;
     } while (cont && this.running);
@@ -190,11 +197,12 @@ export class Reflector<T extends KubeObject> {
       if (status.code === 410) return 'gone';
       return new ApiError(`watch error: ${status.message ?? 'unknown'}`, status.code);
     }
-    const obj = event.object as T;
-    const rv = obj.metadata?.resourceVersion;
+    const raw = event.object as T;
+    const rv = raw.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     this.backoff.reset();
     if (event.type === 'BOOKMARK') return 'ok';
+    const obj = this.opts.project ? this.opts.project(raw) : raw;
     if (event.type === 'DELETED') {
       if (this.store.delete(objectKey(obj))) this.notify([objectKey(obj)]);
     } else if (this.store.set(obj)) {

@@ -14,6 +14,7 @@ export class BgpMetrics {
   private readonly notificationsSent: Counter<'peer'>;
   private readonly notificationsReceived: Counter<'peer'>;
   private readonly updatesReceived: Counter<'peer'>;
+  private readonly malformedUpdates: Counter<'peer' | 'action'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -31,6 +32,12 @@ export class BgpMetrics {
       'metallb_bgp_updates_total_received',
       'Number of BGP UPDATE messages received (ignored: Beacon takes no routes)',
     );
+    this.malformedUpdates = new Counter({
+      name: 'beacon_bgp_malformed_updates_received_total',
+      help: 'UPDATEs received with an RFC 7606 error the session survives, by action (treat-as-withdraw, attribute-discard)',
+      labelNames: ['peer', 'action'],
+      registers,
+    });
     this.opensSent = counter('metallb_bgp_opens_sent', 'Number of BGP OPEN messages sent');
     this.opensReceived = counter('metallb_bgp_opens_received', 'Number of BGP OPEN messages received');
     this.notificationsSent = counter(
@@ -63,6 +70,10 @@ export class BgpMetrics {
 
   prefixes(peer: string, count: number): void {
     this.announced.set({ peer }, count);
+  }
+
+  malformedUpdate(peer: string, action: 'treat-as-withdraw' | 'attribute-discard'): void {
+    this.malformedUpdates.inc({ peer, action });
   }
 
   message(peer: string, direction: 'sent' | 'received', kind: MessageKind): void {

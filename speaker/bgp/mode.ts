@@ -1,7 +1,7 @@
 // BGP mode: sessions to the BGPPeers that select this node, each announcing what the BGP
 // planner (speaker/bgp/plan) says this node announces to that peer, with next hop self.
-// Every configuration or cluster change re-plans and hands the result to the session manager
-// (sessions.ts), which changes only what differs.
+// Every configuration change re-plans; a cluster change re-plans the Services it touched
+// (plan/plan-state.ts) and hands the session manager (sessions.ts) only the routes that differ.
 //
 // SIGTERM (stop()), by --bgp-shutdown / METALLB_BGP_SHUTDOWN:
 // - `auto` (default): a session whose BGPPeer has enableGracefulRestart and whose router
@@ -17,9 +17,7 @@
 // --bgp-listen-port / METALLB_BGP_LISTEN_PORT (unset by default): also accept the routers'
 // connections on that TCP port (sessions.ts); unset, the speaker only dials, as MetalLB.
 
-import type { Config } from '../../lib/config/types.js';
-import { planBGP, toRibRoutes, type BgpPlan } from './plan/index.js';
-import type { ClusterSnapshot } from '../cluster/view.js';
+import { BgpPlanState, toRibChanges, toRibRoutes } from './plan/index.js';
 import type { Protocol, ProtocolContext } from '../mode.js';
 import { BgpBfd } from './bfd/bgp-bfd.js';
 import { registerBfdMetrics } from './bfd/metrics.js';
@@ -32,23 +30,6 @@ import { BgpSessions, type DesiredSession, type StopMode } from './session/sessi
 
 export const shutdownModes = ['auto', 'withdraw'] as const;
 export type ShutdownMode = (typeof shutdownModes)[number];
-
-/** The sessions and routes this node should have: one per BGPPeer selecting it. Pure. */
-export function desiredSessions(
-  config: Config,
-  snapshot: ClusterSnapshot,
-  node: string,
-  plan: BgpPlan = planBGP(config, snapshot, node),
-): Map<string, DesiredSession> {
-  const self = snapshot.nodes.find((n) => n.name === node);
-  const desired = new Map<string, DesiredSession>();
-  for (const [name, routes] of plan.peers) {
-    const peer = config.peers.get(name);
-    if (!peer) continue;
-    desired.set(name, { spec: sessionSpec(peer, self, node), routes: toRibRoutes(routes) });
-  }
-  return desired;
-}
 
 export const bgp: Protocol = {
   name: 'bgp',
@@ -104,22 +85,44 @@ export const bgp: Protocol = {
       ...(listenPort !== undefined ? { listenPort: Number(listenPort) } : {}),
     });
     bfd.onChange = writeStates;
-    const converge = (): void => {
+    // The plan follows each change incrementally (plan-state.ts): a Service change re-plans
+    // that Service and hands the sessions only the routes it touched.
+    const state = new BgpPlanState();
+    const converge = (changed: ReadonlySet<string> | 'all'): void => {
       const config = ctx.config.current();
       const snapshot = ctx.cluster.current();
       if (!config || !snapshot) return;
       try {
-        const plan = planBGP(config, snapshot, ctx.node);
-        sessions.apply(desiredSessions(config, snapshot, ctx.node, plan));
-        serviceStatuses.set(plan.announced);
+        const changes = state.update(config, snapshot, ctx.node, changed);
+        const self = snapshot.nodes.find((n) => n.name === ctx.node);
+        const desired = new Map<string, DesiredSession>();
+        for (const name of state.peers) {
+          const peer = config.peers.get(name);
+          if (!peer) continue;
+          desired.set(name, {
+            spec: sessionSpec(peer, self, ctx.node),
+            routes: () => toRibRoutes(state.routesOf(name)),
+            replaceRoutes: changes.full,
+          });
+        }
+        sessions.apply(desired);
+        if (changes.full) serviceStatuses.set(changes.announced);
+        else {
+          for (const [peer, routes] of changes.routes) sessions.change(peer, toRibChanges(routes));
+          serviceStatuses.change(
+            new Map([...changes.announced].map(([k, peers]) => [k, peers.length > 0 ? peers : undefined])),
+          );
+        }
         writeStates();
       } catch (err) {
         ctx.log.error('BGP mode could not converge', { error: err });
       }
     };
-    const offConfig = ctx.config.onChange(converge);
-    const offCluster = ctx.cluster.onChange(converge);
-    converge();
+    const offConfig = ctx.config.onChange(() => converge('all'));
+    const offCluster = ctx.cluster.onChange((_snapshot, changes) =>
+      converge(changes === 'all' ? 'all' : changes.services),
+    );
+    converge('all');
     return Promise.resolve({
       async stop() {
         offConfig();

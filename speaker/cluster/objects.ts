@@ -81,9 +81,22 @@ export function toSpeakerNode(node: NodeObject): SpeakerNode {
 /** The label EndpointSlices carry with the name of their Service. */
 export const serviceNameLabel = 'kubernetes.io/service-name';
 
+/** An endpoint counts as MetalLB counts it: `serving` true, or `serving` unset and `ready`
+ * unset or true. */
+function counts(ep: NonNullable<EndpointSliceObject['endpoints']>[number]): boolean {
+  const c = ep.conditions ?? {};
+  return c.serving !== undefined ? c.serving : c.ready === undefined || c.ready;
+}
+
+/** The nodes one EndpointSlice has an endpoint that counts on, without duplicates. */
+export function sliceServingNodes(slice: EndpointSliceObject): string[] {
+  const nodes = new Set<string>();
+  for (const ep of slice.endpoints ?? []) if (ep.nodeName !== undefined && counts(ep)) nodes.add(ep.nodeName);
+  return [...nodes];
+}
+
 /**
- * Service key → nodes with at least one endpoint that counts, as MetalLB counts it:
- * `serving` true, or `serving` unset and `ready` unset or true.
+ * Service key → nodes with at least one endpoint that counts (see `counts`), over every slice.
  */
 export function servingNodes(slices: readonly EndpointSliceObject[]): Map<string, Set<string>> {
   const result = new Map<string, Set<string>>();
@@ -91,15 +104,81 @@ export function servingNodes(slices: readonly EndpointSliceObject[]): Map<string
     const service = slice.metadata?.labels?.[serviceNameLabel];
     if (!service) continue;
     const key = `${slice.metadata?.namespace ?? ''}/${service}`;
-    for (const ep of slice.endpoints ?? []) {
-      if (ep.nodeName === undefined) continue;
-      const c = ep.conditions ?? {};
-      const counts = c.serving !== undefined ? c.serving : c.ready === undefined || c.ready;
-      if (!counts) continue;
+    for (const node of sliceServingNodes(slice)) {
       let nodes = result.get(key);
       if (nodes === undefined) result.set(key, (nodes = new Set()));
-      nodes.add(ep.nodeName);
+      nodes.add(node);
     }
   }
   return result;
+}
+
+// What the speaker keeps of each watched object (the Reflector's `project`): the fields read
+// above, by toL2Service, isServedByUs and ingressIPs, and what an Event or an owner reference
+// names (uid, resourceVersion). At 10,000 Services the rest (managedFields, ports, selectors,
+// cluster IPs, endpoint addresses) was most of the speaker's heap.
+
+const keptMetadata = (
+  m: { name?: string; namespace?: string; resourceVersion?: string; uid?: string } | undefined,
+) => ({
+  ...(m?.name !== undefined ? { name: m.name } : {}),
+  ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
+  ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+  ...(m?.uid !== undefined ? { uid: m.uid } : {}),
+});
+
+export function projectService(svc: ServiceObject): ServiceObject {
+  const m = svc.metadata;
+  const pool = m?.annotations?.[poolAnnotation];
+  const spec = svc.spec;
+  return {
+    ...(svc.apiVersion !== undefined ? { apiVersion: svc.apiVersion } : {}),
+    ...(svc.kind !== undefined ? { kind: svc.kind } : {}),
+    metadata: {
+      ...keptMetadata(m),
+      ...(m?.labels !== undefined ? { labels: m.labels } : {}),
+      ...(pool !== undefined ? { annotations: { [poolAnnotation]: pool } } : {}),
+    },
+    spec: {
+      ...(spec?.type !== undefined ? { type: spec.type } : {}),
+      ...(spec?.loadBalancerClass !== undefined ? { loadBalancerClass: spec.loadBalancerClass } : {}),
+      ...(spec?.externalTrafficPolicy !== undefined
+        ? { externalTrafficPolicy: spec.externalTrafficPolicy }
+        : {}),
+    },
+    status: {
+      loadBalancer: {
+        ingress: (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [{ ip: i.ip }] : [])),
+      },
+    },
+  };
+}
+
+export function projectNode(node: NodeObject): NodeObject {
+  return {
+    metadata: {
+      ...keptMetadata(node.metadata),
+      ...(node.metadata?.labels !== undefined ? { labels: node.metadata.labels } : {}),
+    },
+    status: {
+      conditions: (node.status?.conditions ?? [])
+        .filter((c) => c.type === 'NetworkUnavailable')
+        .map((c) => ({ type: c.type, status: c.status })),
+      addresses: (node.status?.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
+    },
+  };
+}
+
+export function projectEndpointSlice(slice: EndpointSliceObject): EndpointSliceObject {
+  const service = slice.metadata?.labels?.[serviceNameLabel];
+  return {
+    metadata: {
+      ...keptMetadata(slice.metadata),
+      ...(service !== undefined ? { labels: { [serviceNameLabel]: service } } : {}),
+    },
+    endpoints: (slice.endpoints ?? []).map((ep) => ({
+      ...(ep.nodeName !== undefined ? { nodeName: ep.nodeName } : {}),
+      ...(ep.conditions !== undefined ? { conditions: ep.conditions } : {}),
+    })),
+  };
 }

@@ -24,12 +24,17 @@ export interface StatusWriterOptions {
   /** At most one write pass per this long; default 500 ms. */
   minIntervalMs?: number;
   retryMs?: number;
+  /** Per-Service writers: requests in flight at once (default 4: the controller's writes, which
+   * routes wait for, share the API server). */
+  concurrency?: number;
 }
 
 export abstract class StatusWriter<V, S> {
   protected readonly objects: StatusObjects<S>;
   /** Key → the value to show. */
-  protected desired: ReadonlyMap<string, V> = new Map();
+  protected desired = new Map<string, V>();
+  /** Keys whose value changed since the last pass began, or every key. */
+  private changed: Set<string> | 'all' = 'all';
   private readonly loop: ConvergeLoop;
   private adopted = false;
 
@@ -48,14 +53,40 @@ export abstract class StatusWriter<V, S> {
 
   /** The values now, by key; the objects follow asynchronously. */
   set(desired: ReadonlyMap<string, V>): void {
-    this.desired = desired;
+    this.desired = new Map(desired);
+    this.changed = 'all';
     this.loop.kick();
+  }
+
+  /** Some keys' values now (undefined: no object any more); the next pass looks at these only. */
+  change(changes: ReadonlyMap<string, V | undefined>): void {
+    if (changes.size === 0) return;
+    for (const [key, value] of changes) {
+      if (value === undefined) this.desired.delete(key);
+      else this.desired.set(key, value);
+      if (this.changed !== 'all') this.changed.add(key);
+    }
+    this.loop.kick();
+  }
+
+  /** The keys a pass should look at (and forgets them: a pass that fails hands back its rest). */
+  protected takeChanged(): Set<string> | 'all' {
+    const c = this.changed;
+    this.changed = new Set();
+    return c;
+  }
+
+  /** Keys a pass could not finish: the next one looks at them again. */
+  protected giveBack(keys: Iterable<string>): void {
+    if (this.changed === 'all') return;
+    for (const k of keys) this.changed.add(k);
   }
 
   /** Deletes every object of this node (SIGTERM). */
   async clear(): Promise<void> {
     await this.loop.stop();
     this.desired = new Map();
+    this.changed = 'all';
     await this.converge().catch((err: Error) =>
       this.opts.log.warn(`could not delete ${this.resource.kind} objects`, { error: err.message }),
     );

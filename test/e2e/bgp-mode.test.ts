@@ -5,7 +5,7 @@
 // equal-cost next hops, a client request reaches a backend over it, the route's attributes
 // (communities, large communities, LOCAL_PREF) arrive as configured, a TCP-MD5 password is
 // needed exactly when the router has one, and deleting the Service takes the route away.
-// Needs root (network namespaces). Lab prefix bgm-.
+// Needs root (network namespaces). Lab prefix bgm- (or $LAB_PREFIX).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { KubeProxy } from './proxy.js';
 import { relayRootEndpoint, targetFromUrl } from './relay.js';
 import { BirdRouter, FrrRouter, type RouterPeer } from './router.js';
 
-const prefix = 'bgm-';
+const prefix = process.env.LAB_PREFIX ?? 'bgm-';
 const ns = 'metallb-system';
 const appNs = 'bgm';
 const VIP4 = '10.77.100.10';

@@ -13,4 +13,5 @@ export type {
 export { bgpReasonText } from './types.js';
 export { planBGP } from './planner.js';
 export { diffRoutes, sameAttributes } from './diff.js';
-export { toRibRoutes } from './rib-routes.js';
+export { toAnnouncement, toRibChanges, toRibRoutes } from './rib-routes.js';
+export { BgpPlanState, type PlanChanges, type PlanStateInput } from './plan-state.js';

@@ -63,7 +63,9 @@ export type PeerEvent =
   /** The initial table and End-of-RIB are written. */
   | { type: 'synced'; prefixes: number }
   /** One BGP message handed to the socket, or one decoded from it (for counters). */
-  | { type: 'message'; direction: 'sent' | 'received'; kind: MessageKind };
+  | { type: 'message'; direction: 'sent' | 'received'; kind: MessageKind }
+  /** A received UPDATE with an RFC 7606 error the session survives. */
+  | { type: 'malformed-update'; action: 'treat-as-withdraw' | 'attribute-discard' };
 
 export type MessageKind = 'open' | 'update' | 'notification' | 'keepalive' | 'route-refresh';
 
@@ -201,6 +203,15 @@ export class PeerSession {
   announce(routes: readonly Announcement[]): void {
     this.rib.setDesired(routes);
     this.scheduleSync();
+  }
+
+  /** Changes some prefixes of the desired routes (undefined: withdraw); see AdjRibOut.update. */
+  change(changes: Iterable<readonly [prefix: string, route: Announcement | undefined]>): void {
+    try {
+      this.rib.update(changes);
+    } finally {
+      this.scheduleSync();
+    }
   }
 
   /** An incoming connection from this peer's address (see BgpListener). */
@@ -420,6 +431,16 @@ export class PeerSession {
           code: result.message.code,
           subcode: result.message.subcode,
         });
+      // RFC 7606 §8: an UPDATE treated as withdraw (or with attributes discarded) SHOULD be
+      // logged; the session goes on, so the log and the counter are the only trace of it.
+      if (result.action === 'treat-as-withdraw' || result.action === 'attribute-discard') {
+        this.log({
+          event: result.action,
+          errors: result.errors.map((e) => e.reason),
+          ...(result.action === 'treat-as-withdraw' ? { prefixes: result.withdrawn.length } : {}),
+        });
+        this.emit({ type: 'malformed-update', action: result.action });
+      }
       if (result.action === 'ok')
         this.emit({ type: 'message', direction: 'received', kind: result.message.type });
       const ev = eventFromDecode(io.id, result);

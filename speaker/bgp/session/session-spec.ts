@@ -53,8 +53,24 @@ export function defaultRouterId(peer: BGPPeer, node: SpeakerNode | undefined, no
   return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
 }
 
+/**
+ * The hold time to offer and the keepalive interval, as MetalLB's config parser resolves them
+ * (MetalLB's internal/config/config.go, and the BGPPeer CRD text): holdTime when given; else
+ * 3 x keepaliveTime when that is given; else 90 s. keepaliveTime 0 sends none of its own
+ * (the FSM then uses hold / 3, RFC 4271 §10), so it is left out.
+ */
+export function sessionTimers(peer: Pick<BGPPeer, 'holdTime' | 'keepaliveTime'>): {
+  holdTime: number;
+  keepaliveTime?: number;
+} {
+  const keepalive = peer.keepaliveTime;
+  const holdTime = peer.holdTime ?? (keepalive !== undefined ? 3 * keepalive : DEFAULT_HOLD_TIME);
+  return { holdTime, ...(keepalive !== undefined && keepalive > 0 ? { keepaliveTime: keepalive } : {}) };
+}
+
 export function sessionSpec(peer: BGPPeer, node: SpeakerNode | undefined, nodeName: string): SessionSpec {
-  const peerAsn = peer.peerASN;
+  // AS 0 is reserved (RFC 7607) and MetalLB's peerASN is a plain uint32: 0 reads as unset.
+  const peerAsn = peer.peerASN !== undefined && peer.peerASN !== 0 ? peer.peerASN : undefined;
   const dynamicAsn = peerAsn === undefined ? peer.dynamicASN : undefined;
   return {
     name: peer.ref.name,
@@ -64,8 +80,7 @@ export function sessionSpec(peer: BGPPeer, node: SpeakerNode | undefined, nodeNa
     ...(peerAsn !== undefined ? { peerAsn } : {}),
     ...(dynamicAsn !== undefined ? { dynamicAsn } : {}),
     routerId: peer.routerID ?? defaultRouterId(peer, node, nodeName),
-    holdTime: peer.holdTime ?? DEFAULT_HOLD_TIME,
-    ...(peer.keepaliveTime !== undefined ? { keepaliveTime: peer.keepaliveTime } : {}),
+    ...sessionTimers(peer),
     ...(peer.connectTime !== undefined ? { connectRetryMs: peer.connectTime * 1000 } : {}),
     ...(peer.sourceAddress !== undefined ? { localAddress: peer.sourceAddress } : {}),
     ...(peer.password !== undefined ? { password: peer.password } : {}),

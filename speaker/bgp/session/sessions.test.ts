@@ -189,6 +189,26 @@ describe('BgpSessions', () => {
     expect(await metric('metallb_bgp_session_up', label)).toBeUndefined();
   });
 
+  it('starts the other peers when one BGPPeer cannot have a session, and names it once', async () => {
+    const r = await fakeRouter();
+    routers.push(r);
+    const lines: string[] = [];
+    const log = createLogger({ level: 'error', component: 'test', write: (l: string) => lines.push(l) });
+    sessions = new BgpSessions({ log });
+    const routes = [{ prefix: '10.77.100.1/32' }];
+    // Hold time 1 s is refused by the FSM (RFC 4271 §4.2: 0 or at least 3 s); the bad peer
+    // comes first in the desired set.
+    const bad = { spec: spec(r.port, { name: 'bad-peer', holdTime: 1 }), routes };
+    const good = { spec: spec(r.port, { name: 'good-peer' }), routes };
+    sessions.apply(desired(bad, good));
+    sessions.apply(desired(bad, good));
+    await until('the good peer’s route', () => r.conns[0]?.routes.has('10.77.100.1/32') === true);
+    expect(sessions.status().map((s) => s.name)).toEqual(['good-peer']);
+    const errors = lines.filter((l) => l.includes('bad-peer'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('holdTime 1');
+  });
+
   it('resets only the session whose BGPPeer changed', async () => {
     const a = await fakeRouter();
     const b = await fakeRouter();

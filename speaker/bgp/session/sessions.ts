@@ -28,7 +28,13 @@ import { GRACEFUL_RESTART_TIME, peerLabel, sessionKey, type SessionSpec } from '
 
 export interface DesiredSession {
   readonly spec: SessionSpec;
-  readonly routes: readonly Announcement[];
+  /** The whole table for this peer; a function is only called when the table is needed. */
+  readonly routes: readonly Announcement[] | (() => readonly Announcement[]);
+  /**
+   * false: a session that keeps running keeps its table (its changes come through change());
+   * only a new or reset session takes `routes`. Default true: every session takes it.
+   */
+  readonly replaceRoutes?: boolean;
 }
 
 export type StopMode = 'withdraw' | 'keep';
@@ -111,6 +117,8 @@ export class BgpSessions {
    * and sends R = 0.
    */
   private readonly establishedOnce = new Set<string>();
+  /** BGPPeer name → the session key it could not be started with (logged once). */
+  private readonly refused = new Map<string, string>();
   private stopped = false;
   private listener: BgpListener | undefined;
   /** The port the listener is bound to, once it is; undefined when there is none (not asked
@@ -135,6 +143,7 @@ export class BgpSessions {
       });
       this.track(this.close(s, 'withdraw', CeaseSubcode.PEER_DECONFIGURED).then(() => this.forget(s)));
     }
+    for (const name of this.refused.keys()) if (!desired.has(name)) this.refused.delete(name);
     for (const [name, d] of desired) {
       const key = sessionKey(d.spec);
       let s = this.sessions.get(name);
@@ -148,14 +157,41 @@ export class BgpSessions {
         if (peerLabel(d.spec) !== old.label) void after.then(() => this.forget(old));
         s = undefined;
       }
-      if (!s) s = this.open(d.spec, key, after);
-      else s.spec = d.spec;
+      const fresh = !s;
+      if (!s) {
+        try {
+          s = this.open(d.spec, key, after);
+        } catch (err) {
+          // One bad BGPPeer must not take the node's other sessions down with it. Said once
+          // per spec: every later apply() retries (the BGPPeer may be fixed) without logging.
+          this.sessions.delete(name);
+          if (this.refused.get(name) === key) continue;
+          this.refused.set(name, key);
+          this.opts.log.error(
+            `BGPPeer ${name}: cannot start its BGP session: ${err instanceof Error ? err.message : String(err)}`,
+            { bgpPeer: name, error: err },
+          );
+          continue;
+        }
+      } else s.spec = d.spec;
       this.updateBfd(s);
+      if (!fresh && d.replaceRoutes === false) continue;
       try {
-        s.peer.announce(d.routes);
+        s.peer.announce(typeof d.routes === 'function' ? d.routes() : d.routes);
       } catch (err) {
         this.opts.log.error('BGP routes rejected', { peer: s.label, bgpPeer: name, error: err });
       }
+    }
+  }
+
+  /** Changes some of one session's routes (undefined: withdraw), by BGPPeer name. */
+  change(name: string, changes: Iterable<readonly [prefix: string, route: Announcement | undefined]>): void {
+    const s = this.sessions.get(name);
+    if (s === undefined || this.stopped) return;
+    try {
+      s.peer.change(changes);
+    } catch (err) {
+      this.opts.log.error('BGP routes rejected', { peer: s.label, bgpPeer: name, error: err });
     }
   }
 
@@ -295,6 +331,8 @@ export class BgpSessions {
         : {}),
       log: ({ event, ...fields }) => {
         if (event === 'state') log.debug('BGP state', fields);
+        else if (event === 'treat-as-withdraw' || event === 'attribute-discard')
+          log.warn(`BGP UPDATE received with errors: ${String(event)} (RFC 7606)`, fields);
         else log.info(`BGP ${String(event)}`, fields);
       },
     };
@@ -337,6 +375,9 @@ export class BgpSessions {
           metrics?.message(label, e.direction, e.kind);
           if (e.kind === 'update' && e.direction === 'sent') metrics?.prefixes(label, peer.rib.sentCount);
           return;
+        case 'malformed-update':
+          metrics?.malformedUpdate(label, e.action);
+          return;
         case 'state':
           return;
       }
@@ -357,6 +398,7 @@ export class BgpSessions {
 
   /** Keeps what status() reports beyond the peer's own state, and says when it may have changed. */
   private observe(s: Running, e: PeerEvent): void {
+    if (e.type === 'malformed-update') return;
     if (e.type === 'message' && !(e.kind === 'update' && e.direction === 'sent')) return;
     if (e.type === 'state') {
       s.since = (this.opts.now ?? Date.now)();

@@ -40,7 +40,8 @@ export function planL2(config: Config, input: PlannerInput): L2Plan {
   );
 
   const perIP = new Map<string, { address: IPAddress; parts: ServiceIPPlan[] }>();
-  for (const service of [...input.services].sort((a, b) => a.key.localeCompare(b.key))) {
+  // Code-unit order (the cluster view's): localeCompare cost seconds per plan at 10,000 Services.
+  for (const service of [...input.services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (service.ips.length === 0) {
       addReason(service.key, { kind: 'no-ip' });
       continue;

@@ -1,0 +1,36 @@
+// `make bench` speaker-churn: N Services (SPEAKER_CHURN_SERVICES, default 10,000; try 2,000
+// first) with EndpointSlices created and then deleted against three speakers in BGP mode with
+// BFD 100 ms x 3 and hold time 3 s to BIRD, beside `stress-ng --cpu 2` (speaker-churn.ts says
+// what is watched). Goals: no BGP or BFD session drop; event-loop lag max under 100 ms.
+
+import type { BenchResult } from './allocator-bench.js';
+import { runSpeakerChurn, type ChurnOptions } from './speaker-churn.js';
+
+export const lagGoalMs = 100;
+
+export async function benchSpeakerChurn(opts: ChurnOptions = {}): Promise<BenchResult[]> {
+  const r = await runSpeakerChurn(opts);
+  const rows: BenchResult[] = [];
+  const push = (name: string, value: number, unit: string): void => {
+    rows.push({ name, value: Math.round(value * 10) / 10, unit });
+  };
+  push('Services created and deleted', r.services, '');
+  push('BGP/BFD session drops (goal 0)', r.sessionDrops, '');
+  push('create: API time', r.createMs / 1000, 's');
+  push('all /32s with 3 paths after the last create', (r.routesPresentMs ?? Number.NaN) / 1000, 's');
+  push('delete: API time', r.deleteMs / 1000, 's');
+  push('all withdrawn after the last delete', (r.routesWithdrawnMs ?? Number.NaN) / 1000, 's');
+  for (const l of r.lag) {
+    push(`${l.node}: event-loop lag p99 (worst second)`, l.p99 * 1000, 'ms');
+    push(`${l.node}: event-loop lag max (goal < ${lagGoalMs} ms)`, l.max * 1000, 'ms');
+  }
+  for (const m of r.memory) {
+    m.speakerRssMB.forEach((v, i) => push(`at ${m.services} Services: speaker ${i + 1} RSS`, v, 'MB'));
+    m.speakerHeapMB.forEach((v, i) =>
+      push(`at ${m.services} Services: speaker ${i + 1} V8 heap used`, v, 'MB'),
+    );
+    push(`at ${m.services} Services: controller RSS`, m.controllerRssMB, 'MB');
+  }
+  for (const d of r.dropDetails.slice(0, 20)) process.stderr.write(`speaker-churn: drop: ${d}\n`);
+  return rows;
+}

@@ -1,0 +1,395 @@
+// The speaker under load, on the lab: `make demo-bgp`'s set-up (three speakers, BIRD on the
+// router, hold time 3 s) with BFD 100 ms x 3 on every session, beside a CPU hog
+// (`stress-ng --cpu 2`), while N Services with an EndpointSlice each (endpoints on all three
+// nodes) are created and then deleted. What it watches:
+// - session drops: every change of a BGP protocol's state or a BFD session's in BIRD
+//   (`birdc show protocols`, `show bfd sessions`, polled every 200 ms) and every
+//   `Hold timer expired` / BFD down line in BIRD's log; the goal is none;
+// - how long after the last create until BIRD has every Service's /32 with 3 paths, and how
+//   long after the last delete until they are all gone;
+// - each speaker's event-loop lag (prom-client's nodejs_eventloop_lag_p99/max_seconds, which
+//   restart at every scrape: scraped every second, the worst interval is kept);
+// - speaker and controller RSS when 1k, 5k and N Services exist, with the speakers' V8 heap.
+// Shared by the benchmark (speaker-churn-bench.ts) and the e2e test, which runs it smaller.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { KubeClient } from '../../lib/kube/client.js';
+import { loadKubeConfig } from '../../lib/kube-config.js';
+import { kubectl } from '../env/install.js';
+import { demoDown, demoUp, readDemoState } from '../demo/demo.js';
+import { birdFiles, startBird } from '../demo/bgp.js';
+import { stopTracked, type TrackedProcess } from '../demo/processes.js';
+import { Lab, type NodeHost, nodeHosts } from '../e2e/lab.js';
+
+export interface ChurnOptions {
+  /** Services to create and delete (default 10,000; SPEAKER_CHURN_SERVICES). */
+  services?: number;
+  /** Lab prefix (default `chn-`, or LAB_PREFIX). */
+  prefix?: string;
+  /** Run `stress-ng --cpu <n>` beside it (0: none). Default 2. */
+  cpuHogs?: number;
+  /** API requests in flight while creating and deleting. Default 16. */
+  concurrency?: number;
+  /** How long to wait for the routes (each way), ms. Default 10 minutes. */
+  routesTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SpeakerLag {
+  node: NodeHost;
+  /** Worst per-second p99 and max over the run, seconds. */
+  p99: number;
+  max: number;
+}
+
+export interface MemoryAt {
+  services: number;
+  speakerRssMB: number[];
+  speakerHeapMB: number[];
+  controllerRssMB: number;
+}
+
+export interface ChurnResult {
+  services: number;
+  /** BGP or BFD state changes in BIRD, and hold-timer / BFD-down lines in its log. */
+  sessionDrops: number;
+  dropDetails: string[];
+  /** From the last create until every /32 had 3 paths; undefined if not within the timeout. */
+  routesPresentMs: number | undefined;
+  /** From the last delete until every /32 was gone. */
+  routesWithdrawnMs: number | undefined;
+  createMs: number;
+  deleteMs: number;
+  lag: SpeakerLag[];
+  memory: MemoryAt[];
+}
+
+const bfdMs = 100;
+const multiplier = 3;
+const namespace = 'churn';
+const poolName = 'churn';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve) =>
+    execFile(cmd, args, { encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20 }, (_e, out) =>
+      resolve(out ?? ''),
+    ),
+  );
+}
+
+/** `name state since info` of every BGP protocol and the state of every BFD session. */
+async function birdStates(socket: string): Promise<Map<string, string>> {
+  const states = new Map<string, string>();
+  for (const line of (await run('birdc', ['-s', socket, 'show', 'protocols'])).split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // Name Proto Table State Since Info: Since changes with every state change, so a flap
+    // between two polls still shows.
+    if (f[1] === 'BGP') states.set(`bgp ${f[0]}`, f.slice(3).join(' '));
+  }
+  for (const line of (await run('birdc', ['-s', socket, 'show', 'bfd', 'sessions'])).split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // IP address, Interface, State, Since, Interval, Timeout.
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(f[0] ?? '')) states.set(`bfd ${f[0]}`, `${f[2]} ${f[3]}`);
+  }
+  return states;
+}
+
+/** BIRD's count of networks and routes in its table (`show route count`). */
+async function routeCount(socket: string): Promise<{ routes: number; networks: number }> {
+  const out = await run('birdc', ['-s', socket, 'show', 'route', 'count']);
+  const m = /(\d+) of (\d+) routes for (\d+) networks/.exec(out);
+  return m ? { routes: Number(m[2]), networks: Number(m[3]) } : { routes: -1, networks: -1 };
+}
+
+function rssMB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function metricValue(text: string, name: string): number {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+/** Runs `work` on `items` with `concurrency` in flight; failures are retried a few times. */
+async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await work(item);
+          break;
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await sleep(200 * (attempt + 1));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnResult> {
+  const count = opts.services ?? Number(process.env.SPEAKER_CHURN_SERVICES ?? 10_000);
+  const prefix = opts.prefix ?? process.env.LAB_PREFIX ?? 'chn-';
+  const concurrency = opts.concurrency ?? 16;
+  const routesTimeoutMs = opts.routesTimeoutMs ?? 600_000;
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `beacon-${prefix}churn-`));
+  const lab = new Lab({ prefix });
+  const extra: TrackedProcess[] = [];
+  let hog: ChildProcess | undefined;
+  let stopWatch = false;
+  const watchers: Promise<void>[] = [];
+  const drops: string[] = [];
+  const lagWorst = new Map<NodeHost, { p99: number; max: number }>(
+    nodeHosts.map((n) => [n, { p99: 0, max: 0 }]),
+  );
+  const memory: MemoryAt[] = [];
+  const result: Partial<ChurnResult> = {};
+  try {
+    const report = await demoUp({ mode: 'bgp', prefix, dir, out: () => undefined });
+    const failed = report.steps.filter((s) => !s.reached).map((s) => s.line);
+    if (failed.length > 0) throw new Error(`the BGP demo did not come up:\n${failed.join('\n')}`);
+    const state = readDemoState(dir);
+    if (!state?.router || !state.controller) throw new Error('the BGP demo recorded no router or controller');
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    const admin = (args: string[]): Promise<string> => kubectl(kubeconfig, args);
+    const api = new KubeClient(loadKubeConfig(kubeconfig));
+
+    // A pool for the Services, its advertisement, and BFD on the peer and on BIRD.
+    const manifests = path.join(dir, 'churn.json');
+    fs.writeFileSync(
+      manifests,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+          {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: 'IPAddressPool',
+            metadata: { name: poolName, namespace: 'metallb-system' },
+            spec: { addresses: ['10.200.0.0/16'], autoAssign: false },
+          },
+          {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: 'BGPAdvertisement',
+            metadata: { name: poolName, namespace: 'metallb-system' },
+            spec: { ipAddressPools: [poolName] },
+          },
+          {
+            apiVersion: 'metallb.io/v1beta1',
+            kind: 'BFDProfile',
+            metadata: { name: 'churn-bfd', namespace: 'metallb-system' },
+            spec: { receiveInterval: bfdMs, transmitInterval: bfdMs, detectMultiplier: multiplier },
+          },
+        ],
+      }),
+    );
+    await admin(['apply', '-f', manifests]);
+    await admin([
+      ...['patch', 'bgppeers.metallb.io', 'router', '-n', 'metallb-system', '--type', 'merge'],
+      ...['-p', JSON.stringify({ spec: { bfdProfile: 'churn-bfd' } })],
+    ]);
+    await stopTracked([state.router]);
+    const files = birdFiles(path.join(dir, 'bird-bfd'));
+    extra.push(await startBird(lab, files, { intervalMs: bfdMs, multiplier }));
+    const baseline = await (async () => {
+      const t = Date.now();
+      for (;;) {
+        const s = await birdStates(files.socket);
+        const bgpUp = [...s].filter(([k, v]) => k.startsWith('bgp') && v.includes('Established')).length;
+        const bfdUp = [...s].filter(([k, v]) => k.startsWith('bfd') && v.startsWith('Up ')).length;
+        if (bgpUp === nodeHosts.length && bfdUp === nodeHosts.length) return routeCount(files.socket);
+        if (Date.now() - t > 60_000) throw new Error(`sessions not up with BFD: ${JSON.stringify([...s])}`);
+        await sleep(200);
+      }
+    })();
+    log(
+      `speaker-churn: lab up, BGP and BFD Established on 3 sessions; BIRD has ${baseline.networks} networks`,
+    );
+
+    // Watchers: BIRD's states, the speakers' event-loop lag.
+    watchers.push(
+      (async () => {
+        let last = await birdStates(files.socket);
+        while (!stopWatch) {
+          await sleep(200);
+          const now = await birdStates(files.socket);
+          for (const [k, v] of now) {
+            const before = last.get(k);
+            if (before !== undefined && before !== v) drops.push(`${k}: ${before} -> ${v}`);
+          }
+          last = now;
+        }
+      })(),
+      (async () => {
+        while (!stopWatch) {
+          await Promise.all(
+            nodeHosts.map(async (node) => {
+              const res = await lab.exec(
+                node,
+                'curl',
+                ['-s', '--max-time', '2', 'http://127.0.0.1:7472/metrics'],
+                {
+                  check: false,
+                },
+              );
+              const w = lagWorst.get(node)!;
+              const p99 = metricValue(res.stdout, 'nodejs_eventloop_lag_p99_seconds');
+              const max = metricValue(res.stdout, 'nodejs_eventloop_lag_max_seconds');
+              if (p99 > w.p99) w.p99 = p99;
+              if (max > w.max) w.max = max;
+            }),
+          );
+          await sleep(1000);
+        }
+      })(),
+    );
+    if ((opts.cpuHogs ?? 2) > 0) {
+      hog = spawn('stress-ng', ['--cpu', String(opts.cpuHogs ?? 2), '--timeout', '3600s', '--quiet'], {
+        stdio: 'ignore',
+      });
+      hog.on('error', (err) => log(`speaker-churn: stress-ng did not start (${err.message}); no CPU hog`));
+    }
+
+    const measureMemory = async (services: number): Promise<void> => {
+      const heaps = await Promise.all(
+        nodeHosts.map(async (node) => {
+          const res = await lab.exec(
+            node,
+            'curl',
+            ['-s', '--max-time', '2', 'http://127.0.0.1:7472/metrics'],
+            {
+              check: false,
+            },
+          );
+          return metricValue(res.stdout, 'nodejs_heap_size_used_bytes') / 2 ** 20;
+        }),
+      );
+      const m: MemoryAt = {
+        services,
+        speakerRssMB: state.speakers.map((s) => rssMB(s.pid)),
+        speakerHeapMB: heaps,
+        controllerRssMB: rssMB(state.controller!.pid),
+      };
+      memory.push(m);
+      log(
+        `speaker-churn: at ${services} Services: speaker RSS ${m.speakerRssMB.map((v) => v.toFixed(0)).join('/')} MB ` +
+          `(heap ${heaps.map((v) => v.toFixed(0)).join('/')} MB), controller RSS ${m.controllerRssMB.toFixed(0)} MB`,
+      );
+    };
+    // Memory at 1k and 5k while creating, and at N once every route is in (below).
+    const marks = new Set([1000, 5000].filter((n) => n < count));
+
+    // Create: Service then its EndpointSlice (endpoints on all three nodes, ready).
+    const names = Array.from({ length: count }, (_, i) => `svc-${i}`);
+    const t0 = performance.now();
+    let created = 0;
+    for (let start = 0; start < count;) {
+      const end = Math.min(count, ...[...marks].filter((m) => m > start));
+      await pool(names.slice(start, end), concurrency, async (name) => {
+        await api.request('POST', `/api/v1/namespaces/${namespace}/services`, {
+          metadata: { name, annotations: { 'metallb.io/address-pool': poolName } },
+          spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+        });
+        await api.request('POST', `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, {
+          metadata: {
+            name: `${name}-1`,
+            labels: { 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': 'bench' },
+          },
+          addressType: 'IPv4',
+          endpoints: nodeHosts.map((n, i) => ({
+            addresses: [`10.244.${i}.1`],
+            nodeName: n,
+            conditions: { ready: true },
+          })),
+          ports: [{ port: 80, protocol: 'TCP' }],
+        });
+        created++;
+      });
+      start = end;
+      if (marks.has(end)) await measureMemory(end);
+    }
+    result.createMs = performance.now() - t0;
+    const lastCreate = performance.now();
+    log(`speaker-churn: ${created} Services created in ${(result.createMs / 1000).toFixed(1)} s`);
+    const want = baseline.networks + count;
+    const waitRoutes = async (
+      ok: (c: { routes: number; networks: number }) => boolean,
+    ): Promise<number | undefined> => {
+      const from = performance.now();
+      while (performance.now() - from < routesTimeoutMs) {
+        if (ok(await routeCount(files.socket))) return performance.now() - from;
+        await sleep(250);
+      }
+      return undefined;
+    };
+    const present = await waitRoutes((c) => c.networks === want && c.routes === 3 * want);
+    result.routesPresentMs = present === undefined ? undefined : performance.now() - lastCreate;
+    log(
+      `speaker-churn: all ${count} /32s with 3 paths ${present === undefined ? 'NOT within the timeout' : `${(result.routesPresentMs! / 1000).toFixed(1)} s after the last create`}`,
+    );
+    await measureMemory(count);
+
+    const t1 = performance.now();
+    await pool(names, concurrency, async (name) => {
+      await api
+        .request('DELETE', `/api/v1/namespaces/${namespace}/services/${name}`)
+        .catch((err: { status?: number }) => {
+          if (err.status !== 404) throw err;
+        });
+      await api
+        .request('DELETE', `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices/${name}-1`)
+        .catch((err: { status?: number }) => {
+          if (err.status !== 404) throw err;
+        });
+    });
+    result.deleteMs = performance.now() - t1;
+    const lastDelete = performance.now();
+    const gone = await waitRoutes((c) => c.networks === baseline.networks);
+    result.routesWithdrawnMs = gone === undefined ? undefined : performance.now() - lastDelete;
+    log(
+      `speaker-churn: deleted in ${(result.deleteMs / 1000).toFixed(1)} s; all withdrawn ${gone === undefined ? 'NOT within the timeout' : `${(result.routesWithdrawnMs! / 1000).toFixed(1)} s after the last delete`}`,
+    );
+    // BIRD's own account of expiries.
+    const birdLog = fs.existsSync(files.log) ? fs.readFileSync(files.log, 'utf8') : '';
+    for (const line of birdLog.split('\n'))
+      if (/Hold timer expired|BFD session down|Received: Hold timer/.test(line))
+        drops.push(`bird log: ${line.trim()}`);
+  } finally {
+    stopWatch = true;
+    await Promise.all(watchers).catch(() => undefined);
+    if (hog?.pid !== undefined && hog.exitCode === null) hog.kill('SIGTERM');
+    await stopTracked(extra).catch(() => undefined);
+    const left = await demoDown({ dir, out: () => undefined });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (left.length > 0) log(`speaker-churn: left behind:\n  ${left.join('\n  ')}`);
+  }
+  return {
+    services: count,
+    sessionDrops: drops.length,
+    dropDetails: drops,
+    routesPresentMs: result.routesPresentMs,
+    routesWithdrawnMs: result.routesWithdrawnMs,
+    createMs: result.createMs ?? Number.NaN,
+    deleteMs: result.deleteMs ?? Number.NaN,
+    lag: nodeHosts.map((node) => ({ node, ...lagWorst.get(node)! })),
+    memory,
+  };
+}
