@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { KubeClient } from '../../lib/kube/client.js';
-import { loadKubeConfig } from '../../lib/kube-config.js';
+import { loadKubeConfig } from '../../lib/kube/kubeconfig.js';
 import { kubectl } from '../env/install.js';
 import { demoDown, demoUp, readDemoState } from '../demo/demo.js';
 import { birdFiles, startBird } from '../demo/bgp.js';
