@@ -38,7 +38,7 @@ help:
 	@echo "make image         build the Beacon image ($(IMAGE)) offline with Podman"
 	@echo "make manifests     render the one-file install dist/manifests/beacon-native.yaml (IMAGE=...)"
 	@echo "make chart         sync charts/beacon (CRDs, alerts) and helm lint it"
-	@echo "make demo-cluster  seed 002 on a real 3-node cluster (kubelets, kube-proxy), Beacon installed with Helm"
+	@echo "make demo-cluster  the layer 2 example on a real 3-node cluster (kubelets, kube-proxy), Beacon installed with Helm"
 	@echo "make test-cluster  rolling update, failover and helm upgrade/uninstall scenarios on that cluster"
 	@echo "make lab-up        create the network lab (namespaces bcn-*); make lab-down removes it"
 	@echo "make monitoring    regenerate the Grafana dashboard ConfigMap from monitoring/dashboard.json"
@@ -132,7 +132,7 @@ cluster-deps: build chart image
 test-cluster: cluster-deps
 	$(JEST) --selectProjects cluster
 
-# Seed 002 on the real cluster: Beacon installed with Helm from the image just built, three
+# The layer 2 example on the real cluster: Beacon installed with Helm from the image just built, three
 # real Pods behind kube-proxy, curl from the client. Tears down at the end (KEEP=1: on Ctrl-C).
 demo-cluster: cluster-deps
 	@node dist/test/cluster/demo.js $(if $(KEEP),--keep)

@@ -45,6 +45,8 @@ const cgroupControllers = [
   'pids',
   'systemd',
 ];
+/** Where the node's cgroups appear: the v1 hierarchies, and the v2 one, where runc adds its own. */
+const cgroupHierarchies = [...cgroupControllers, 'unified'];
 const pauseImage = 'registry.k8s.io/pause:3.10';
 
 export function podSubnet(node: NodeHost): string {
@@ -283,7 +285,7 @@ export class Cluster {
   /** What a teardown left behind (namespaces, processes, cgroups, mounts), for tests. */
   leftovers(): string[] {
     const found = this.lab.leftovers();
-    for (const c of cgroupControllers)
+    for (const c of cgroupHierarchies)
       for (const node of nodeHosts)
         if (fs.existsSync(`/sys/fs/cgroup/${c}/${this.lab.prefix}${node}`))
           found.push(`cgroup ${c}/${this.lab.prefix}${node}`);
@@ -369,7 +371,7 @@ export function cleanCgroups(prefix: string): void {
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
-  for (const c of cgroupControllers)
+  for (const c of cgroupHierarchies)
     for (const name of names)
       for (const d of cgroupDirs(`/sys/fs/cgroup/${c}/${name}`)) {
         for (let i = 0; i < 50; i++) {
