@@ -1,5 +1,5 @@
 // Beacon as Pods on a real three-node cluster (cluster.ts): installed with its Helm chart from
-// the image image/build.sh builds, serving seed 002's Service through the real kube-proxy, while
+// the image image/build.sh builds, serving the layer 2 example's Service through the real kube-proxy, while
 // what operators do to it happens: a rolling update of the speakers, a speaker Pod deleted, the
 // leading controller Pod deleted, `helm upgrade` and `helm uninstall`. Root only.
 
@@ -108,7 +108,7 @@ describeRoot('Beacon installed with Helm on a real cluster', () => {
     expect(cluster.leftovers()).toEqual([]);
   }, 120_000);
 
-  it('serves seed 002 from three Pods through kube-proxy, one MAC answering ARP', async () => {
+  it('serves the layer 2 example from three Pods through kube-proxy, one MAC answering ARP', async () => {
     expect(await ingressIp(cluster)).toBe(serviceIp);
     const app = await pods(cluster, 'default', 'app=myapp');
     expect(app.filter((p) => p.ready)).toHaveLength(3);

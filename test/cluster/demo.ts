@@ -75,7 +75,7 @@ async function main(): Promise<number> {
     await applySeed(cluster);
     step(
       true,
-      'seed 002 applied verbatim: IPAddressPool, L2Advertisement, Deployment myapp-deploy, Service myapp',
+      'the layer 2 example applied verbatim: IPAddressPool, L2Advertisement, Deployment myapp-deploy, Service myapp',
     );
     await cluster
       .kubectl(['rollout', 'status', 'deployment/myapp-deploy', '-n', 'default', '--timeout=180s'])
