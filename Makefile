@@ -123,7 +123,8 @@ test-e2e: build control-plane
 
 # Beacon's image on a real three-node cluster (kubelets, kube-proxy; root): a rolling update
 # of the speakers under a client request loop, failovers, helm upgrade and uninstall.
-CLUSTER_DEB_PACKAGES := containerd runc containernetworking-plugins iptables mmdebstrap podman
+# BEACON_KUBE_PROXY_MODE=nftables runs kube-proxy in nftables mode (default iptables).
+CLUSTER_DEB_PACKAGES := containerd runc containernetworking-plugins iptables nftables mmdebstrap podman
 cluster-deps: build chart image
 	@$(MAKE) --no-print-directory debs DEB_PACKAGES="$(CLUSTER_DEB_PACKAGES)"
 	@test/env/build-control-plane.sh --with-nodes >/dev/null

@@ -18,7 +18,7 @@ import {
   serviceIp,
   waitRolledOut,
 } from './beacon.js';
-import { Cluster } from './cluster.js';
+import { Cluster, proxyModeFromEnv } from './cluster.js';
 
 const prefix = process.env.LAB_PREFIX ?? 'bcn-';
 const describeRoot = isRoot() ? describe : describe.skip;
@@ -81,7 +81,7 @@ async function leaseHolder(cluster: Cluster): Promise<string> {
   ]);
 }
 
-describeRoot('Beacon installed with Helm on a real cluster', () => {
+describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyModeFromEnv()})`, () => {
   let cluster: Cluster;
 
   beforeAll(async () => {
@@ -254,6 +254,13 @@ describeRoot('Beacon installed with Helm on a real cluster', () => {
     expect(await cluster.kubectl(['get', 'crd', 'ipaddresspools.metallb.io', '-o', 'name'])).toContain(
       'ipaddresspools',
     );
+    // What the controller created at run time, as MetalLB's does, stays with the namespace: the
+    // speakers' membership key and the leader Lease.
+    const runtime = await cluster.kubectl(['get', 'secrets,leases', '-n', beaconNs, '-o', 'name']);
+    expect(runtime.split('\n').filter((l) => l !== '')).toEqual([
+      'secret/memberlist',
+      'lease.coordination.k8s.io/beacon-controller',
+    ]);
     // Nobody answers for the Service IP any more.
     expect(await arpFromClient(cluster.lab, serviceIp, 3000)).toEqual([]);
   }, 600_000);

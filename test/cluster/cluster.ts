@@ -86,6 +86,17 @@ export interface ClusterOptions {
   /** A guardian tears the lab's namespaces down if this process dies (tests). */
   guard?: boolean;
   log?: (line: string) => void;
+  /** kube-proxy's mode; default $BEACON_KUBE_PROXY_MODE or iptables. */
+  proxyMode?: ProxyMode;
+}
+
+export type ProxyMode = 'iptables' | 'nftables';
+
+export function proxyModeFromEnv(): ProxyMode {
+  const mode = process.env.BEACON_KUBE_PROXY_MODE ?? 'iptables';
+  if (mode !== 'iptables' && mode !== 'nftables')
+    throw new Error(`BEACON_KUBE_PROXY_MODE="${mode}": use iptables or nftables`);
+  return mode;
 }
 
 interface NodeRun {
@@ -104,8 +115,10 @@ export class Cluster {
   private bins = '';
   private helmBin = '';
   private readonly log: (line: string) => void;
+  readonly proxyMode: ProxyMode;
 
   private constructor(opts: ClusterOptions) {
+    this.proxyMode = opts.proxyMode ?? proxyModeFromEnv();
     this.lab = new Lab(opts.prefix === undefined ? {} : { prefix: opts.prefix });
     this.kubeconfig = path.join(this.lab.dir, 'kubeconfig');
     this.log = opts.log ?? (() => undefined);
@@ -207,7 +220,7 @@ export class Cluster {
     fs.mkdirSync(path.join(dir, 'cni'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'cni', '10-beacon-lab.conflist'), cniConfig(dir, node));
     fs.writeFileSync(path.join(dir, 'kubelet.yaml'), kubeletConfig(dir, ip, cgroup));
-    fs.writeFileSync(path.join(dir, 'kube-proxy.yaml'), kubeProxyConfig(dir, node));
+    fs.writeFileSync(path.join(dir, 'kube-proxy.yaml'), kubeProxyConfig(dir, node, this.proxyMode));
     // Routes to the other nodes' Pod subnets, and one for Service IPs: a connection from the
     // node itself (a hostNetwork Pod: the speaker) needs a route before kube-proxy's OUTPUT
     // rules translate the address (the lab's nodes have no default route).
@@ -478,14 +491,14 @@ function kubeletConfig(dir: string, ip: string, cgroup: string): string {
   );
 }
 
-function kubeProxyConfig(dir: string, node: NodeHost): string {
+function kubeProxyConfig(dir: string, node: NodeHost, mode: ProxyMode): string {
   return JSON.stringify(
     {
       apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
       kind: 'KubeProxyConfiguration',
       clientConnection: { kubeconfig: path.join(dir, 'kubeconfig') },
       hostnameOverride: node,
-      mode: 'iptables',
+      mode,
       clusterCIDR: clusterNet.podCidr,
       healthzBindAddress: '127.0.0.1:10256',
       metricsBindAddress: '127.0.0.1:10249',

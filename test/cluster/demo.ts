@@ -58,7 +58,10 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => void teardown().finally(() => process.exit(143)));
 
   try {
-    step(true, `cluster up in ${seconds(t)}: control plane, 3 nodes Ready (containerd, kubelet, kube-proxy)`);
+    step(
+      true,
+      `cluster up in ${seconds(t)}: control plane, 3 nodes Ready (containerd, kubelet, kube-proxy ${cluster.proxyMode})`,
+    );
 
     t = Date.now();
     await helmInstall(cluster);
