@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { arpFromClient, curlFromClient } from '../demo/probes.js';
-import { hostMac, isRoot, type LabProcess, type NodeHost } from '../e2e/lab.js';
+import { routeClientViaRouter } from '../demo/bgp.js';
+import { repoRoot } from '../env/control-plane.js';
+import { hostMac, hostV4, isRoot, labNet, nodeHosts, type LabProcess, type NodeHost } from '../e2e/lab.js';
+import { birdConfig } from '../e2e/router.js';
 import {
   applySeed,
   beaconNs,
@@ -210,6 +213,57 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
     expect(await ingressIp(cluster)).toBe(serviceIp);
     await cluster.kubectl(['delete', 'service', 'after-failover', '-n', 'default']);
   }, 300_000);
+
+  it('BGP mode: loses no request while the speaker DaemonSet rolls (BIRD on the router, ECMP)', async () => {
+    // The layer 2 example's pool announced over BGP instead (test/demo/seed-002-bgp.yaml): BIRD
+    // in the router namespace peers with the three nodes; the client reaches the Service IP via
+    // the router, which spreads flows over the nodes that announce it.
+    const dir = path.join(cluster.lab.dir, 'bird');
+    fs.mkdirSync(dir, { recursive: true });
+    const conf = path.join(dir, 'bird.conf');
+    const socket = path.join(dir, 'bird.ctl');
+    const peers = nodeHosts.map((n) => ({ address: hostV4(n), asn: labNet.routerAsn }));
+    fs.writeFileSync(conf, birdConfig({ asn: labNet.routerAsn, peers }, path.join(dir, 'bird.log')));
+    const bird = cluster.lab.spawn('router', 'bird', ['-f', '-c', conf, '-s', socket]);
+    const bgpFile = path.join(repoRoot, 'test/demo/seed-002-bgp.yaml');
+    try {
+      await cluster.kubectl(['delete', 'l2advertisement', 'example', '-n', beaconNs]);
+      await cluster.kubectl(['apply', '-f', bgpFile]);
+      await routeClientViaRouter(cluster.lab, serviceIp);
+      await cluster.waitFor('three ECMP next hops on the router', 120_000, async () => {
+        return (await cluster.lab.routeNexthops(`${serviceIp}/32`)).length === nodeHosts.length;
+      });
+      const loop = new RequestLoop(cluster, 'speaker-rollout-bgp');
+      await cluster.waitFor('first answers', 30_000, async () => loop.counts().ok >= 5);
+      await cluster.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
+      await cluster.kubectl([
+        'rollout',
+        'status',
+        `daemonset/${release}-speaker`,
+        '-n',
+        beaconNs,
+        '--timeout=300s',
+      ]);
+      await cluster.waitFor('three next hops again', 120_000, async () => {
+        return (await cluster.lab.routeNexthops(`${serviceIp}/32`)).length === nodeHosts.length;
+      });
+      const counts = await loop.stop();
+      process.stdout.write(
+        `speaker rolling update, BGP mode: ${counts.ok} requests answered, ${counts.fail} failed\n`,
+      );
+      expect(counts.fail).toBe(0);
+      expect(counts.ok).toBeGreaterThan(10);
+    } finally {
+      // Back to layer 2 for the next test.
+      await cluster.kubectl(['delete', '-f', bgpFile, '--ignore-not-found']).catch(() => '');
+      await cluster.kubectl(['apply', '-f', path.join(repoRoot, 'manifests/samples/seed-002.yaml')]);
+      await cluster.lab.exec('client', 'ip', ['route', 'del', `${serviceIp}/32`], { check: false });
+      await bird.stop();
+    }
+    await cluster.waitFor('the page over layer 2 again', 120_000, async () =>
+      (await curlFromClient(cluster.lab, `http://${serviceIp}/`)).body.includes(myappPage),
+    );
+  }, 900_000);
 
   it('helm upgrade rolls the new values out and keeps serving; helm uninstall removes Beacon', async () => {
     const loop = new RequestLoop(cluster, 'helm-upgrade');
