@@ -27,7 +27,11 @@ const prefix = process.env.LAB_PREFIX ?? 'bcn-';
 const describeRoot = isRoot() ? describe : describe.skip;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A client that requests the Service IP in a loop; each answer is one line: ok or fail. */
+/**
+ * A client that requests the Service IP in a loop; each request is one line: `ok <time>` or
+ * `fail <time> curl=<exit code> http=<status>` (time: seconds since the epoch, for matching
+ * a failure with the logs).
+ */
 class RequestLoop {
   private readonly proc: LabProcess;
   private readonly file: string;
@@ -35,18 +39,24 @@ class RequestLoop {
   constructor(cluster: Cluster, name: string) {
     this.file = path.join(cluster.lab.dir, 'logs', `requests-${name}.log`);
     const script =
-      `while :; do ` +
-      `if curl -s -o /dev/null -m 3 -w '%{http_code}' http://${serviceIp}/ | grep -qx 200; ` +
-      `then echo ok; else echo fail; fi; sleep 0.05; done`;
+      `while :; do t=$(date +%s.%N); ` +
+      `code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' http://${serviceIp}/); rc=$?; ` +
+      `if [ "$code" = 200 ]; then echo "ok $t"; else echo "fail $t curl=$rc http=$code"; fi; ` +
+      `sleep 0.05; done`;
     this.proc = cluster.lab.spawn('client', 'sh', ['-c', script], { logFile: this.file });
   }
 
-  counts(): { ok: number; fail: number } {
-    const lines = fs.existsSync(this.file) ? fs.readFileSync(this.file, 'utf8').split('\n') : [];
-    return { ok: lines.filter((l) => l === 'ok').length, fail: lines.filter((l) => l === 'fail').length };
+  lines(): string[] {
+    return fs.existsSync(this.file) ? fs.readFileSync(this.file, 'utf8').split('\n') : [];
   }
 
-  async stop(): Promise<{ ok: number; fail: number }> {
+  counts(): { ok: number; fail: number; failures: string[] } {
+    const lines = this.lines();
+    const failures = lines.filter((l) => l.startsWith('fail '));
+    return { ok: lines.filter((l) => l.startsWith('ok ')).length, fail: failures.length, failures };
+  }
+
+  async stop(): Promise<{ ok: number; fail: number; failures: string[] }> {
     await this.proc.stop(1000);
     return this.counts();
   }
@@ -138,7 +148,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
     process.stdout.write(`speaker rolling update: ${counts.ok} requests answered, ${counts.fail} failed\n`);
     const after = (await pods(cluster, beaconNs, 'app.kubernetes.io/component=speaker')).map((p) => p.uid);
     expect(after.filter((uid) => before.includes(uid))).toEqual([]); // every speaker was replaced
-    expect(counts.fail).toBe(0);
+    expect(counts.failures).toEqual([]);
     expect(counts.ok).toBeGreaterThan(10);
   }, 600_000);
 
@@ -251,7 +261,11 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
       process.stdout.write(
         `speaker rolling update, BGP mode: ${counts.ok} requests answered, ${counts.fail} failed\n`,
       );
-      expect(counts.fail).toBe(0);
+      const birdLog = fs.readFileSync(path.join(dir, 'bird.log'), 'utf8').split('\n').slice(-40);
+      expect({ failures: counts.failures, birdLog: counts.fail ? birdLog : [] }).toEqual({
+        failures: [],
+        birdLog: [],
+      });
       expect(counts.ok).toBeGreaterThan(10);
     } finally {
       // Back to layer 2 for the next test.
@@ -277,7 +291,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
     await sleep(2000);
     const counts = await loop.stop();
     process.stdout.write(`helm upgrade: ${counts.ok} requests answered, ${counts.fail} failed\n`);
-    expect(counts.fail).toBe(0);
+    expect(counts.failures).toEqual([]);
 
     await cluster.helm(['uninstall', release, '--namespace', beaconNs, '--wait', '--timeout=120s']);
     const left = async (): Promise<string[]> => {
