@@ -24,7 +24,7 @@ STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
         control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean \
-        monitoring image helm chart chart-golden manifests
+        monitoring image helm chart chart-golden manifests cluster-deps test-cluster demo-cluster
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
