@@ -14,12 +14,18 @@ export npm_config_audit := false
 # monitoring lab test starts itself on a free loopback port (the package's own service is not used).
 # stress-ng: the CPU hog beside the scale and churn tests and benchmarks.
 DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus stress-ng
+# Image and install: `make image` builds IMAGE offline with Podman (see image/build.sh).
+VERSION := $(shell node -p "require('./package.json').version" 2>/dev/null)
+IMAGE ?= localhost/beacon:$(VERSION)
+IMAGE_DEB_PACKAGES := mmdebstrap podman runc
+HELM = $$(test/env/build-helm.sh)
+KUBECTL = $$(test/env/build-control-plane.sh)/kubectl
 JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
         control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean \
-        monitoring
+        monitoring image helm chart chart-golden manifests cluster-deps test-cluster demo-cluster
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
@@ -30,6 +36,11 @@ help:
 	@echo "make fuzz          1,000,000 mutated BGP messages through decoder and session (FUZZ_COUNT, FUZZ_SEED)"
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
+	@echo "make image         build the Beacon image ($(IMAGE)) offline with Podman"
+	@echo "make manifests     render the one-file install dist/manifests/beacon-native.yaml (IMAGE=...)"
+	@echo "make chart         sync charts/beacon (CRDs, alerts) and helm lint it"
+	@echo "make demo-cluster  the layer 2 example on a real 3-node cluster (kubelets, kube-proxy), Beacon installed with Helm"
+	@echo "make test-cluster  rolling update, failover and helm upgrade/uninstall scenarios on that cluster"
 	@echo "make lab-up        create the network lab (namespaces bcn-*); make lab-down removes it"
 	@echo "make monitoring    regenerate the Grafana dashboard ConfigMap from monitoring/dashboard.json"
 
@@ -66,10 +77,43 @@ format: deps
 control-plane:
 	@test/env/build-control-plane.sh >/dev/null
 
-test: build control-plane
-	$(JEST)
+# The image: Dockerfile built with no network; bases and the OCI archive cached in
+# ~/.cache/beacon/image. Prints the image's size.
+image: deps
+	@$(MAKE) --no-print-directory debs DEB_PACKAGES="$(IMAGE_DEB_PACKAGES)"
+	@image/build.sh $(IMAGE) >/dev/null
 
-test-unit: build
+helm:
+	@test/env/build-helm.sh >/dev/null
+
+# The chart's CRDs are copies of crds/ (and its alerting rules of monitoring/alerts.yaml, once
+# that exists): one source, checked by test/unit/chart.test.ts.
+chart: helm
+	@rm -rf charts/beacon/crds && mkdir -p charts/beacon/crds && cp crds/*.yaml charts/beacon/crds/
+	@if [ -f monitoring/alerts.yaml ]; then mkdir -p charts/beacon/files && cp monitoring/alerts.yaml charts/beacon/files/alerts.yaml; fi
+	@$(HELM) lint --strict --quiet charts/beacon
+
+# Regenerates the golden files test/unit/chart.test.ts compares `helm template` with.
+chart-golden: build chart
+	@BEACON_WRITE_GOLDEN=1 $(JEST) test/unit/chart.test.ts --selectProjects unit
+
+# One file for `kubectl apply -f`: kustomization.yaml (CRDs + manifests/) with IMAGE in place of
+# its localhost/beacon, through a temporary overlay (kustomize takes the base by a relative
+# path, from outside it).
+manifests: control-plane
+	@mkdir -p dist/manifests
+	@img='$(IMAGE)' && tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  printf 'resources: [%s]\nimages: [{name: localhost/beacon, newName: %s, newTag: "%s"}]\n' \
+	    "$$(realpath --relative-to="$$tmp" "$(CURDIR)")" "$${img%:*}" "$${img##*:}" >"$$tmp/kustomization.yaml" && \
+	  { echo "# Beacon $(VERSION), image $(IMAGE): kubectl apply --server-side -f beacon-native.yaml"; \
+	    $(KUBECTL) kustomize "$$tmp"; } >dist/manifests/beacon-native.yaml.tmp && \
+	  mv dist/manifests/beacon-native.yaml.tmp dist/manifests/beacon-native.yaml
+	@echo "dist/manifests/beacon-native.yaml ($(IMAGE))"
+
+test: build control-plane chart
+	$(JEST) --selectProjects unit integration e2e
+
+test-unit: build chart
 	$(JEST) --selectProjects unit
 
 test-integration: build control-plane
@@ -77,6 +121,23 @@ test-integration: build control-plane
 
 test-e2e: build control-plane
 	$(JEST) --selectProjects e2e
+
+# Beacon's image on a real three-node cluster (kubelets, kube-proxy; root): a rolling update
+# of the speakers under a client request loop, failovers, helm upgrade and uninstall.
+# BEACON_KUBE_PROXY_MODE=nftables runs kube-proxy in nftables mode (default iptables).
+CLUSTER_DEB_PACKAGES := containerd runc containernetworking-plugins iptables nftables mmdebstrap podman
+cluster-deps: build chart image
+	@$(MAKE) --no-print-directory debs DEB_PACKAGES="$(CLUSTER_DEB_PACKAGES)"
+	@test/env/build-control-plane.sh --with-nodes >/dev/null
+	@test/cluster/build-images.sh >/dev/null
+
+test-cluster: cluster-deps
+	$(JEST) --selectProjects cluster
+
+# The layer 2 example on the real cluster: Beacon installed with Helm from the image just built, three
+# real Pods behind kube-proxy, curl from the client. Tears down at the end (KEEP=1: on Ctrl-C).
+demo-cluster: cluster-deps
+	@node dist/test/cluster/demo.js $(if $(KEEP),--keep)
 
 testenv-up: build control-plane
 	@node dist/test/env/cli.js up

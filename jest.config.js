@@ -3,7 +3,8 @@
 // ts-jest are used because their dependency tree has no per-platform binary packages, which
 // the npm mirror here only partly serves (that broke `npm ci` with Jest 30 and SWC).
 // Three projects: unit tests (pure, fast), integration tests (a real control plane) and e2e
-// tests (the control plane plus the network lab, root only).
+// tests (the control plane plus the network lab, root only). A fourth, cluster, runs only on
+// request (`make test-cluster`): Beacon's image on a real three-node cluster (test/cluster/).
 
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }],
@@ -40,6 +41,11 @@ export default {
       ...withControlPlane,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'cluster',
+      testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
     },
   ],
 };

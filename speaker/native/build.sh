@@ -13,6 +13,10 @@ fi
 
 npm_dir="$(dirname "$(readlink -f "$(command -v npm)")")/.."
 node_gyp="$npm_dir/node_modules/node-gyp/bin/node-gyp.js"
+if [[ ! -f $node_gyp ]] && command -v node-gyp >/dev/null; then
+  # Debian's npm has no bundled copy; its node-gyp package provides one (the image's build stage).
+  node_gyp=$(readlink -f "$(command -v node-gyp)")
+fi
 if [[ ! -f $node_gyp ]]; then
   echo "build.sh: npm's bundled node-gyp not found at $node_gyp" >&2
   exit 1

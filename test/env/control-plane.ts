@@ -48,6 +48,12 @@ export interface ControlPlaneOptions {
   /** Where the API server's and etcd's output goes; default a log file in the data dir. */
   logDir?: string;
   onLog?: (line: string) => void;
+  /** Address the API server advertises (the `kubernetes` Service's endpoint); default bindAddress. */
+  advertiseAddress?: string;
+  /** Run the ServiceAccount admission plugin (Pods get tokens), as a cluster with kubelets needs. */
+  serviceAccounts?: boolean;
+  /** More kube-apiserver flags. */
+  extraArgs?: string[];
 }
 
 export interface ControlPlaneState {
@@ -240,7 +246,7 @@ export class ControlPlane {
         [
           `--etcd-servers=${etcdUrl}`,
           `--bind-address=${bind}`,
-          `--advertise-address=${bind}`,
+          `--advertise-address=${opts.advertiseAddress ?? bind}`,
           `--secure-port=${apiPort}`,
           `--cert-dir=${dir}`,
           `--tls-cert-file=${path.join(dir, 'serving.crt')}`,
@@ -252,11 +258,12 @@ export class ControlPlane {
           `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
           // Wide enough for the 10,000-Service benchmark, and dual-stack for IPv6 Services.
           '--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/108',
-          '--disable-admission-plugins=ServiceAccount',
+          ...(opts.serviceAccounts ? [] : ['--disable-admission-plugins=ServiceAccount']),
           '--allow-privileged=true',
           '--max-requests-inflight=1000',
           '--max-mutating-requests-inflight=500',
           '--v=0',
+          ...(opts.extraArgs ?? []),
         ],
       );
       cp.state.pids.apiserver = apiserver.pid!;

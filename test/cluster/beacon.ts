@@ -1,0 +1,96 @@
+// Beacon on the cluster lab, installed the way a user installs it: `helm install` of
+// charts/beacon with the image image/build.sh made (imported into every node), and the seed's
+// objects applied verbatim with kubectl.
+
+import path from 'node:path';
+import { repoRoot } from '../env/control-plane.js';
+import type { Cluster } from './cluster.js';
+
+export const beaconNs = 'metallb-system';
+export const release = 'beacon';
+export const seedFiles = [
+  'manifests/samples/seed-002.yaml',
+  'test/demo/seed-002-deployment.yaml',
+  'test/demo/seed-002-svc.yaml',
+].map((f) => path.join(repoRoot, f));
+export const serviceIp = '192.168.10.222';
+export const myappPage = 'Hello MyApp | Version: v1 | <a href="hostname.html">Pod Name</a>';
+
+/** `helm install` (or `upgrade --install`) of the chart; `values` as --set pairs. */
+export async function helmInstall(cluster: Cluster, values: string[] = []): Promise<void> {
+  await cluster.helm([
+    'upgrade',
+    '--install',
+    release,
+    path.join(repoRoot, 'charts/beacon'),
+    '--namespace',
+    beaconNs,
+    '--create-namespace',
+    ...values.flatMap((v) => ['--set', v]),
+  ]);
+}
+
+/** Waits until the controller Deployment and the speaker DaemonSet are rolled out and ready. */
+export async function waitRolledOut(cluster: Cluster, timeoutS = 240): Promise<void> {
+  await cluster.kubectl([
+    'rollout',
+    'status',
+    '-n',
+    beaconNs,
+    `deployment/${release}-controller`,
+    `--timeout=${timeoutS}s`,
+  ]);
+  await cluster.kubectl([
+    'rollout',
+    'status',
+    '-n',
+    beaconNs,
+    `daemonset/${release}-speaker`,
+    `--timeout=${timeoutS}s`,
+  ]);
+}
+
+export async function applySeed(cluster: Cluster): Promise<void> {
+  for (const f of seedFiles) await cluster.kubectl(['apply', '-f', f]);
+}
+
+/** The Service's first ingress IP ('' while it has none). */
+export async function ingressIp(cluster: Cluster, name = 'myapp', ns = 'default'): Promise<string> {
+  return cluster.kubectl([
+    'get',
+    'service',
+    name,
+    '-n',
+    ns,
+    '-o',
+    'jsonpath={.status.loadBalancer.ingress[0].ip}',
+  ]);
+}
+
+export interface PodInfo {
+  name: string;
+  node: string;
+  phase: string;
+  ready: boolean;
+  uid: string;
+}
+
+export async function pods(cluster: Cluster, ns: string, selector: string): Promise<PodInfo[]> {
+  const out = await cluster.kubectl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json']);
+  const list = JSON.parse(out) as {
+    items: {
+      metadata: { name: string; uid: string; deletionTimestamp?: string };
+      spec: { nodeName?: string };
+      status: { phase?: string; conditions?: { type: string; status: string }[] };
+    }[];
+  };
+  return list.items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({
+      name: p.metadata.name,
+      uid: p.metadata.uid,
+      node: p.spec.nodeName ?? '',
+      phase: p.status.phase ?? '',
+      ready: (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    }));
+}
