@@ -24,11 +24,12 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean \
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-lab demo-bgp demo-down fuzz clean \
         monitoring image helm chart chart-golden manifests cluster-deps test-cluster demo-cluster
 
 help:
-	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
+	@echo "make demo          Beacon as Pods on a real 3-node cluster: the layer 2 example, curl through its IP (KEEP=1 keeps it up)"
+	@echo "make demo-lab      the same example on the process-based lab, left running (make demo-down stops it)"
 	@echo "make test          run every test (installs what it needs first)"
 	@echo "make demo-bgp      the same Service in BGP mode: ECMP from three nodes via BIRD (make demo-down stops either)"
 	@echo "make check         type check, lint and format check"
@@ -154,7 +155,11 @@ lab-down:
 lab-status:
 	@node dist/test/e2e/lab-cli.js status
 
-demo: build control-plane
+# `make demo`: Beacon installed as Pods on the real three-node cluster (see demo-cluster).
+demo: demo-cluster
+
+# The same example on the process-based lab (no kubelets; faster): left running until make demo-down.
+demo-lab: build control-plane
 	@node dist/test/demo.js up
 
 # The layer 2 example's Service in BGP mode: the three nodes announce it to BIRD in the router namespace.
