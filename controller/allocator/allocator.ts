@@ -14,7 +14,7 @@
 //   O(log runs), whatever the number of allocations.
 
 import type { IPAddress, IPFamily } from '../../lib/ip/index.js';
-import { compareIP, familyName, formatIP } from '../../lib/ip/index.js';
+import { familyName, formatIP } from '../../lib/ip/index.js';
 import type { AllocationFailure } from './failure.js';
 import { failures } from './failure.js';
 import { PoolSpace } from './pool-space.js';
@@ -265,7 +265,7 @@ export class Allocator {
       if (value !== undefined) ips.push({ family: missing, value });
     }
     this.release(req.key);
-    return ok(this.record(req, pool, ips, wanted));
+    return ok(this.record(req, pool, ips));
   }
 
   private assignIPs(
@@ -337,7 +337,7 @@ export class Allocator {
       if (conflict !== undefined) return fail(conflict);
     }
     this.release(req.key);
-    return ok(this.record(req, pool, [...ips], wanted));
+    return ok(this.record(req, pool, [...ips]));
   }
 
   /**
@@ -377,7 +377,7 @@ export class Allocator {
     wanted: Wanted,
   ): AllocationResult | undefined {
     const pick = this.pick(pools, req, wanted);
-    return pick === undefined ? undefined : ok(this.record(req, pick.pool, pick.ips, wanted));
+    return pick === undefined ? undefined : ok(this.record(req, pick.pool, pick.ips));
   }
 
   private pick(pools: readonly PoolState[], req: ServiceRequest, wanted: Wanted): Pick | undefined {
@@ -462,7 +462,7 @@ export class Allocator {
   // ---- bookkeeping ----
 
   /** Records a checked allocation. The service must hold nothing. */
-  private record(req: ServiceRequest, pool: PoolState, ips: IPAddress[], wanted: Wanted): Allocation {
+  private record(req: ServiceRequest, pool: PoolState, ips: IPAddress[]): Allocation {
     // Arrays are built at their final size: an empty array that is then pushed to reserves 17
     // slots, which at 100,000 services is most of the allocator's memory.
     const rec: ServiceRecord = { request: req, pool: pool.def.name, uses: new Array<IpUse>(ips.length) };
