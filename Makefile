@@ -15,7 +15,7 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean
+        control-plane metallb bench-peers testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
@@ -23,6 +23,7 @@ help:
 	@echo "make demo-bgp      the same Service in BGP mode: ECMP from three nodes via BIRD (make demo-down stops either)"
 	@echo "make check         type check, lint and format check"
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
+	@echo "make bench-peers   Beacon next to MetalLB itself (built once from its Go module), p50/p99 and ratios"
 	@echo "make fuzz          1,000,000 mutated BGP messages through decoder and session (FUZZ_COUNT, FUZZ_SEED)"
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
@@ -60,6 +61,11 @@ format: deps
 
 control-plane:
 	@test/env/build-control-plane.sh >/dev/null
+
+# MetalLB's controller and speaker, the peer that bench-peers and the migration test run
+# against: built from the Go module pinned in test/peers/metallb/ and cached in ~/.cache/beacon.
+metallb:
+	@test/peers/build-metallb.sh >/dev/null
 
 test: build control-plane
 	$(JEST)
@@ -100,6 +106,9 @@ demo-down:
 
 bench: build control-plane
 	@node --expose-gc dist/test/bench/run.js
+
+bench-peers: build control-plane metallb
+	@node --expose-gc dist/test/bench/peers.js
 
 # A million generated and mutated BGP messages through the framer, decoder and session FSM;
 # failing inputs are saved to speaker/bgp/testdata/malformed/, which the unit tests replay.
