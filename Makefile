@@ -67,13 +67,13 @@ control-plane:
 metallb:
 	@test/peers/build-metallb.sh >/dev/null
 
-test: build control-plane
+test: build control-plane metallb
 	$(JEST)
 
 test-unit: build
 	$(JEST) --selectProjects unit
 
-test-integration: build control-plane
+test-integration: build control-plane metallb
 	$(JEST) --selectProjects integration
 
 test-e2e: build control-plane

@@ -246,9 +246,7 @@ export async function benchPeersController(
         await current.stop('SIGTERM');
         current = undefined;
 
-        await inParallel([...names, 'probe'], 32, (name) =>
-          core.deleteNamespacedService({ name, namespace: ns }),
-        );
+        await core.deleteCollectionNamespacedService({ namespace: ns });
         await core.deleteCollectionNamespacedEvent({ namespace: ns });
         while ((await list()).items.length > 0) await sleep(200);
       }

@@ -10,6 +10,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beaconNamespace, freePort, repoRoot } from '../env/control-plane.js';
@@ -48,7 +49,7 @@ export async function installMetalLBOwner(kubeconfig: string, namespace = beacon
       },
     },
   };
-  const file = path.join(fs.mkdtempSync(path.join(repoRoot, '.testenv-metallb-')), 'deployment.json');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-metallb-')), 'deployment.json');
   try {
     fs.writeFileSync(file, JSON.stringify(deployment));
     await kubectl(kubeconfig, ['apply', '-f', file], 'admin');
