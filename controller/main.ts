@@ -24,7 +24,7 @@ import { ControllerMetrics } from './metrics.js';
 import { MemberlistSecretKeeper } from './memberlist-secret.js';
 import { poolStatusCounts, poolStatusPatch, type PoolObjectStatus } from './pool-status.js';
 import { WorkQueue } from './queue.js';
-import type { NamespaceObject, ServiceObject } from './service-object.js';
+import { projectService, type NamespaceObject, type ServiceObject } from './service-object.js';
 import { ServiceReconciler } from './service-reconciler.js';
 
 const leaseName = 'beacon-controller';
@@ -52,6 +52,7 @@ await runComponent({
       resource: { group: '', version: 'v1', plural: 'services' },
       log,
       onError,
+      project: (o) => projectService(o as ServiceObject),
     });
     const namespaces = new Reflector<NamespaceObject>({
       transport,

@@ -35,6 +35,12 @@ export interface ReflectorOptions {
   watchTimeoutSeconds?: number;
   /** Counts each LIST/WATCH failure (for metallb_k8s_client_update_errors_total and friends). */
   onError?: (err: Error) => void;
+  /**
+   * Keeps only what the consumer reads of each listed or watched object. A Service as the API
+   * server sends it is mostly managedFields and fields no controller of load balancers reads;
+   * caching it whole costs memory per Service for nothing.
+   */
+  project?: (obj: KubeObject) => KubeObject;
 }
 
 type Listener = (keys: string[]) => void;
@@ -138,7 +144,8 @@ export class Reflector<T extends KubeObject> {
         limit: this.opts.pageSize ?? 500,
         ...(cont ? { continue: cont } : {}),
       });
-      items.push(...page.items);
+      const project = this.opts.project;
+      items.push(...(project ? page.items.map((o) => project(o) as T) : page.items));
       rv = page.resourceVersion;
       cont = page.continue;
     } while (cont && this.running);
@@ -197,7 +204,7 @@ export class Reflector<T extends KubeObject> {
     if (event.type === 'BOOKMARK') return 'ok';
     if (event.type === 'DELETED') {
       if (this.store.delete(objectKey(obj))) this.notify([objectKey(obj)]);
-    } else if (this.store.set(obj)) {
+    } else if (this.store.set(this.opts.project ? (this.opts.project(obj) as T) : obj)) {
       this.notify([objectKey(obj)]);
     }
     return 'ok';
