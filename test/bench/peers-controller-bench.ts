@@ -25,6 +25,7 @@ import { installBeacon, kubectl } from '../env/install.js';
 import { startTestEnv, stopTestEnv } from '../env/testenv.js';
 import {
   installMetalLBOwner,
+  metricValue,
   metallbVersion,
   startMetalLBController,
   stopMetalLB,
@@ -51,6 +52,8 @@ export interface Sample {
 
 interface Running {
   readonly pid: number;
+  /** Its Prometheus page. */
+  metrics(): Promise<string>;
   stop(signal: NodeJS.Signals): Promise<void>;
   exited(): boolean;
   logs(): string[];
@@ -84,6 +87,7 @@ export async function benchPeersController(
   const adminConfig = path.join(dir, 'kubeconfig');
   const controllerConfig = path.join(dir, 'kubeconfig-controller');
   const samples: Sample[] = [];
+  const n = count.toLocaleString('en-US');
   let current: Running | undefined;
   try {
     const state = await startTestEnv({ stateFile, kubeconfig: adminConfig, owner: process.pid });
@@ -127,6 +131,11 @@ export async function benchPeersController(
         ]);
         return {
           pid: c.child.pid!,
+          metrics: async () => {
+            const line = c.logs.find((l) => l.includes('"msg":"starting"'));
+            const port = (JSON.parse(line ?? '{}') as { metricsPort?: number }).metricsPort;
+            return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          },
           stop: (s) => stopBeaconProcess(c, s),
           exited: () => c.child.exitCode !== null,
           logs: () => c.logs,
@@ -135,6 +144,7 @@ export async function benchPeersController(
       const m: MetalLBProcess = await startMetalLBController(adminConfig);
       return {
         pid: m.child.pid!,
+        metrics: async () => (await fetch(`http://127.0.0.1:${m.metricsPort}/metrics`)).text(),
         stop: (s) => stopMetalLB(m, s),
         exited: () => m.child.exitCode !== null,
         logs: () => m.logs,
@@ -182,7 +192,9 @@ export async function benchPeersController(
           `/api/v1/namespaces/${ns}/events`,
           { resourceVersion: initial.metadata.resourceVersion },
           (type) => {
-            if (type === 'ADDED') events++;
+            if (type !== 'ADDED') return;
+            events++;
+            lastWrite = performance.now();
           },
           () => {},
         );
@@ -196,13 +208,20 @@ export async function benchPeersController(
         );
         const allocatedMs = allAt - t;
         const cold = procStats(current.pid);
+        const page = await current.metrics();
+        // The runtime's own figure for live heap: V8's used heap, Go's in-use heap spans.
+        const heap = metricValue(
+          page,
+          impl === 'beacon' ? 'nodejs_heap_size_used_bytes' : 'go_memstats_heap_inuse_bytes',
+        );
         watch.abort();
         eventWatch.abort();
-        add('cold: 10,000 Services, spawn → all allocated', 's', allocatedMs / 1000);
+        add(`cold: ${n} Services, spawn → all allocated`, 's', allocatedMs / 1000);
         add('cold: Service writes per Service', '', modified / count);
         add('cold: Events per Service', '', events / count);
         add('cold: peak RSS', 'MB', cold.peakRss / 1e6);
         add('cold: CPU', 's', cold.cpuSeconds);
+        add('cold: heap in use after allocating (V8 used / Go in-use)', 'MB', (heap ?? NaN) / 1e6);
 
         // (restart)
         const before = new Map(
@@ -239,7 +258,7 @@ export async function benchPeersController(
         const changed = after.filter(
           (s) => s.metadata.name !== 'probe' && before.get(s.metadata.name) !== s.metadata.resourceVersion,
         ).length;
-        add('restart with 10,000 allocated: spawn → a new Service served', 's', (probeSeen.at - t) / 1000);
+        add(`restart with ${n} allocated: spawn → a new Service served`, 's', (probeSeen.at - t) / 1000);
         add('restart: Services rewritten', '', changed);
         add('restart: peak RSS', 'MB', restarted.peakRss / 1e6);
         add('restart: CPU until ready and quiet', 's', restarted.cpuSeconds);
@@ -259,4 +278,4 @@ export async function benchPeersController(
   }
 }
 
-export const peersControllerTitle = `Controller: Beacon vs MetalLB ${metallbVersion}, 10,000 Services on one API server`;
+export const peersControllerTitle = `Controller: Beacon vs MetalLB ${metallbVersion} on one API server`;
