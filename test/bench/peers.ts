@@ -2,13 +2,15 @@
 // the same control plane in the same run, each row over several trials and printed as p50, p99
 // and the ratio Beacon ÷ MetalLB of the p50s (below 1 is less time, memory, CPU or writes).
 //
-//   node --expose-gc dist/test/bench/peers.js [controller]    (BENCH_TRIALS, BENCH_SERVICES)
+//   node --expose-gc dist/test/bench/peers.js [controller] [l2]    (BENCH_TRIALS, BENCH_SERVICES, BENCH_L2_TRIALS)
 
 import { benchPeersController, peersControllerTitle, type Sample } from './peers-controller-bench.js';
+import { benchPeersL2, peersL2Title } from './peers-l2-bench.js';
 import { percentile } from './proc-stats.js';
 
 const benches: Record<string, { title: string; run: () => Promise<Sample[]> }> = {
   controller: { title: peersControllerTitle, run: () => benchPeersController() },
+  l2: { title: peersL2Title, run: () => benchPeersL2() },
 };
 
 const fmt = (v: number | undefined) =>

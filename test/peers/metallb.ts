@@ -135,3 +135,53 @@ export function metricValue(text: string, name: string): number | undefined {
   const m = new RegExp(`^${name}(?:\\{\\})? (\\S+)$`, 'm').exec(text);
   return m === null ? undefined : Number(m[1]);
 }
+
+/** The labels MetalLB's speakers find each other by (its manifests' `app=metallb,component=speaker`). */
+export const speakerLabels = { app: 'metallb', component: 'speaker' } as const;
+
+/**
+ * A speaker Pod for `node` with `ip` as its pod IP, written straight into the API (there is no
+ * kubelet): MetalLB's speakers list these to find the memberlist peers to join.
+ */
+export function speakerPod(node: string, namespace = beaconNamespace): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `speaker-${node}`, namespace, labels: { ...speakerLabels } },
+    spec: {
+      nodeName: node,
+      serviceAccountName: 'speaker',
+      automountServiceAccountToken: false,
+      hostNetwork: true,
+      containers: [{ name: 'speaker', image: `quay.io/metallb/speaker:${metallbVersion}` }],
+    },
+  };
+}
+
+/** MetalLB's speaker arguments (speaker/main.go) for a node of the lab. */
+export function speakerArgs(o: {
+  node: string;
+  bindAddress: string;
+  secretDir: string;
+  metricsPort: number;
+  namespace?: string;
+}): string[] {
+  return [
+    '--node-name',
+    o.node,
+    '--namespace',
+    o.namespace ?? beaconNamespace,
+    '--ml-bindaddr',
+    o.bindAddress,
+    '--ml-labels',
+    Object.entries(speakerLabels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    '--ml-secret-key-path',
+    o.secretDir,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(o.metricsPort),
+  ];
+}
