@@ -94,7 +94,8 @@ export async function benchPeersL2(trials = Number(process.env.BENCH_L2_TRIALS ?
     } finally {
       await loop?.stop().catch(() => undefined);
       await capture?.stop().catch(() => undefined);
-      const left = await cluster.down();
+      const left = await cluster.down({ keepDir: process.env.BENCH_KEEP_DIR === '1' });
+      if (process.env.BENCH_KEEP_DIR === '1') log(`l2 ${impl}: logs kept in ${cluster.dir}`);
       if (left.length > 0) log(`l2 ${impl}: left behind:\n  ${left.join('\n  ')}`);
     }
   }

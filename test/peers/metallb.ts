@@ -169,6 +169,9 @@ export function speakerArgs(o: {
   return [
     '--node-name',
     o.node,
+    // It reads its own Pod (the owner of the ServiceL2Status objects it writes).
+    '--pod-name',
+    `speaker-${o.node}`,
     '--namespace',
     o.namespace ?? beaconNamespace,
     '--ml-bindaddr',
