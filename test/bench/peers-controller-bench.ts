@@ -268,6 +268,9 @@ export async function benchPeersController(
         await core.deleteCollectionNamespacedService({ namespace: ns });
         await core.deleteCollectionNamespacedEvent({ namespace: ns });
         while ((await list()).items.length > 0) await sleep(200);
+        // Figures so far, for a run cut short.
+        if (process.env.BENCH_SAMPLES_FILE)
+          fs.writeFileSync(process.env.BENCH_SAMPLES_FILE, JSON.stringify(samples));
       }
     }
     return samples;
