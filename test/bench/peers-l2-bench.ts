@@ -2,7 +2,7 @@
 // in one run: the cluster of l2-failover-bench.ts (seed 002, three nodes, a client) brought up
 // once with each implementation's controller and speakers, measured the same way:
 //  - idle: the owner's speaker over 10 s with one announced IP (RSS, CPU);
-//  - ARP: 20 requests from the client (arping's round trip);
+//  - ARP: 10 requests from the client, one a second (arping's round trip);
 //  - SIGKILL of the owner's speaker, and unplugging the owner (its bridge port down): time to
 //    the new owner's first gratuitous ARP on the client's wire, and the client's outage (the
 //    longest gap of a TCP connect loop, one attempt every 20 ms).
@@ -42,7 +42,7 @@ export async function benchPeersL2(trials = Number(process.env.BENCH_L2_TRIALS ?
       const arping = await cluster.lab.exec(
         'client',
         'arping',
-        ['-c', '20', '-w', '10', '-I', 'eth0', seedVip],
+        ['-c', '10', '-w', '12', '-I', 'eth0', seedVip],
         {
           check: false,
           timeoutMs: 15_000,

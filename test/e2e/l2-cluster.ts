@@ -383,12 +383,16 @@ export class L2Cluster {
     if (proc?.logFile === undefined) throw new Error(`no speaker runs on ${node}`);
     const log = proc.logFile;
     if (this.metallb !== undefined) {
-      // MetalLB's speaker has joined when memberlist says so (or found no one else to join).
+      // MetalLB's speaker is ready once it has joined memberlist (or, after a restart under the
+      // same name, once its manager runs: the join may then be logged only on a later
+      // discovery round); either way give gossip a second to spread.
       await waitFor(
-        `MetalLB's speaker on ${node} to join memberlist`,
+        `MetalLB's speaker on ${node} to start`,
         timeoutMs,
         async () =>
-          /memberlist join successfully|partial join/.test(fs.readFileSync(log, 'utf8')) ? true : undefined,
+          /memberlist join successfully|partial join|Starting Manager/.test(fs.readFileSync(log, 'utf8'))
+            ? true
+            : undefined,
         50,
       );
       await sleep(1000);
