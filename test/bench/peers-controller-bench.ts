@@ -153,10 +153,10 @@ export async function benchPeersController(
 
     /** Waits until `done()` holds, the process still running; then until `quiet` ms pass with no write. */
     const waitFor = async (p: Running, done: () => boolean, lastWrite: () => number, what: string) => {
-      const deadline = performance.now() + 600_000;
+      const deadline = performance.now() + 1_800_000;
       while (!done()) {
         if (p.exited()) throw new Error(`${what}: the controller exited:\n${p.logs().slice(-20).join('\n')}`);
-        if (performance.now() > deadline) throw new Error(`${what}: not within 10 min`);
+        if (performance.now() > deadline) throw new Error(`${what}: not within 30 min`);
         await sleep(20);
       }
       while (performance.now() - lastWrite() < 2000) await sleep(100);

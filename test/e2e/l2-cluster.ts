@@ -269,7 +269,7 @@ export class L2Cluster {
     await waitFor('the EXTERNAL-IP of default/myapp', 30_000, async () =>
       (await this.ingress('default', 'myapp')) === seedVip ? true : undefined,
     );
-    await this.owner(seedVip, 20_000);
+    await this.owner(seedVip, 60_000);
   }
 
   async ingress(ns: string, name: string): Promise<string | undefined> {
