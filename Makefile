@@ -24,7 +24,7 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-lab demo-bgp demo-down fuzz clean \
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-lab demo-bgp demo-down fuzz clean metallb bench-peers \
         monitoring image helm chart chart-golden manifests cluster-deps test-cluster demo-cluster
 
 help:
@@ -34,6 +34,7 @@ help:
 	@echo "make demo-bgp      the same Service in BGP mode: ECMP from three nodes via BIRD (make demo-down stops either)"
 	@echo "make check         type check, lint and format check"
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
+	@echo "make bench-peers   Beacon next to MetalLB itself (built once from its Go module), p50/p99 and ratios"
 	@echo "make fuzz          1,000,000 mutated BGP messages through decoder and session (FUZZ_COUNT, FUZZ_SEED)"
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
@@ -84,6 +85,11 @@ image: deps
 	@$(MAKE) --no-print-directory debs DEB_PACKAGES="$(IMAGE_DEB_PACKAGES)"
 	@image/build.sh $(IMAGE) >/dev/null
 
+# MetalLB's controller and speaker, the peer that bench-peers and the migration test run
+# against: built from the Go module pinned in test/peers/metallb/ and cached in ~/.cache/beacon.
+metallb:
+	@test/peers/build-metallb.sh >/dev/null
+
 helm:
 	@test/env/build-helm.sh >/dev/null
 
@@ -111,13 +117,13 @@ manifests: control-plane
 	  mv dist/manifests/beacon-native.yaml.tmp dist/manifests/beacon-native.yaml
 	@echo "dist/manifests/beacon-native.yaml ($(IMAGE))"
 
-test: build control-plane chart
+test: build control-plane chart metallb
 	$(JEST) --selectProjects unit integration e2e
 
 test-unit: build chart
 	$(JEST) --selectProjects unit
 
-test-integration: build control-plane
+test-integration: build control-plane metallb
 	$(JEST) --selectProjects integration
 
 test-e2e: build control-plane
@@ -171,6 +177,9 @@ demo-down:
 
 bench: build control-plane
 	@node --expose-gc dist/test/bench/run.js
+
+bench-peers: build control-plane metallb
+	@node --expose-gc dist/test/bench/peers.js
 
 # A million generated and mutated BGP messages through the framer, decoder and session FSM;
 # failing inputs are saved to speaker/bgp/wire/testdata/malformed/, which the unit tests replay.

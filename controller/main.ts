@@ -24,7 +24,7 @@ import { ControllerMetrics } from './metrics.js';
 import { MemberlistSecretKeeper } from './memberlist-secret.js';
 import { PoolStatusSync, type PoolObjectStatus } from './pool-status.js';
 import { WorkQueue } from './queue.js';
-import type { NamespaceObject, ServiceObject } from '../lib/service/service-object.js';
+import { projectService, type NamespaceObject, type ServiceObject } from '../lib/service/service-object.js';
 import { ServiceReconciler } from './service-reconciler.js';
 
 const leaseName = 'beacon-controller';
@@ -52,6 +52,7 @@ await runComponent({
       resource: { group: '', version: 'v1', plural: 'services' },
       log,
       onError,
+      project: projectService,
     });
     const namespaces = new Reflector<NamespaceObject>({
       transport,

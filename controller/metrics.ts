@@ -3,6 +3,16 @@
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PoolUsage } from './allocator/types.js';
+import { int64Max } from './pool-status.js';
+
+/**
+ * A pool's capacity as MetalLB reports it (internal/allocator/allocator.go poolCount): a block
+ * of 2^62 addresses or more "will never run out" and counts as int64's maximum, so a /64 reads
+ * 9223372036854775807 rather than 2^64, and alerts written against MetalLB's figures still hold.
+ */
+export function poolCapacityGauge(capacity: bigint): number {
+  return capacity >= 1n << 62n ? Number(int64Max) : Number(capacity);
+}
 
 export class ControllerMetrics {
   readonly updates: Counter;
@@ -62,9 +72,9 @@ export class ControllerMetrics {
     for (const [name, u] of usage) {
       this.pools.add(name);
       const labels = { pool: name };
-      const v4 = Number(u.ipv4.capacity);
-      const v6 = Number(u.ipv6.capacity);
-      this.pool.total!.set(labels, v4 + v6);
+      const v4 = poolCapacityGauge(u.ipv4.capacity);
+      const v6 = poolCapacityGauge(u.ipv6.capacity);
+      this.pool.total!.set(labels, poolCapacityGauge(u.ipv4.capacity + u.ipv6.capacity));
       this.pool.inUse!.set(labels, u.ipv4.assigned + u.ipv6.assigned);
       this.pool.v4Total!.set(labels, v4);
       this.pool.v4InUse!.set(labels, u.ipv4.assigned);

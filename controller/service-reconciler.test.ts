@@ -359,4 +359,87 @@ describe('ServiceReconciler', () => {
     expect(t.services.get(k)!.status?.loadBalancer?.ingress).toEqual([{ ip: '10.0.0.1', ipMode: 'VIP' }]);
     expect(t.events.map((e) => e.reason)).toEqual(['ClearAssignment', 'IPAllocated']);
   });
+
+  describe('taking over from MetalLB', () => {
+    /** A Service as MetalLB leaves it: ingress without ipMode, the pool annotation, no condition. */
+    const asMetalLB = (
+      t: ReturnType<typeof setup>,
+      name: string,
+      ips: string[],
+      spec: ServiceObject['spec'] = {},
+    ) => {
+      const k = t.add(name, spec, { 'metallb.io/ip-allocated-from-pool': 'first-pool' });
+      t.services.items.get(k)!.status = { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } };
+      return k;
+    };
+
+    it('keeps every address and writes nothing, in whatever order MetalLB wrote a pair', async () => {
+      const dualPool: AllocatorPool = {
+        name: 'dual',
+        ranges: [parseRange('10.9.0.1-10.9.0.9'), parseRange('fd00::1-fd00::9')],
+        autoAssign: true,
+        avoidBuggyIPs: false,
+      };
+      const t = setup([pool('first-pool', '192.168.10.200-192.168.10.250'), dualPool]);
+      const dual = { ipFamilies: ['IPv6', 'IPv4'], ipFamilyPolicy: 'RequireDualStack' };
+      const keys = [
+        asMetalLB(t, 'a', ['192.168.10.203']),
+        asMetalLB(t, 'b', ['192.168.10.201']),
+        asMetalLB(t, 'c', ['192.168.10.200'], { loadBalancerIP: '192.168.10.200' }),
+        // Requested as "fd00::2,10.9.0.2": MetalLB keeps the order of the request.
+        asMetalLB(t, 'd', ['fd00::2', '10.9.0.2'], dual),
+      ];
+      t.services.items.get(keys[3]!)!.metadata!.annotations = {
+        'metallb.io/ip-allocated-from-pool': 'dual',
+        'metallb.io/loadBalancerIPs': 'fd00::2,10.9.0.2',
+      };
+      expect(t.rec.restore()).toBe(4);
+      for (const k of keys) await t.rec.reconcile(k);
+      expect(t.writes).toEqual([]);
+      expect(t.events).toEqual([]);
+      expect(t.services.get(keys[3]!)?.status?.loadBalancer?.ingress).toEqual([
+        { ip: 'fd00::2' },
+        { ip: '10.9.0.2' },
+      ]);
+      // A new dual-stack Service gets IPv4 first whatever its primary family, as from MetalLB.
+      const e = t.add('e', dual);
+      await t.rec.reconcile(e);
+      expect(t.services.get(e)?.status?.loadBalancer?.ingress?.map((i) => i.ip)).toEqual([
+        '10.9.0.1',
+        'fd00::1',
+      ]);
+    });
+
+    it('writes the condition with the first change the Service needs', async () => {
+      const t = setup();
+      const k = asMetalLB(t, 'web', ['192.168.10.210']);
+      t.rec.restore();
+      await t.rec.reconcile(k);
+      expect(t.writes).toEqual([]);
+      t.services.items.get(k)!.metadata!.annotations = { 'metallb.io/loadBalancerIPs': '192.168.10.220' };
+      await t.rec.reconcile(k);
+      expect(t.services.get(k)?.status?.conditions?.[0]).toMatchObject({
+        status: 'True',
+        message: '192.168.10.220 from IPAddressPool first-pool',
+      });
+    });
+
+    it('replaces a status that holds no address with a Warning saying what it held', async () => {
+      const t = setup();
+      const k = asMetalLB(t, 'web', ['not-an-ip']);
+      expect(t.rec.restore()).toBe(0);
+      await t.rec.reconcile(k);
+      expect(t.services.get(k)?.status?.loadBalancer?.ingress).toEqual([
+        { ip: '192.168.10.200', ipMode: 'VIP' },
+      ]);
+      expect(t.events.map((e) => [e.type, e.reason, e.message])).toEqual([
+        [
+          'Warning',
+          'ClearAssignment',
+          'status.loadBalancer.ingress held "not-an-ip", which is not an IP address; not-an-ip released: no longer valid for this service',
+        ],
+        ['Normal', 'IPAllocated', 'Assigned IP 192.168.10.200 from IPAddressPool first-pool'],
+      ]);
+    });
+  });
 });

@@ -11,7 +11,7 @@
 
 import type { AllocationFailure, AllocationReason } from './allocator/failure.js';
 import type { Allocation } from './allocator/types.js';
-import { formatIP } from '../lib/ip/index.js';
+import { formatIP, tryParseIP } from '../lib/ip/index.js';
 import type { ServiceCondition, ServiceObject } from '../lib/service/service-object.js';
 import { annotations, ingressIPs } from '../lib/service/service-object.js';
 
@@ -78,13 +78,15 @@ export function desiredServiceState(
       pool = outcome.allocation.pool;
       const list = ips.join(', ');
       cond = { status: 'True', reason: 'IPAllocated', message: `${list} from IPAddressPool ${pool}` };
-      if (!sameList(ips, currentIPs)) {
-        if (currentIPs.length > 0)
-          events.push({
-            type: 'Normal',
-            reason: 'ClearAssignment',
-            message: `${currentIPs.join(', ')} released: no longer valid for this service`,
-          });
+      if (currentCond === undefined && ingressAsDesired(svc, ips) && currentPool === pool)
+        // Adopted as it stands (written by MetalLB, or by a Beacon that predates the
+        // condition): a True condition alone does not earn a write. Switching 10,000 Services
+        // over would otherwise cost 10,000 writes and as many watch events for every Service
+        // watcher in the cluster, to say what status.loadBalancer already says. The condition
+        // comes with the next write the Service needs.
+        cond = undefined;
+      if (!sameSet(ips, currentIPs)) {
+        if (currentIPs.length > 0) events.push(clearEvent(currentIPs, 'no longer valid for this service'));
         events.push({
           type: 'Normal',
           reason: 'IPAllocated',
@@ -101,12 +103,7 @@ export function desiredServiceState(
         reason: reasonCodes[outcome.failure.reason],
         message: outcome.failure.message,
       };
-      if (currentIPs.length > 0)
-        events.push({
-          type: 'Normal',
-          reason: 'ClearAssignment',
-          message: `${currentIPs.join(', ')} released: ${outcome.failure.message}`,
-        });
+      if (currentIPs.length > 0) events.push(clearEvent(currentIPs, outcome.failure.message));
       if (currentCond?.reason !== cond.reason || currentCond.message !== cond.message)
         events.push({ type: 'Warning', reason: 'AllocationFailed', message: outcome.failure.message });
       break;
@@ -116,11 +113,7 @@ export function desiredServiceState(
       pool = undefined;
       cond = undefined;
       if (currentIPs.length > 0)
-        events.push({
-          type: 'Normal',
-          reason: 'ClearAssignment',
-          message: `${currentIPs.join(', ')} released: the service is no longer of type LoadBalancer`,
-        });
+        events.push(clearEvent(currentIPs, 'the service is no longer of type LoadBalancer'));
       break;
   }
 
@@ -151,14 +144,44 @@ export function desiredServiceState(
   };
 }
 
+/**
+ * Whether status.loadBalancer.ingress already holds exactly these addresses. Order does not
+ * count (MetalLB writes requested pairs in the order requested, new pairs IPv4 first; rewriting
+ * one into the other would buy nothing), and neither does an absent ipMode: VIP is what
+ * kube-proxy assumes without one, and what API servers since 1.30 fill in.
+ */
 function ingressAsDesired(svc: ServiceObject, ips: readonly string[]): boolean {
   const ingress = svc.status?.loadBalancer?.ingress ?? [];
   return (
     ingress.length === ips.length &&
-    ingress.every((e, i) => e.ip === ips[i] && e.ipMode === 'VIP' && e.hostname === undefined)
+    ingress.every(
+      (e) =>
+        e.ip !== undefined &&
+        ips.includes(e.ip) &&
+        (e.ipMode === undefined || e.ipMode === 'VIP') &&
+        e.hostname === undefined,
+    ) &&
+    sameSet(ips, ingressIPs(svc))
   );
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/**
+ * ClearAssignment for the addresses a Service showed. Normal, as MetalLB's, when they were
+ * valid addresses that no longer fit; Warning when the status held something that is not an
+ * address at all (MetalLB controller/service.go: nolbIPsIPFamily is a Warning), since then
+ * something other than the load balancer wrote it.
+ */
+function clearEvent(current: readonly string[], why: string): EventSpec {
+  const bad = current.filter((ip) => tryParseIP(ip) === undefined);
+  return bad.length > 0
+    ? {
+        type: 'Warning',
+        reason: 'ClearAssignment',
+        message: `status.loadBalancer.ingress held ${bad.map((ip) => JSON.stringify(ip)).join(', ')}, which is not an IP address; ${current.join(', ')} released: ${why}`,
+      }
+    : { type: 'Normal', reason: 'ClearAssignment', message: `${current.join(', ')} released: ${why}` };
 }

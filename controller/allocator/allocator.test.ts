@@ -514,10 +514,10 @@ const rows: Row[] = [
     want: { ips: ['10.0.0.0', 'fc00::'], pool: 'dual' },
   },
   {
-    name: 'orders the addresses primary family first (IPv6 primary)',
+    name: 'writes a new pair IPv4 first even when IPv6 is primary, as MetalLB does',
     pools: [dual],
     request: svc('default/a', { families: [6, 4], policy: 'RequireDualStack' }),
-    want: { ips: ['fc00::', '10.0.0.0'] },
+    want: { ips: ['10.0.0.0', 'fc00::'] },
   },
   {
     name: 'refuses RequireDualStack when no single pool has both families',
@@ -588,13 +588,38 @@ const rows: Row[] = [
     name: 'refuses a requested IPv6 address for an IPv4 single-stack service',
     pools: [dual],
     request: svc('default/a', { families: [4], ips: ['fc00::1'] }),
-    want: { reason: 'invalid-request', message: /asks for fc00::1 but is IPv4 single-stack/ },
+    want: {
+      reason: 'invalid-request',
+      message: /asks for fc00::1 \(IPv6\) but its cluster IPs are IPv4 \(spec.ipFamilies\)/,
+    },
   },
   {
-    name: 'gives two requested addresses, one per family, for RequireDualStack',
+    name: 'refuses one requested address for a dual-stack PreferDualStack service, as MetalLB does',
+    pools: [dual],
+    request: svc('default/a', { families: [4, 6], policy: 'PreferDualStack', ips: ['10.0.0.7'] }),
+    want: {
+      reason: 'invalid-request',
+      message:
+        /service default\/a asks for 10.0.0.7 \(IPv4\) but its cluster IPs are IPv4 and IPv6 \(spec.ipFamilies\); request one address per family/,
+    },
+  },
+  {
+    name: 'gives a dual-stack PreferDualStack service the two addresses it requests',
+    pools: [dual],
+    request: svc('default/a', { families: [4, 6], policy: 'PreferDualStack', ips: ['10.0.0.2', 'fc00::2'] }),
+    want: { ips: ['10.0.0.2', 'fc00::2'] },
+  },
+  {
+    name: 'refuses two requested addresses for a single-stack service',
+    pools: [dual],
+    request: svc('default/a', { families: [4], ips: ['10.0.0.7', 'fc00::7'] }),
+    want: { reason: 'invalid-request', message: /but its cluster IPs are IPv4 \(spec.ipFamilies\)/ },
+  },
+  {
+    name: 'gives two requested addresses, one per family, for RequireDualStack, in the order requested',
     pools: [dual],
     request: svc('default/a', { families: [4, 6], policy: 'RequireDualStack', ips: ['fc00::2', '10.0.0.2'] }),
-    want: { ips: ['10.0.0.2', 'fc00::2'] },
+    want: { ips: ['fc00::2', '10.0.0.2'] },
   },
   {
     name: 'refuses a single requested address for RequireDualStack',

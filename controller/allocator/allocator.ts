@@ -14,7 +14,7 @@
 //   O(log runs), whatever the number of allocations.
 
 import type { IPAddress, IPFamily } from '../../lib/ip/index.js';
-import { compareIP, familyName, formatIP } from '../../lib/ip/index.js';
+import { familyName, formatIP } from '../../lib/ip/index.js';
 import type { AllocationFailure } from './failure.js';
 import { failures } from './failure.js';
 import { PoolSpace } from './pool-space.js';
@@ -162,13 +162,16 @@ export class Allocator {
   allocate(service: ServiceRequest): AllocationResult {
     const wanted = wantedFamilies(service);
     const current = this.services.get(service.key);
-    if (current !== undefined) {
+    if (current !== undefined && requestedFamilyMismatch(service) !== undefined) this.release(service.key);
+    else if (current !== undefined) {
       const kept = this.revalidate(current, service, wanted);
       if (kept !== undefined) return kept;
       this.release(service.key);
     }
 
     if (service.requestedIPs.length > 0) {
+      const mismatch = requestedFamilyMismatch(service);
+      if (mismatch !== undefined) return fail(mismatch);
       if (wanted.mode === 'require' && service.requestedIPs.length !== 2) {
         return fail(
           failures.invalidRequest(
@@ -262,7 +265,7 @@ export class Allocator {
       if (value !== undefined) ips.push({ family: missing, value });
     }
     this.release(req.key);
-    return ok(this.record(req, pool, ips, wanted));
+    return ok(this.record(req, pool, ips));
   }
 
   private assignIPs(
@@ -334,7 +337,7 @@ export class Allocator {
       if (conflict !== undefined) return fail(conflict);
     }
     this.release(req.key);
-    return ok(this.record(req, pool, [...ips], wanted));
+    return ok(this.record(req, pool, [...ips]));
   }
 
   /**
@@ -374,7 +377,7 @@ export class Allocator {
     wanted: Wanted,
   ): AllocationResult | undefined {
     const pick = this.pick(pools, req, wanted);
-    return pick === undefined ? undefined : ok(this.record(req, pick.pool, pick.ips, wanted));
+    return pick === undefined ? undefined : ok(this.record(req, pick.pool, pick.ips));
   }
 
   private pick(pools: readonly PoolState[], req: ServiceRequest, wanted: Wanted): Pick | undefined {
@@ -388,13 +391,14 @@ export class Allocator {
       }
       const b = this.candidate(pool, wanted.secondary, req);
       if (a !== undefined && b !== undefined) {
-        return {
-          pool,
-          ips: [
-            { family: wanted.primary, value: a },
-            { family: wanted.secondary, value: b },
-          ],
-        };
+        // IPv4 first whatever the primary family, as MetalLB writes a new dual-stack pair
+        // (internal/allocator/allocation.go selectIPsForFamilyAndPolicy); its speaker elects
+        // the L2 announcer by the first address, so the order is part of the contract.
+        const pair: IPAddress[] = [
+          { family: wanted.primary, value: a },
+          { family: wanted.secondary, value: b },
+        ];
+        return { pool, ips: pair.sort((x, y) => x.family - y.family) };
       }
       // PreferDualStack: a pool with both families anywhere in the list beats a single-family
       // one earlier in it; failing that, the first pool with the primary family, then the
@@ -458,8 +462,7 @@ export class Allocator {
   // ---- bookkeeping ----
 
   /** Records a checked allocation. The service must hold nothing. */
-  private record(req: ServiceRequest, pool: PoolState, ips: IPAddress[], wanted: Wanted): Allocation {
-    ips.sort((a, b) => (a.family === b.family ? compareIP(a, b) : a.family === wanted.primary ? -1 : 1));
+  private record(req: ServiceRequest, pool: PoolState, ips: IPAddress[]): Allocation {
     // Arrays are built at their final size: an empty array that is then pushed to reserves 17
     // slots, which at 100,000 services is most of the allocator's memory.
     const rec: ServiceRecord = { request: req, pool: pool.def.name, uses: new Array<IpUse>(ips.length) };
@@ -585,6 +588,24 @@ function wantedFamilies(req: ServiceRequest): Wanted {
   if (req.familyPolicy === 'PreferDualStack' && req.families.length > 1)
     return { mode: 'prefer', primary, secondary };
   return { mode: 'single', primary, secondary };
+}
+
+/**
+ * Requested addresses must be of exactly the service's families (MetalLB controller/service.go
+ * allocateIPs: "does not match the ipFamily of the service"): a dual-stack PreferDualStack
+ * service asking for one address is refused rather than silently made single-stack, and a
+ * single-stack one cannot ask for two.
+ */
+function requestedFamilyMismatch(req: ServiceRequest): AllocationFailure | undefined {
+  const asked = [...new Set(req.requestedIPs.map((ip) => ip.family))].sort();
+  // None, or two of one family: assignIPs explains those.
+  if (asked.length === 0 || asked.length < req.requestedIPs.length) return undefined;
+  const has = [...new Set(req.families.length > 0 ? req.families : [4 as IPFamily])].sort();
+  if (asked.length === has.length && asked.every((f, i) => f === has[i])) return undefined;
+  const names = (fs: readonly IPFamily[]) => fs.map(familyName).join(' and ');
+  return failures.invalidRequest(
+    `service ${req.key} asks for ${req.requestedIPs.map(formatIP).join(', ')} (${names(asked)}) but its cluster IPs are ${names(has)} (spec.ipFamilies); request one address per family of the service`,
+  );
 }
 
 function toAddress(use: IpUse): IPAddress {

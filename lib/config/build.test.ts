@@ -233,9 +233,173 @@ describe('buildConfig: advertisements', () => {
       }),
     );
     expect(c.bgpAdvertisements.map((a) => a.ref.name)).toEqual(['first', 'third']);
-    expect(problemText(c.problems[0]!)).toContain(
-      'BGPAdvertisement metallb-system/second: spec.localPref "200": conflicts with localPref 100 of BGPAdvertisement metallb-system/first for pool a',
+    expect(problemText(c.problems[0]!)).toBe(
+      'BGPAdvertisement metallb-system/second: spec.localPref "200": conflicts with localPref 100 of BGPAdvertisement metallb-system/first, which gives the same routes of pool a to the same peers from the same nodes; give them different aggregation lengths, peers or nodeSelectors',
     );
+    expect(c.problems[0]?.related).toEqual([{ kind: 'BGPAdvertisement', namespace: ns, name: 'first' }]);
+  });
+
+  it('keeps advertisements of one pool with different localPref when they give different routes', () => {
+    const zone = (z: string) => [{ matchLabels: { zone: z } }];
+    const c = buildConfig(
+      input({
+        pools: [pool('v4', ['10.1.0.0/24']), pool('dual', ['10.2.0.0/24', 'fd00:2::/120'])],
+        bgpAdvertisements: [
+          // A /32 and a /24 aggregate of the same pool are two different prefixes.
+          obj('BGPAdvertisement', 'host', { ipAddressPools: ['v4'], localPref: 100 }),
+          obj('BGPAdvertisement', 'aggregate', {
+            ipAddressPools: ['v4'],
+            localPref: 200,
+            aggregationLength: 24,
+          }),
+          // Nodes of zone a and nodes of zone b: no node gives both.
+          obj('BGPAdvertisement', 'zone-a', {
+            ipAddressPools: ['dual'],
+            localPref: 100,
+            nodeSelectors: zone('a'),
+          }),
+          obj('BGPAdvertisement', 'zone-b', {
+            ipAddressPools: ['dual'],
+            localPref: 300,
+            nodeSelectors: zone('b'),
+          }),
+          // Both families' lengths differ: different routes in each family.
+          obj('BGPAdvertisement', 'dual-aggregate', {
+            ipAddressPools: ['dual'],
+            localPref: 400,
+            aggregationLength: 24,
+            aggregationLengthV6: 120,
+          }),
+        ],
+      }),
+    );
+    expect(c.problems).toEqual([]);
+    expect(c.bgpAdvertisements.map((a) => a.ref.name)).toEqual([
+      'host',
+      'aggregate',
+      'zone-a',
+      'zone-b',
+      'dual-aggregate',
+    ]);
+  });
+
+  it('refuses different localPref when only one family of a dual-stack pool gets another length', () => {
+    const c = buildConfig(
+      input({
+        pools: [pool('dual', ['10.2.0.0/24', 'fd00:2::/120'])],
+        bgpAdvertisements: [
+          obj('BGPAdvertisement', 'host', { ipAddressPools: ['dual'], localPref: 100 }),
+          obj('BGPAdvertisement', 'v4-only', {
+            ipAddressPools: ['dual'],
+            localPref: 200,
+            aggregationLength: 24,
+          }),
+        ],
+      }),
+    );
+    expect(c.bgpAdvertisements.map((a) => a.ref.name)).toEqual(['host']);
+    expect(c.problems.map((p) => [p.ref.name, p.field, p.value])).toEqual([
+      ['v4-only', 'spec.localPref', '200'],
+    ]);
+  });
+
+  it.each([
+    [
+      'a pool named twice',
+      { ipAddressPools: ['a', 'b', 'a'] },
+      'spec.ipAddressPools[2] "a": repeats spec.ipAddressPools[0]; list each entry once',
+    ],
+    [
+      'a community given twice',
+      { communities: ['64512:1', '64512:1'] },
+      'spec.communities[1] "64512:1": repeats spec.communities[0]; list each entry once',
+    ],
+    [
+      'a peer named twice',
+      { peers: ['p', 'p'] },
+      'spec.peers[1] "p": repeats spec.peers[0]; list each entry once',
+    ],
+    [
+      'a node selector given twice, in another order',
+      {
+        nodeSelectors: [{ matchLabels: { zone: 'a', rack: '1' } }, { matchLabels: { rack: '1', zone: 'a' } }],
+      },
+      'spec.nodeSelectors[1] "{rack=1, zone=a}": repeats spec.nodeSelectors[0]; list each selector once',
+    ],
+    [
+      'a value twice in a node selector',
+      { nodeSelectors: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a', 'b', 'a'] }] }] },
+      'spec.nodeSelectors[0].matchExpressions[0].values[2] "a": repeats spec.nodeSelectors[0].matchExpressions[0].values[0]; list each entry once',
+    ],
+    [
+      'a pool selector given twice',
+      { ipAddressPoolSelectors: [{ matchLabels: { tier: 'x' } }, { matchLabels: { tier: 'x' } }] },
+      'spec.ipAddressPoolSelectors[1] "{tier=x}": repeats spec.ipAddressPoolSelectors[0]; list each selector once',
+    ],
+  ])('disables a BGP advertisement with %s, as MetalLB does', (_what, spec, text) => {
+    const c = buildConfig(
+      input({
+        pools,
+        peers: [obj('BGPPeer', 'p', { myASN: 64512, peerASN: 64500, peerAddress: '10.77.0.1' })],
+        bgpAdvertisements: [obj('BGPAdvertisement', 'dup', spec), obj('BGPAdvertisement', 'fine', {})],
+      }),
+    );
+    expect(c.bgpAdvertisements.map((a) => a.ref.name)).toEqual(['fine']);
+    expect(c.problems.map(problemText)).toEqual([`BGPAdvertisement metallb-system/dup: ${text}`]);
+  });
+
+  it('disables an L2 advertisement, a pool and a peer with repeated entries', () => {
+    const c = buildConfig(
+      input({
+        pools: [
+          ...pools,
+          pool('twice', ['10.99.0.0/24'], { serviceAllocation: { namespaces: ['web', 'web'] } }),
+        ],
+        l2Advertisements: [
+          obj('L2Advertisement', 'l2', {
+            ipAddressPools: ['a'],
+            nodeSelectors: [{ matchLabels: { x: '1' } }, { matchLabels: { x: '1' } }],
+          }),
+        ],
+        peers: [
+          obj('BGPPeer', 'peer', {
+            myASN: 64512,
+            peerASN: 64500,
+            peerAddress: '10.77.0.1',
+            nodeSelectors: [
+              {
+                matchExpressions: [
+                  { key: 'k', operator: 'Exists' },
+                  { key: 'k', operator: 'Exists' },
+                ],
+              },
+            ],
+          }),
+        ],
+      }),
+    );
+    expect(c.pools.has('twice')).toBe(false);
+    expect(c.l2Advertisements).toEqual([]);
+    expect(c.peers.size).toBe(0);
+    expect(c.problems.map(problemText).sort()).toEqual([
+      'BGPPeer metallb-system/peer: spec.nodeSelectors[0].matchExpressions[1] "k Exists ()": repeats spec.nodeSelectors[0].matchExpressions[0]; list each requirement once',
+      'IPAddressPool metallb-system/twice: spec.serviceAllocation.namespaces[1] "web": repeats spec.serviceAllocation.namespaces[0]; list each entry once',
+      'L2Advertisement metallb-system/l2: spec.nodeSelectors[1] "{x=1}": repeats spec.nodeSelectors[0]; list each selector once',
+    ]);
+  });
+
+  it('accepts a service selector given twice, which MetalLB accepts too', () => {
+    const twice = [{ matchLabels: { app: 'x' } }, { matchLabels: { app: 'x' } }];
+    const c = buildConfig(
+      input({
+        pools,
+        l2Advertisements: [obj('L2Advertisement', 'l2', { serviceSelectors: twice })],
+        bgpAdvertisements: [obj('BGPAdvertisement', 'bgp', { serviceSelectors: twice })],
+      }),
+    );
+    expect(c.problems).toEqual([]);
+    expect(c.l2Advertisements).toHaveLength(1);
+    expect(c.bgpAdvertisements).toHaveLength(1);
   });
 });
 
@@ -318,6 +482,10 @@ describe('buildConfig: peers', () => {
       'BGPPeer metallb-system/p: spec.passwordSecret.name "nope": there is no Secret metallb-system/nope',
     ],
     [
+      { passwordSecret: { name: 'opaque' } },
+      'BGPPeer metallb-system/p: spec.passwordSecret.name "opaque": Secret metallb-system/opaque is of type "Opaque"; a BGP password Secret must be of type kubernetes.io/basic-auth',
+    ],
+    [
       { vrf: 'red' },
       'BGPPeer metallb-system/p: spec.vrf "red": vrf is not supported by Beacon\'s BGP speaker',
     ],
@@ -334,7 +502,14 @@ describe('buildConfig: peers', () => {
       'BGPPeer metallb-system/p: spec.peerAddress "10.77.0.300": not an IP address',
     ],
   ])('disables a peer with %j and says why', (spec, text) => {
-    const c = buildConfig(input({ peers: [peer('p', spec), peer('ok', { peerAddress: '10.77.0.2' })] }));
+    const opaque = {
+      metadata: { name: 'opaque', namespace: ns },
+      type: 'Opaque',
+      data: { password: Buffer.from('s3cret').toString('base64') },
+    };
+    const c = buildConfig(
+      input({ peers: [peer('p', spec), peer('ok', { peerAddress: '10.77.0.2' })], secrets: [opaque] }),
+    );
     expect([...c.peers.keys()]).toEqual(['ok']);
     expect(c.problems.map(problemText)).toEqual([text]);
   });

@@ -86,10 +86,81 @@ function checkSelectors(
   ref: ObjectRef,
   field: string,
   selectors: readonly LabelSelector[],
+  /** Refuse repeated selectors and values, on the fields where MetalLB refuses them. */
+  unique = false,
 ): void {
+  const seen = new Map<string, number>();
   selectors.forEach((sel, i) => {
     for (const message of labelSelectorProblems(sel)) problems.add({ ref, field: `${field}[${i}]`, message });
+    if (!unique) return;
+    checkSelectorDuplicates(problems, ref, `${field}[${i}]`, sel);
+    const canonical = selectorKey(sel);
+    const first = seen.get(canonical);
+    if (first === undefined) seen.set(canonical, i);
+    else
+      problems.add({
+        ref,
+        field: `${field}[${i}]`,
+        value: canonical,
+        message: `repeats ${field}[${first}]; list each selector once`,
+      });
   });
+}
+
+/**
+ * The same value twice in one matchExpressions entry, or the same requirement twice, is refused
+ * as MetalLB's config parser does (internal/config/config.go validateLabelSelectorDuplicate): a
+ * repeated entry is almost always a typo for another one.
+ */
+function checkSelectorDuplicates(
+  problems: Problems,
+  ref: ObjectRef,
+  field: string,
+  sel: LabelSelector,
+): void {
+  const requirements = new Map<string, number>();
+  (sel.matchExpressions ?? []).forEach((req, j) => {
+    checkDuplicates(problems, ref, `${field}.matchExpressions[${j}].values`, req.values ?? []);
+    const canonical = requirementKey(req);
+    const first = requirements.get(canonical);
+    if (first === undefined) requirements.set(canonical, j);
+    else
+      problems.add({
+        ref,
+        field: `${field}.matchExpressions[${j}]`,
+        value: canonical,
+        message: `repeats ${field}.matchExpressions[${first}]; list each requirement once`,
+      });
+  });
+}
+
+/** A list that must not hold the same entry twice (pools, peers, communities, namespaces). */
+function checkDuplicates(problems: Problems, ref: ObjectRef, field: string, list: readonly string[]): void {
+  const first = new Map<string, number>();
+  list.forEach((value, i) => {
+    const at = first.get(value);
+    if (at === undefined) first.set(value, i);
+    else
+      problems.add({
+        ref,
+        field: `${field}[${i}]`,
+        value,
+        message: `repeats ${field}[${at}]; list each entry once`,
+      });
+  });
+}
+
+/** One spelling per meaning: matchLabels by key, values sorted, as MetalLB compares them. */
+function selectorKey(sel: LabelSelector): string {
+  const labels = Object.entries(sel.matchLabels ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`);
+  const exprs = (sel.matchExpressions ?? []).map(requirementKey);
+  return `{${[...labels, ...exprs].join(', ')}}`;
+}
+
+function requirementKey(req: { key: string; operator: string; values?: readonly string[] }): string {
+  return `${req.key} ${req.operator} (${[...(req.values ?? [])].sort().join(',')})`;
 }
 
 // ---------------------------------------------------------------- pools
@@ -131,17 +202,20 @@ function parsePool(problems: Problems, obj: object): PoolCandidate | undefined {
     serviceSelectors: records(sa.serviceSelectors).map(labelSelector),
   };
   if (serviceAllocation) {
+    checkDuplicates(problems, ref, 'spec.serviceAllocation.namespaces', serviceAllocation.namespaces);
     checkSelectors(
       problems,
       ref,
       'spec.serviceAllocation.namespaceSelectors',
       serviceAllocation.namespaceSelectors,
+      true,
     );
     checkSelectors(
       problems,
       ref,
       'spec.serviceAllocation.serviceSelectors',
       serviceAllocation.serviceSelectors,
+      true,
     );
   }
   if (!problems.ok(ref)) return undefined;
@@ -209,7 +283,8 @@ function selectPools(
 ): string[] {
   const named = strings(s.ipAddressPools);
   const selectors = records(s.ipAddressPoolSelectors).map(labelSelector);
-  checkSelectors(problems, ref, 'spec.ipAddressPoolSelectors', selectors);
+  checkDuplicates(problems, ref, 'spec.ipAddressPools', named);
+  checkSelectors(problems, ref, 'spec.ipAddressPoolSelectors', selectors, true);
   if (named.length === 0 && selectors.length === 0) return [...pools.keys()];
   const out = new Set<string>();
   named.forEach((name, i) => {
@@ -241,7 +316,7 @@ function parseL2(
   const s = spec(obj);
   const nodeSelectors = records(s.nodeSelectors).map(labelSelector);
   const serviceSelectors = records(s.serviceSelectors).map(labelSelector);
-  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors);
+  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors, true);
   checkSelectors(problems, ref, 'spec.serviceSelectors', serviceSelectors);
   const preferredNodeSelectors: PreferredNodeSelector[] = records(s.preferredNodeSelectors).map((p, i) => {
     const weight = num(p.weight) ?? 0;
@@ -327,9 +402,10 @@ function parseBgpAd(
   const s = spec(obj);
   const nodeSelectors = records(s.nodeSelectors).map(labelSelector);
   const serviceSelectors = records(s.serviceSelectors).map(labelSelector);
-  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors);
+  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors, true);
   checkSelectors(problems, ref, 'spec.serviceSelectors', serviceSelectors);
   const communities: BgpCommunity[] = [];
+  checkDuplicates(problems, ref, 'spec.communities', strings(s.communities));
   strings(s.communities).forEach((text, i) => {
     const value = parseCommunity(text) ?? aliases.get(text);
     if (value) communities.push(value);
@@ -344,6 +420,7 @@ function parseBgpAd(
       });
   });
   const peers = strings(s.peers);
+  checkDuplicates(problems, ref, 'spec.peers', peers);
   peers.forEach((name, i) => {
     if (!peerNames.has(name))
       problems.add({
@@ -405,34 +482,63 @@ function checkAggregation(
   }
 }
 
-/** Two advertisements of one pool to the same peers with different localPref: the newer loses. */
-function dropLocalPrefConflicts(problems: Problems, ads: BGPAdvertisement[]): BGPAdvertisement[] {
+/**
+ * Two advertisements giving one route of a pool different localPref: the newer loses. They
+ * give one route (MetalLB, internal/config/config.go advertisementsAreCompatible) unless the
+ * aggregation lengths differ for the pool's families (a different prefix), or both name peers
+ * and no peer is common, or their nodes differ. MetalLB resolves nodeSelectors against the
+ * Nodes of the moment; the Config is built without Nodes, so only selectors that surely share
+ * a node (either is empty, or both list the same selectors) count as a clash. On a node that
+ * two differently-selected advertisements both reach, the BGP planner sends the higher value.
+ */
+function dropLocalPrefConflicts(
+  problems: Problems,
+  ads: BGPAdvertisement[],
+  pools: ReadonlyMap<string, Pool>,
+): BGPAdvertisement[] {
   const kept: BGPAdvertisement[] = [];
   for (const ad of ads) {
-    const clash =
-      ad.localPref === undefined
-        ? undefined
-        : kept.find(
-            (k) =>
-              k.localPref !== undefined &&
-              k.localPref !== ad.localPref &&
-              k.pools.some((p) => ad.pools.includes(p)) &&
-              (k.peers.length === 0 || ad.peers.length === 0 || k.peers.some((p) => ad.peers.includes(p))),
-          );
+    let clash: { other: BGPAdvertisement; pool: string } | undefined;
+    if (ad.localPref !== undefined)
+      for (const other of kept) {
+        if (other.localPref === undefined || other.localPref === ad.localPref) continue;
+        const pool = other.pools.find((p) => ad.pools.includes(p) && sameRoutes(ad, other, pools.get(p)));
+        if (pool !== undefined) {
+          clash = { other, pool };
+          break;
+        }
+      }
     if (clash) {
-      const pool = clash.pools.find((p) => ad.pools.includes(p));
+      const { other, pool } = clash;
       problems.add({
         ref: ad.ref,
         field: 'spec.localPref',
         value: String(ad.localPref),
-        related: [clash.ref],
-        message: `conflicts with localPref ${clash.localPref} of BGPAdvertisement ${clash.ref.namespace}/${clash.ref.name} for pool ${pool} and the same peers`,
+        related: [other.ref],
+        message: `conflicts with localPref ${other.localPref} of BGPAdvertisement ${other.ref.namespace}/${other.ref.name}, which gives the same routes of pool ${pool} to the same peers from the same nodes; give them different aggregation lengths, peers or nodeSelectors`,
       });
       continue;
     }
     kept.push(ad);
   }
   return kept;
+}
+
+/** Whether two advertisements of a pool give the same prefixes to a common peer from a common node. */
+function sameRoutes(a: BGPAdvertisement, b: BGPAdvertisement, pool: Pool | undefined): boolean {
+  if (pool === undefined) return false;
+  const v4 = pool.ranges.some((r) => r.family === 4);
+  const v6 = pool.ranges.some((r) => r.family === 6);
+  const v4Differs = v4 && a.aggregationLength !== b.aggregationLength;
+  const v6Differs = v6 && a.aggregationLengthV6 !== b.aggregationLengthV6;
+  // A dual-stack pool gives different routes only when both families' lengths differ.
+  if (v4 && v6 ? v4Differs && v6Differs : v4Differs || v6Differs) return false;
+  if (a.peers.length > 0 && b.peers.length > 0 && !a.peers.some((p) => b.peers.includes(p))) return false;
+  if (a.nodeSelectors.length > 0 && b.nodeSelectors.length > 0) {
+    const keys = (ad: BGPAdvertisement) => ad.nodeSelectors.map(selectorKey).sort().join('|');
+    if (keys(a) !== keys(b)) return false;
+  }
+  return true;
 }
 
 // ------------------------------------------------------------ BFD, peers
@@ -466,6 +572,8 @@ function parseBfd(problems: Problems, obj: object): BFDProfile | undefined {
     });
   return problems.ok(ref) ? profile : undefined;
 }
+
+const basicAuth = 'kubernetes.io/basic-auth';
 
 function secretPassword(secret: object | undefined): string | undefined {
   const r = asRecord(secret);
@@ -600,6 +708,17 @@ function parsePeer(
         related,
         message: `there is no Secret ${related[0]!.namespace}/${name}`,
       });
+    else if (str(asRecord(secret)?.type) !== basicAuth)
+      // MetalLB reads only kubernetes.io/basic-auth Secrets (internal/config/config.go
+      // passwordFromSecretForPeer): the type says the Secret holds a credential, and an Opaque
+      // Secret that happens to have a "password" key is not taken for one.
+      problems.add({
+        ref,
+        field: 'spec.passwordSecret.name',
+        value: name,
+        related,
+        message: `Secret ${related[0]!.namespace}/${name} is of type ${JSON.stringify(str(asRecord(secret)?.type) ?? 'Opaque')}; a BGP password Secret must be of type ${basicAuth}`,
+      });
     else {
       password = secretPassword(secret);
       if (password === undefined)
@@ -628,7 +747,7 @@ function parsePeer(
       });
   }
   const nodeSelectors = records(s.nodeSelectors).map(labelSelector);
-  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors);
+  checkSelectors(problems, ref, 'spec.nodeSelectors', nodeSelectors, true);
   if (!problems.ok(ref)) return undefined;
   return {
     ref,
@@ -684,6 +803,7 @@ export function buildConfig(input: ConfigInput): Config {
     inNs(input.bgpAdvertisements)
       .map((o) => parseBgpAd(problems, o, pools, allPoolNames, aliases, new Set(peers.keys())))
       .filter((a): a is BGPAdvertisement => a !== undefined),
+    pools,
   );
   return { pools, l2Advertisements, bgpAdvertisements, peers, bfdProfiles, problems: problems.list };
 }

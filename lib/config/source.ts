@@ -150,9 +150,9 @@ export class ConfigSource {
   }
 }
 
-/** The parts of an object buildConfig reads: spec (Secret data), labels, creation order. */
+/** The parts of an object buildConfig reads: spec (Secret type and data), labels, creation order. */
 function configInput(obj: KubeObject): string {
-  const o = obj as KubeObject & { spec?: unknown; data?: unknown; stringData?: unknown };
+  const o = obj as KubeObject & { spec?: unknown; type?: unknown; data?: unknown; stringData?: unknown };
   const m = obj.metadata as { labels?: unknown; creationTimestamp?: unknown } | undefined;
-  return JSON.stringify([o.spec, o.data, o.stringData, m?.labels, m?.creationTimestamp]);
+  return JSON.stringify([o.spec, o.type, o.data, o.stringData, m?.labels, m?.creationTimestamp]);
 }

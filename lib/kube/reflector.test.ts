@@ -123,6 +123,31 @@ describe('Reflector', () => {
     r.stop();
   });
 
+  it('caches only what project() keeps, from the list and from the watch', async () => {
+    const t = new FakeTransport();
+    const heavy = (name: string, rv: string, v: number) => ({
+      ...obj(name, rv, v),
+      metadata: { ...obj(name, rv).metadata, managedFields: [{ manager: 'kubectl' }] },
+    });
+    t.items = [heavy('a', '1', 1)];
+    const r = new Reflector<Obj>({
+      transport: t,
+      resource: { group: '', version: 'v1', plural: 'services', namespace: 'ns' },
+      log: quiet,
+      project: (o) => ({ metadata: { ...o.metadata!, managedFields: undefined } as Obj['metadata'] }),
+    });
+    r.start();
+    const w = await t.nextWatch();
+    w.send({ type: 'ADDED', object: heavy('b', '11', 2) });
+    for (const key of ['ns/a', 'ns/b']) {
+      const cached = r.cache.get(key) as Record<string, unknown> & { metadata: Record<string, unknown> };
+      expect(cached.spec).toBeUndefined();
+      expect(cached.metadata.managedFields).toBeUndefined();
+      expect(cached.metadata.name).toBe(key.slice(3));
+    }
+    r.stop();
+  });
+
   it('resumes a watch that the server closed from the last resourceVersion, without relisting', async () => {
     const t = new FakeTransport();
     const { r } = setup(t);

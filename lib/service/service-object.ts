@@ -75,3 +75,39 @@ export function isServedByUs(svc: ServiceObject, lbClass: string | undefined): b
   const cls = svc.spec.loadBalancerClass;
   return lbClass === undefined || lbClass === '' ? cls === undefined || cls === '' : cls === lbClass;
 }
+
+/**
+ * The fields of a Service the controller reads (the ServiceObject type), and nothing else: the
+ * Service cache holds every Service of the cluster, and a Service as listed carries
+ * managedFields, nodePorts, session affinity and more, several times what is read here.
+ */
+export function projectService(svc: ServiceObject): ServiceObject {
+  const m = svc.metadata;
+  const s = svc.spec;
+  const st = svc.status;
+  return {
+    ...(svc.apiVersion !== undefined ? { apiVersion: svc.apiVersion } : {}),
+    ...(svc.kind !== undefined ? { kind: svc.kind } : {}),
+    metadata: m && {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      generation: m.generation,
+      labels: m.labels,
+      annotations: m.annotations,
+    },
+    spec: s && {
+      type: s.type,
+      loadBalancerIP: s.loadBalancerIP,
+      loadBalancerClass: s.loadBalancerClass,
+      ipFamilies: s.ipFamilies,
+      ipFamilyPolicy: s.ipFamilyPolicy,
+      clusterIPs: s.clusterIPs,
+      externalTrafficPolicy: s.externalTrafficPolicy,
+      selector: s.selector,
+      ports: s.ports?.map((p) => ({ port: p.port, protocol: p.protocol, name: p.name })),
+    },
+    status: st && { loadBalancer: st.loadBalancer, conditions: st.conditions },
+  };
+}

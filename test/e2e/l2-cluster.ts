@@ -14,8 +14,18 @@ import { startTestEnv, stopTestEnv, type TestEnvState } from '../env/testenv.js'
 import { endpointSliceObject, nodeObject, nodeStatusPatch } from '../demo/objects.js';
 import { nodeOfMac, parseArping, type ArpAnswer } from '../demo/probes.js';
 import {
+  installMetalLBOwner,
+  metallbBinaries,
+  speakerArgs,
+  speakerPod,
+  startMetalLBController,
+  stopMetalLB,
+  type MetalLBProcess,
+} from '../peers/metallb.js';
+import {
   Lab,
   hostMac,
+  hostV4,
   nodeHosts,
   processAlive,
   type LabHost,
@@ -176,6 +186,8 @@ export interface L2ClusterOptions {
   dir?: string;
   /** Extra speaker arguments per node. */
   speakerArgs?: Partial<Record<NodeHost, string[]>>;
+  /** Whose controller and speakers run: Beacon's (default) or MetalLB's (test/peers/). */
+  impl?: 'beacon' | 'metallb';
 }
 
 export class L2Cluster {
@@ -188,6 +200,7 @@ export class L2Cluster {
   private env: TestEnvState | undefined;
   private readonly stateFile: string;
   private readonly kubeconfig: string;
+  private metallb: { bin: string; controller: MetalLBProcess; secretDir: string } | undefined;
 
   constructor(private readonly opts: L2ClusterOptions) {
     this.lab = new Lab({ prefix: opts.prefix });
@@ -240,24 +253,26 @@ export class L2Cluster {
     );
     await this.proxy.addServiceIP(seedVip, 80);
     this.controllerMetricsPort = await freePort();
-    this.lab.spawnRoot(
-      process.execPath,
-      [
-        controllerMain,
-        '--kubeconfig',
-        path.join(this.dir, 'controller.kubeconfig'),
-        '--metrics-host',
-        '127.0.0.1',
-        '--metrics-port',
-        String(this.controllerMetricsPort),
-      ],
-      'controller.log',
-    );
+    if (this.opts.impl === 'metallb') await this.startMetalLB();
+    else
+      this.lab.spawnRoot(
+        process.execPath,
+        [
+          controllerMain,
+          '--kubeconfig',
+          path.join(this.dir, 'controller.kubeconfig'),
+          '--metrics-host',
+          '127.0.0.1',
+          '--metrics-port',
+          String(this.controllerMetricsPort),
+        ],
+        'controller.log',
+      );
     for (const node of nodeHosts) this.startSpeaker(node);
     await waitFor('the EXTERNAL-IP of default/myapp', 30_000, async () =>
       (await this.ingress('default', 'myapp')) === seedVip ? true : undefined,
     );
-    await this.owner(seedVip, 20_000);
+    await this.owner(seedVip, 60_000);
   }
 
   async ingress(ns: string, name: string): Promise<string | undefined> {
@@ -273,10 +288,77 @@ export class L2Cluster {
     return out.trim() || undefined;
   }
 
+  /**
+   * MetalLB's controller (it creates the memberlist Secret, owned by a Deployment that never
+   * runs), the key its speakers read from a file, and a speaker Pod per node whose pod IP is the
+   * node's address: MetalLB's speakers list those to join each other's memberlist.
+   */
+  private async startMetalLB(): Promise<void> {
+    const env = this.env!;
+    const adminConfig = path.join(this.dir, 'admin.kubeconfig');
+    writeKubeconfig(env, adminConfig, 'admin');
+    await installMetalLBOwner(adminConfig);
+    const bin = path.join(await metallbBinaries(), 'speaker');
+    const controller = await startMetalLBController(adminConfig);
+    const key = await waitFor('the memberlist Secret', 30_000, async () => {
+      const out = await this.admin([
+        'get',
+        'secret',
+        'memberlist',
+        '-n',
+        'metallb-system',
+        '-o',
+        'jsonpath={.data.secretkey}',
+      ]).catch(() => '');
+      return out.trim() || undefined;
+    });
+    const secretDir = path.join(this.dir, 'memberlist');
+    fs.mkdirSync(secretDir, { recursive: true });
+    fs.writeFileSync(path.join(secretDir, 'secretkey'), Buffer.from(key, 'base64'));
+    for (const node of nodeHosts) {
+      await this.applyObject(`pod-${node}`, speakerPod(node));
+      const ip = hostV4(node);
+      const patch = JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: ip } });
+      await this.admin([
+        'patch',
+        'pod',
+        `speaker-${node}`,
+        '-n',
+        'metallb-system',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        patch,
+      ]);
+    }
+    this.metallb = { bin, controller, secretDir };
+  }
+
   startSpeaker(
     node: NodeHost,
     extraArgs: readonly string[] = this.opts.speakerArgs?.[node] ?? [],
   ): LabProcess {
+    if (this.metallb !== undefined) {
+      const proc = this.lab.spawn(
+        node,
+        this.metallb.bin,
+        [
+          ...speakerArgs({
+            node,
+            bindAddress: hostV4(node),
+            secretDir: this.metallb.secretDir,
+            metricsPort: speakerMetricsPort,
+          }),
+          ...extraArgs,
+        ],
+        {
+          logFile: path.join(this.dir, `speaker-${node}-${Date.now()}.log`),
+          env: { ...process.env, KUBECONFIG: path.join(this.dir, 'admin.kubeconfig') },
+        },
+      );
+      this.speakers.set(node, proc);
+      return proc;
+    }
     const proc = this.lab.spawn(
       node,
       process.execPath,
@@ -303,6 +385,22 @@ export class L2Cluster {
     const proc = this.speakers.get(node);
     if (proc?.logFile === undefined) throw new Error(`no speaker runs on ${node}`);
     const log = proc.logFile;
+    if (this.metallb !== undefined) {
+      // MetalLB's speaker is ready once it has joined memberlist (or, after a restart under the
+      // same name, once its manager runs: the join may then be logged only on a later
+      // discovery round); either way give gossip a second to spread.
+      await waitFor(
+        `MetalLB's speaker on ${node} to start`,
+        timeoutMs,
+        async () =>
+          /memberlist join successfully|partial join|Starting Manager/.test(fs.readFileSync(log, 'utf8'))
+            ? true
+            : undefined,
+        50,
+      );
+      await sleep(1000);
+      return;
+    }
     await waitFor(
       `the speaker on ${node} to start membership`,
       timeoutMs,
@@ -378,6 +476,7 @@ export class L2Cluster {
   async down(opts: { keepDir?: boolean } = {}): Promise<string[]> {
     for (const p of this.speakers.values()) await p.stop(3000).catch(() => undefined);
     this.speakers.clear();
+    if (this.metallb !== undefined) await stopMetalLB(this.metallb.controller, 'SIGTERM');
     await this.proxy.stop().catch(() => undefined);
     await this.lab.down();
     await stopTestEnv(this.stateFile);

@@ -3,7 +3,7 @@
 // for an owned IP, and a BGP session drop (BIRD disables one neighbor), the matching alerts go
 // pending → firing → resolved, and at the end every dashboard panel's query returns data. The
 // binaries' real /metrics pass `promtool check metrics` (MetalLB's names aside) and match
-// docs/metrics.md. Its own control plane and lab (prefix $LAB_PREFIX or mon-), seed 002 as in
+// docs/metrics.md. Its own control plane and lab (prefix $LAB_PREFIX or mon-), the layer 2 example as in
 // l2-cluster.ts, plus a pool pinned to one node, a BGP pool announced to BIRD with BFD, and a
 // Service that cannot get an address.
 //
@@ -110,7 +110,7 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
   let prometheus: LabPrometheus | undefined;
   let timeline: AlertTimeline | undefined;
   let router: BirdRouter | undefined;
-  /** The node that owns seed 002's IP at the start, the only one the pinned pool may use. */
+  /** The node that owns the layer 2 example's IP at the start, the only one the pinned pool may use. */
   let pinnedOwner: NodeHost | undefined;
   const startedAt = Date.now();
 
@@ -325,7 +325,7 @@ describeRoot('the monitoring kit against a real Prometheus in the lab', () => {
       return a.length === 1 && a[0]?.node === owner ? true : undefined;
     });
     // The client claims the IP with gratuitous ARPs (it may send from an address it does not
-    // have, inside its own namespace, with ip_nonlocal_bind: lab.md §3).
+    // have, inside its own namespace, with ip_nonlocal_bind: docs/lab.md).
     await cluster.lab.exec('client', 'sysctl', ['-qw', 'net.ipv4.ip_nonlocal_bind=1']);
     const t0 = Date.now();
     const arping = cluster.lab.spawn('client', 'arping', ['-U', '-I', 'eth0', '-c', '15', PINNED.ip]);

@@ -245,7 +245,7 @@ describe('which pool a Service gets', () => {
 });
 
 describe('dual-stack Services', () => {
-  it('gives RequireDualStack one address of each family from one pool, primary family first', async () => {
+  it('gives RequireDualStack one address of each family from one pool, IPv4 first', async () => {
     await createService('req-dual', {
       spec: { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] },
     });
@@ -253,11 +253,11 @@ describe('dual-stack Services', () => {
     expect(await allocatedPool('req-dual')).toBe('dual');
   });
 
-  it('puts the IPv6 address first for PreferDualStack with IPv6 as primary family', async () => {
+  it('puts the IPv4 address first even with IPv6 as primary family, as MetalLB writes a new pair', async () => {
     await createService('pref-dual-v6', {
       spec: { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv6', 'IPv4'] },
     });
-    expect(await addresses('pref-dual-v6')).toEqual(['fd00:250:6::1', '10.250.6.1']);
+    expect(await addresses('pref-dual-v6')).toEqual(['10.250.6.1', 'fd00:250:6::1']);
   });
 
   it('gives PreferDualStack only its primary family when the annotated pool has no other', async () => {
