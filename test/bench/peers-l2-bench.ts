@@ -104,4 +104,5 @@ export async function benchPeersL2(trials = Number(process.env.BENCH_L2_TRIALS ?
   return samples;
 }
 
-export const peersL2Title = 'Layer 2 speakers: Beacon vs MetalLB on the lab (the layer 2 example, three nodes)';
+export const peersL2Title =
+  'Layer 2 speakers: Beacon vs MetalLB on the lab (the layer 2 example, three nodes)';
