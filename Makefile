@@ -10,12 +10,12 @@ export npm_config_fund := false
 export npm_config_audit := false
 
 # Debian packages the build, the tests and the network lab use.
-DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3
+DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 stress-ng
 JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean
+        control-plane test-scale testenv-up testenv-down lab-up lab-down lab-status demo demo-bgp demo-down fuzz clean
 
 help:
 	@echo "make demo          run Beacon on the embedded lab (control plane + network namespaces)"
@@ -23,6 +23,7 @@ help:
 	@echo "make demo-bgp      the same Service in BGP mode: ECMP from three nodes via BIRD (make demo-down stops either)"
 	@echo "make check         type check, lint and format check"
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
+	@echo "make test-scale    layer 2 at full size: 3 speakers, 10,000 Services, a CPU hog (SCALE_* settings)"
 	@echo "make fuzz          1,000,000 mutated BGP messages through decoder and session (FUZZ_COUNT, FUZZ_SEED)"
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
@@ -100,6 +101,11 @@ demo-down:
 
 bench: build control-plane
 	@node --expose-gc dist/test/bench/run.js
+
+# Layer 2 at full size on the lab: figures, not a pass/fail test. SCALE_SERVICES (10000),
+# SCALE_SAMPLE (300), SCALE_PROBE_MS (100), SCALE_MINUTES (10), SCALE_HOG_CPUS (2).
+test-scale: build control-plane
+	@node dist/test/scale/l2-scale-run.js
 
 # A million generated and mutated BGP messages through the framer, decoder and session FSM;
 # failing inputs are saved to speaker/bgp/wire/testdata/malformed/, which the unit tests replay.
