@@ -157,12 +157,13 @@ describeRoot('layer 2 on a hostile segment', () => {
       `  on ${owner}: ${lines.length} log lines (${conflictLines.length} conflict lines), ${eventCount} Events, ` +
         `${seen} claims counted, ${overload} dropped as overload, RSS ${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MiB`,
     );
-    // One report per IP per interval, whatever the MAC: the flood lasts well under one.
-    expect(conflictLines.length).toBeGreaterThanOrEqual(1);
+    // One report per IP per interval, whatever the MAC: the flood lasts well under one (and
+    // a report made just before it, e.g. while the cluster settled, holds this one back).
     expect(conflictLines.length).toBeLessThanOrEqual(3);
     expect(eventCount).toBeLessThanOrEqual(3);
     expect(lines.length).toBeLessThan(100);
-    // Every claim that reached the speaker is counted, and those it had no time for too.
+    // The claims reached the owner and were counted, those it had no time for too.
+    expect(seen).toBeGreaterThanOrEqual(1);
     expect(seen + overload).toBeGreaterThanOrEqual(1);
     expect(rssGrowth).toBeLessThan(40);
     expectUnharmed();

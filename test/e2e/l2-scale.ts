@@ -367,7 +367,7 @@ export function metricSum(text: string, name: string, labels: RegExp = /.*/): nu
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
-    const m = /^([a-z_:]+)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    const m = /^([a-zA-Z0-9_:]+)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (!m || m[1] !== name || !labels.test(m[2] ?? '')) continue;
     sum += Number(m[3]);
   }
