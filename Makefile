@@ -24,7 +24,7 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-lab demo-bgp demo-down fuzz clean metallb bench-peers \
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-lab demo-bgp demo-down fuzz clean metallb bench-peers test-scale \
         monitoring image helm chart chart-golden manifests cluster-deps test-cluster demo-cluster
 
 help:
@@ -35,6 +35,7 @@ help:
 	@echo "make check         type check, lint and format check"
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
 	@echo "make bench-peers   Beacon next to MetalLB itself (built once from its Go module), p50/p99 and ratios"
+	@echo "make test-scale    layer 2 at full size: 3 speakers, 10,000 Services, a CPU hog (SCALE_* settings)"
 	@echo "make fuzz          1,000,000 mutated BGP messages through decoder and session (FUZZ_COUNT, FUZZ_SEED)"
 	@echo "make testenv-up    start a control plane; kubeconfig in .testenv/kubeconfig"
 	@echo "make testenv-down  stop it"
@@ -180,6 +181,11 @@ bench: build control-plane
 
 bench-peers: build control-plane metallb
 	@node --expose-gc dist/test/bench/peers.js
+
+# Layer 2 at full size on the lab: figures, not a pass/fail test. SCALE_SERVICES (10000),
+# SCALE_SAMPLE (300), SCALE_PROBE_MS (100), SCALE_MINUTES (10), SCALE_HOG_CPUS (2).
+test-scale: build control-plane
+	@node dist/test/scale/l2-scale-run.js
 
 # A million generated and mutated BGP messages through the framer, decoder and session FSM;
 # failing inputs are saved to speaker/bgp/wire/testdata/malformed/, which the unit tests replay.

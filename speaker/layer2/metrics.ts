@@ -8,6 +8,14 @@ export interface FrameTotals {
   requestsReceived: ReadonlyMap<string, number>;
   responsesSent: ReadonlyMap<string, number>;
   gratuitousSent: ReadonlyMap<string, number>;
+  /** Duplicate responders seen per owned IP (every one, reported or not). */
+  conflicts?: ReadonlyMap<string, number>;
+  /** Frames neither answered nor decided, by reason (ResponderCounters.dropped). */
+  dropped?: ReadonlyMap<string, number>;
+  /** Conflicts seen but not logged or recorded as an Event (the per-IP report interval). */
+  conflictsSuppressed?: number;
+  /** Frames that failed to decode, by reason (ResponderCounters.malformedByReason). */
+  malformed?: ReadonlyMap<string, number>;
 }
 
 /** Copies a monotonically growing per-IP total into a counter at scrape time. */
@@ -86,6 +94,48 @@ export class Layer2Metrics {
       help: 'Another station answered ARP/NDP for an IP this node owns (duplicate responder).',
       labelNames: ['ip'],
       registers,
+      collect() {
+        const conflicts = self.totals?.().conflicts;
+        if (conflicts !== undefined) mirror(this, () => conflicts);
+      },
+    });
+    new Counter({
+      name: 'beacon_layer2_dropped_frames_total',
+      help:
+        'ARP/NDP frames the responder neither answered nor decided, by reason: fenced (past the ' +
+        'answer deadline), not-owned, overload (a flood beyond what the event loop is given), ' +
+        'queue-full, receive-error, exception.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const dropped = self.totals?.().dropped;
+        if (dropped === undefined) return;
+        this.reset();
+        for (const [reason, n] of dropped) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'beacon_layer2_malformed_frames_total',
+      help: 'ARP/NDP frames that reached the responder and failed to decode, by reason.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const malformed = self.totals?.().malformed;
+        if (malformed === undefined) return;
+        this.reset();
+        for (const [reason, n] of malformed) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'beacon_layer2_conflict_reports_suppressed_total',
+      help: 'Duplicate responders seen but not logged nor recorded as an Event (one report per IP per interval).',
+      registers,
+      collect() {
+        const n = self.totals?.().conflictsSuppressed;
+        if (n === undefined) return;
+        this.reset();
+        this.inc(n);
+      },
     });
     this.keyMissing = new Gauge({
       name: 'beacon_layer2_memberlist_key_missing',

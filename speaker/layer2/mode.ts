@@ -148,6 +148,10 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
     requestsReceived: responder.counters.requestsReceived,
     responsesSent: responder.counters.responsesSent,
     gratuitousSent: announcer.gratuitousSent,
+    conflicts: responder.counters.conflictsByIp,
+    dropped: responder.counters.dropped,
+    conflictsSuppressed: responder.counters.conflictsSuppressed,
+    malformed: responder.counters.malformedByReason,
   }));
 
   // --- Health -----------------------------------------------------------------------------
@@ -230,8 +234,9 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
 
   const conflictReported = new Map<string, number>();
   function reportConflict(ip: string, mac: string, iface: string): void {
-    metrics.conflicts.inc({ ip });
-    const id = `${ip}|${mac}`;
+    // Per IP whatever the MAC: the MAC is whatever the sender chose (the responder already
+    // reports each IP at most once per its interval; this keeps Events rarer still).
+    const id = ip;
     const last = conflictReported.get(id);
     const t = now();
     if (last !== undefined && t - last < conflictReportMs) return;

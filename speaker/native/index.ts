@@ -38,7 +38,23 @@ interface NativePacketSocket {
   takeArpAnswered(): number[];
   setNdpAnswers(mac: Buffer, targets: Buffer): void;
   takeNdpAnswered(): (Buffer | number)[];
+  setAnswerDeadline(deadlineMs?: number): void;
+  takeDropped(): NativeDropped;
+  setLoopBudget(framesPerSecond: number, burst: number): void;
+  setAnswerDeadlineCell(cell?: Float64Array): void;
   close(): void;
+}
+
+/** Frames an answer thread dropped instead of answering them or handing them to the loop. */
+export interface NativeDropped {
+  /** Requests it would have answered, past the answer deadline. */
+  fenced: number;
+  /** Well-formed ARP frames naming no address of its table. */
+  notOwned: number;
+  /** Frames beyond its rate toward the loop (a flood). */
+  overload: number;
+  /** Frames beyond what the loop had not yet taken. */
+  queueFull: number;
 }
 
 interface NativeBinding {
@@ -256,6 +272,39 @@ export class PacketSocket {
         out.set(Buffer.from(target.buffer, target.byteOffset, target.byteLength).toString('latin1'), count);
     }
     return out;
+  }
+
+  /**
+   * Answer-thread sockets: answer only while CLOCK_MONOTONIC is before `deadlineMs`
+   * (milliseconds on the clock process.hrtime reads); undefined removes the fence. Past the
+   * deadline the thread sends nothing and counts the requests as fenced.
+   */
+  setAnswerDeadline(deadlineMs: number | undefined): void {
+    if (deadlineMs === undefined) this.#socket.setAnswerDeadline();
+    else this.#socket.setAnswerDeadline(deadlineMs);
+  }
+
+  /**
+   * Answer-thread sockets: read the deadline from now on from element 0 of `cell` (a
+   * Float64Array, normally over a SharedArrayBuffer a worker thread writes): CLOCK_MONOTONIC
+   * ms, NaN or -Infinity fenced, +Infinity no fence. undefined: back to setAnswerDeadline's.
+   */
+  setAnswerDeadlineCell(cell: Float64Array | undefined): void {
+    if (cell === undefined) this.#socket.setAnswerDeadlineCell();
+    else this.#socket.setAnswerDeadlineCell(cell);
+  }
+
+  /** What the answer thread dropped since the last call, by reason. */
+  takeDropped(): NativeDropped {
+    return this.#socket.takeDropped();
+  }
+
+  /**
+   * Answer-thread sockets: at most `framesPerSecond` frames (and `burst` at once) are handed
+   * to the loop; the rest are dropped and counted as overload. Default 2,000/s, burst 512.
+   */
+  setLoopBudget(framesPerSecond: number, burst: number): void {
+    this.#socket.setLoopBudget(framesPerSecond, burst);
   }
 
   /** Stops reading and closes the socket. Safe to call more than once. */

@@ -17,6 +17,8 @@ const router6 = hostV6('router');
 const INTERVAL_MS = 100;
 const MULT = 3;
 const DETECT_MS = INTERVAL_MS * MULT;
+/** The shortest BGP hold time (RFC 4271 §4.2 allows 3 s): what BFD must beat, even under load. */
+const HOLD_MS = 3000;
 
 const root = isRoot();
 if (!root) process.stderr.write('test/e2e/bfd.test.ts: SKIPPED, the network lab needs root\n');
@@ -54,8 +56,11 @@ function parseFrr(out: string): Sessions {
 const isUp = (s: string | undefined): boolean => s?.toLowerCase() === 'up';
 
 describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
-  const lab = new Lab({ prefix: 'bfd-' });
+  const lab = new Lab({ prefix: `${process.env.LAB_PREFIX ?? ''}bfd-` });
   const report: string[] = [];
+
+  /** Every fixture started, so a failed test cannot leave one holding node1's BFD ports. */
+  const started: Fixture[] = [];
 
   function startFixture(extra: string[] = []): Fixture {
     const proc = lab.spawn(
@@ -93,7 +98,9 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
         }
       }
     });
-    return { proc, events: () => parsed };
+    const f = { proc, events: () => parsed };
+    started.push(f);
+    return f;
   }
 
   async function waitUntil(
@@ -182,7 +189,7 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
     const t0 = performance.now();
     process.kill(f.proc.pid, 'SIGKILL');
     const seen: Record<string, number> = {};
-    await waitUntil('router to see BFD Down', 5000, async () => {
+    await waitUntil('router to see BFD Down', 10_000, async () => {
       const s = await show();
       for (const peer of [node4, node6])
         if (seen[peer] === undefined && !isUp(s.get(peer))) seen[peer] = performance.now() - t0;
@@ -205,22 +212,32 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
     await lab.unplug('node1');
     const router: Record<string, number> = {};
     const beacon: Record<string, number> = {};
-    await waitUntil('both sides to see BFD Down after unplug', 5000, async () => {
-      const s = await show();
-      for (const peer of [node4, node6])
-        if (router[peer] === undefined && !isUp(s.get(peer))) router[peer] = performance.now() - t0;
-      for (const e of f.events())
-        if (e.event === 'state' && e.from === 'Up' && typeof e.wall === 'number' && e.wall >= wall0)
-          beacon[String(e.peer)] ??= e.wall - wall0;
-      return Object.keys(router).length === 2 && Object.keys(beacon).length === 2;
-    });
-    await lab.plug('node1');
+    try {
+      await waitUntil('both sides to see BFD Down after unplug', 10_000, async () => {
+        const s = await show();
+        for (const peer of [node4, node6])
+          if (router[peer] === undefined && !isUp(s.get(peer))) router[peer] = performance.now() - t0;
+        for (const e of f.events())
+          if (e.event === 'state' && e.from === 'Up' && typeof e.wall === 'number' && e.wall >= wall0)
+            beacon[String(e.peer)] ??= e.wall - wall0;
+        return Object.keys(router).length === 2 && Object.keys(beacon).length === 2;
+      });
+    } finally {
+      // Whatever happened, the next test starts with node1 on the segment.
+      await lab.plug('node1');
+    }
     return { router, beacon };
   }
 
   beforeAll(async () => {
     await lab.up({ guard: true });
   }, 60_000);
+
+  afterEach(async () => {
+    // A failed assertion must not leave a fixture running or node1 unplugged for the next test.
+    for (const f of started.splice(0)) await f.proc.stop(1000).catch(() => undefined);
+    await lab.plug('node1').catch(() => undefined);
+  });
 
   afterAll(async () => {
     await lab.down();
@@ -235,18 +252,21 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
 
   /**
    * The two failures, each timed where it is seen: `f` (Up) is SIGKILLed and `router` must see
-   * Down within the detection time; a new fixture comes Up and node1 is unplugged, which the
-   * router and Beacon must both see Down within 500 ms. Returns that fixture, which comes
-   * back Up on its own once unplugAndTime has replugged the port.
+   * Down, never before the detection time; a new fixture comes Up and node1 is unplugged,
+   * which the router and Beacon must both see Down before a BGP hold time would expire.
+   * Returns that fixture, which comes back Up on its own once unplugAndTime has replugged the
+   * port.
    */
   async function killThenUnplug(show: () => Promise<Sessions>, f: Fixture, router: string): Promise<Fixture> {
     const killed = await killAndTime(show, f);
     report.push(`${router}: fixture SIGKILLed -> ${router} Down after ${fmt(killed)}`);
     for (const ms of Object.values(killed)) {
       // Down comes one detection time after the last packet, which left at most one
-      // interval before the kill; polling adds a few ms.
+      // interval before the kill; polling adds a few ms. Never sooner (a load can only delay
+      // it); the upper bound is the behaviour BFD exists for, beating the shortest BGP hold
+      // time (3 s): how close it comes to the 300 ms detection time is bgp-bfd-bench's figure.
       expect(ms).toBeGreaterThan(DETECT_MS - INTERVAL_MS - 20);
-      expect(ms).toBeLessThan(500);
+      expect(ms).toBeLessThan(HOLD_MS);
     }
     const next = startFixture();
     await waitBothUp(show, next);
@@ -255,7 +275,7 @@ describeRoot('BFD interop with BIRD and FRR bfdd in the lab', () => {
       `${router}: node1 unplugged -> ${router} Down after ${fmt(cut.router)}; Beacon Down after ${fmt(cut.beacon)}`,
     );
     for (const ms of [...Object.values(cut.router), ...Object.values(cut.beacon)])
-      expect(ms).toBeLessThan(500);
+      expect(ms).toBeLessThan(HOLD_MS);
     return next;
   }
 

@@ -181,6 +181,7 @@ export class ConnectLoop {
 }
 
 export interface L2ClusterOptions {
+  /** Lab prefix; $LAB_PREFIX goes in front, so concurrent runs keep apart. */
   prefix: string;
   /** Where kubeconfigs, objects and speaker logs go; default a fresh temporary directory. */
   dir?: string;
@@ -203,11 +204,16 @@ export class L2Cluster {
   private metallb: { bin: string; controller: MetalLBProcess; secretDir: string } | undefined;
 
   constructor(private readonly opts: L2ClusterOptions) {
-    this.lab = new Lab({ prefix: opts.prefix });
+    this.lab = new Lab({ prefix: `${process.env.LAB_PREFIX ?? ''}${opts.prefix}` });
     this.proxy = new KubeProxy(this.lab);
-    this.dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `beacon-${opts.prefix}`));
+    this.dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), `beacon-${this.lab.prefix}`));
     this.stateFile = path.join(this.dir, 'testenv.json');
     this.kubeconfig = path.join(this.dir, 'kubeconfig');
+  }
+
+  /** The admin kubeconfig of this cluster's control plane. */
+  get kubeconfigPath(): string {
+    return this.kubeconfig;
   }
 
   admin(args: string[]): Promise<string> {

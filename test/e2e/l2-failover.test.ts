@@ -39,9 +39,26 @@ describeRoot('layer 2 failover and eligibility on the lab', () => {
     });
   }
 
+  /** A host this test unplugged and has not plugged back yet. */
+  let unplugged: NodeHost | undefined;
+  /** Speaker arguments of node3 that differ from the default, to restore after a failure. */
+  let node3Args: string[] | undefined;
+
   beforeAll(async () => {
     await cluster.up();
   }, 180_000);
+
+  afterEach(async () => {
+    // A failed assertion must not leave a node unplugged or a speaker reconfigured for the next test.
+    if (unplugged !== undefined) await cluster.plug(unplugged);
+    unplugged = undefined;
+    if (node3Args !== undefined) {
+      await cluster.killSpeaker('node3', 'SIGTERM');
+      cluster.startSpeaker('node3');
+      await cluster.speakerReady('node3');
+      node3Args = undefined;
+    }
+  }, 60_000);
 
   afterAll(async () => {
     const left = await cluster.down();
@@ -51,16 +68,18 @@ describeRoot('layer 2 failover and eligibility on the lab', () => {
 
   it('moves the IP when the owner is unplugged, and keeps it on the new owner after replugging (sticky)', async () => {
     const from = await cluster.owner(seedVip, 10_000);
+    unplugged = from;
     const capture = await GratuitousCapture.start(cluster.lab);
     try {
       const t0 = Date.now();
       await cluster.unplug(from);
-      const g = await capture.next(seedVip, t0, from, 5000);
+      // A bound for a loaded machine; the failover time is the l2-failover benchmark's figure.
+      const g = await capture.next(seedVip, t0, from, 20_000);
       const to = g.node as NodeHost;
       report.push(`unplug of ${from}: gratuitous ARP from ${to} after ${(g.at - t0).toFixed(1)} ms`);
       expect(to).not.toBe(from);
       // The client now resolves the IP to the new owner's MAC, and only to it.
-      await ownedBy(seedVip, to, 5000);
+      await ownedBy(seedVip, to, 15_000);
       const first = await cluster.lab.exec('client', 'curl', [
         '-sS',
         '--max-time',
@@ -72,12 +91,13 @@ describeRoot('layer 2 failover and eligibility on the lab', () => {
       expect(neigh.stdout).toContain(`lladdr ${hostMac(to)}`);
       const pluggedAt = Date.now();
       await cluster.plug(from);
+      unplugged = undefined;
       // Past the returning node's recovery hold-down (500 ms) and a few heartbeats more.
       await sleep(3000);
       expect(capture.seen.filter((x) => x.ip === seedVip && x.node === from && x.at >= pluggedAt)).toEqual(
         [],
       );
-      await ownedBy(seedVip, to, 1000);
+      await ownedBy(seedVip, to, 5000);
       const curl = await cluster.lab.exec('client', 'curl', ['-sS', '--max-time', '3', `http://${seedVip}/`]);
       expect(curl.stdout.trim()).toBe(to);
       expect(
@@ -89,7 +109,7 @@ describeRoot('layer 2 failover and eligibility on the lab', () => {
     } finally {
       await capture.stop();
     }
-  }, 60_000);
+  }, 90_000);
 
   it('externalTrafficPolicy Local: announces from the node with the endpoint, and follows the endpoint', async () => {
     const slice = (node: NodeHost): object =>
@@ -185,7 +205,8 @@ describeRoot('layer 2 failover and eligibility on the lab', () => {
     await cluster.applyObject('if-advert', advert(['eth0']));
     await ownedBy(IFACE.ip, 'node3');
     await cluster.killSpeaker('node3', 'SIGTERM');
-    cluster.startSpeaker('node3', ['--ignore-interfaces', '^eth0$']);
+    node3Args = ['--ignore-interfaces', '^eth0$'];
+    cluster.startSpeaker('node3', node3Args);
     await cluster.speakerReady('node3');
     await sleep(1000);
     expect(await cluster.arpAnswers(IFACE.ip, 3)).toEqual([]);
@@ -194,6 +215,7 @@ describeRoot('layer 2 failover and eligibility on the lab', () => {
 
     await cluster.killSpeaker('node3', 'SIGTERM');
     cluster.startSpeaker('node3');
+    node3Args = undefined;
     await cluster.speakerReady('node3');
     await ownedBy(IFACE.ip, 'node3');
   }, 90_000);

@@ -155,13 +155,29 @@ describe('responder hot paths agree with decodeFrame + decideFrame', () => {
     expect(ndp).toEqual(reference(nsFrame('fd00:77::200:10')));
   });
 
-  it('leaves DAD, advertisements and conflicts to the full decoder', () => {
+  it('leaves DAD and advertisements to the full decoder', () => {
     expect(
       decideNdpBytes(nsFrame('fd00:77::200:10', { source: '::', sll: false }), OUR_MAC_BYTES, v6Keys),
     ).toBe(undefined);
-    expect(decideArpBytes(arpFrame('reply', '192.168.10.222', '192.168.10.100'), OUR_MAC_BYTES, v4Keys)).toBe(
-      undefined,
-    );
+  });
+
+  it('settles another station claiming an owned IPv4 as the full decoder does: a conflict', () => {
+    // A reply from an owned sender IP, and a gratuitous request: both claims of the address.
+    const reply = arpFrame('reply', '192.168.10.222', '192.168.10.100');
+    const gratuitous = arpFrame('request', '192.168.10.222', '192.168.10.222');
+    for (const frame of [reply, gratuitous]) {
+      const fast = decideArpBytes(frame, OUR_MAC_BYTES, v4Keys);
+      expect(fast).toEqual({ kind: 'conflict', ip: '192.168.10.222', mac: CLIENT_MAC });
+      expect(fast).toEqual(reference(frame));
+    }
+    // Our own announcement coming back is no conflict, and a plain request from an owned
+    // sender IP (not a claim) is still the full decoder's.
+    const ours = Buffer.from(reply);
+    OUR_MAC_BYTES.copy(ours, 22);
+    expect(decideArpBytes(ours, OUR_MAC_BYTES, v4Keys)).toBe(undefined);
+    expect(
+      decideArpBytes(arpFrame('request', '192.168.10.222', '192.168.10.100'), OUR_MAC_BYTES, v4Keys),
+    ).toBe(undefined);
   });
 });
 

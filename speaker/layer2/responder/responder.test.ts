@@ -5,9 +5,11 @@ import { decodeFrame } from '../wire/frame.js';
 import type { InterfaceSnapshot } from './interfaces.js';
 import { multicastMac, solicitedNodeMulticast } from '../wire/ipv6.js';
 import { encodeNdpFrame } from '../wire/ndp.js';
-import { type FrameSocket, Responder } from './responder.js';
+import { type FrameSocket, Responder, type ResponderOptions } from './responder.js';
+import { createAnswerDeadlineCell, writeAnswerDeadline } from './fence.js';
 import { gratuitousFrames } from './announcer.js';
-import { ETH_P_ARP, type PacketSocketOptions } from '../../native/index.js';
+import { ETH_P_ARP, type NativeDropped, type PacketSocketOptions } from '../../native/index.js';
+import { mulberry32 } from '../../../test/support/prng.js';
 import { TESTDATA, readHexDir } from '../wire/testdata/hex-file.js';
 import { join } from 'node:path';
 
@@ -50,7 +52,11 @@ class FakeSocket implements FrameSocket {
   }
 }
 
-function setup(): { responder: Responder; sockets: FakeSocket[]; conflicts: [string, string][] } {
+function setup(options: ResponderOptions = {}): {
+  responder: Responder;
+  sockets: FakeSocket[];
+  conflicts: [string, string][];
+} {
   const sockets: FakeSocket[] = [];
   const conflicts: [string, string][] = [];
   const responder = new Responder({
@@ -60,6 +66,7 @@ function setup(): { responder: Responder; sockets: FakeSocket[]; conflicts: [str
       return s;
     },
     onConflict: (ip, mac) => conflicts.push([ip, mac]),
+    ...options,
   });
   responder.setInterfaces(snapshot);
   return { responder, sockets, conflicts };
@@ -141,15 +148,14 @@ describe('responder, ARP', () => {
     expect(responder.placement().size).toBe(0);
   });
 
-  it('reports another MAC answering or announcing an owned IP', () => {
+  it('reports another MAC answering or announcing an owned IP, once per interval, and counts each', () => {
     const { responder, sockets, conflicts } = setup();
     responder.setOwned([{ ip: VIP4 }]);
     const s = arpSocket(sockets);
     for (const frame of gratuitousFrames(VIP4, OTHER_MAC)) s.receive(frame);
-    expect(conflicts).toEqual([
-      [VIP4, OTHER_MAC],
-      [VIP4, OTHER_MAC],
-    ]);
+    expect(conflicts).toEqual([[VIP4, OTHER_MAC]]);
+    expect(responder.counters.conflicts).toBe(2);
+    expect(responder.counters.conflictsByIp.get(VIP4)).toBe(2);
     expect(s.sent).toHaveLength(0);
   });
 
@@ -296,6 +302,20 @@ class FakeThreadSocket extends FakeSocket {
     this.ndpPending = new Map();
     return taken;
   }
+  deadline: (number | undefined)[] = [];
+  cells: (Float64Array | undefined)[] = [];
+  setAnswerDeadlineCell(cell: Float64Array | undefined): void {
+    this.cells.push(cell);
+  }
+  setAnswerDeadline(deadlineMs: number | undefined): void {
+    this.deadline.push(deadlineMs);
+  }
+  droppedPending: NativeDropped = { fenced: 0, notOwned: 0, overload: 0, queueFull: 0 };
+  takeDropped(): NativeDropped {
+    const taken = this.droppedPending;
+    this.droppedPending = { fenced: 0, notOwned: 0, overload: 0, queueFull: 0 };
+    return taken;
+  }
 }
 
 /** An IPv6 address as the addon reports it: its 16 bytes in latin1. */
@@ -403,5 +423,174 @@ describe('responder, ARP and NDP answered on the socket thread', () => {
     expect(ndp.sent).toHaveLength(1);
     expect(responder.counters.responsesSent.get(VIP4)).toBe(1);
     expect(responder.counters.responsesSent.get(VIP6)).toBe(1);
+  });
+});
+
+/** A random locally administered unicast MAC. */
+function randomMac(random: () => number): string {
+  const bytes = Array.from({ length: 6 }, () => Math.floor(random() * 256));
+  bytes[0] = ((bytes[0] ?? 0) & 0xfc) | 0x02;
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+describe('responder on a hostile segment', () => {
+  it('reports a flood of claims of an owned IP from random MACs once per IP per interval and counts the rest', () => {
+    let t = 1_000;
+    const { responder, sockets, conflicts } = setup({ now: () => t, conflictIntervalMs: 10_000 });
+    responder.setOwned([{ ip: VIP4 }, { ip: '192.168.10.223' }]);
+    const s = arpSocket(sockets);
+    const random = mulberry32(7);
+    for (let i = 0; i < 20_000; i++) {
+      const [request] = gratuitousFrames(VIP4, randomMac(random));
+      if (request) s.receive(request);
+    }
+    expect(conflicts).toHaveLength(1);
+    expect(responder.counters.conflicts).toBe(20_000);
+    expect(responder.counters.conflictsSuppressed).toBe(19_999);
+    // Another owned IP is reported on its own; the flooded one again only after the interval.
+    const [other] = gratuitousFrames('192.168.10.223', OTHER_MAC);
+    if (other) s.receive(other);
+    expect(conflicts.map(([ip]) => ip)).toEqual([VIP4, '192.168.10.223']);
+    t += 10_000;
+    const [again] = gratuitousFrames(VIP4, OTHER_MAC);
+    if (again) s.receive(again);
+    expect(conflicts.map(([ip]) => ip)).toEqual([VIP4, '192.168.10.223', VIP4]);
+    // Claims never change what is owned: the responder still answers for the IP.
+    s.receive(arpRequest(VIP4));
+    expect(s.sent).toHaveLength(1);
+    expect(responder.placement().get(VIP4)).toEqual(['eth0']);
+  });
+
+  it('logs a failing handler once per interval, counts every failure and keeps answering', () => {
+    const logs: { msg: string; suppressed?: number }[] = [];
+    let t = 0;
+    const { responder, sockets } = setup({
+      now: () => t,
+      logIntervalMs: 1_000,
+      onLog: (e) => logs.push(e),
+      onConflict: () => {
+        throw new Error('handler bug');
+      },
+      conflictIntervalMs: 0,
+    });
+    responder.setOwned([{ ip: VIP4 }]);
+    const s = arpSocket(sockets);
+    for (const frame of gratuitousFrames(VIP4, OTHER_MAC)) s.receive(frame);
+    for (const frame of gratuitousFrames(VIP4, OTHER_MAC)) s.receive(frame);
+    expect(logs.filter((e) => e.msg === 'frame handling failed')).toHaveLength(1);
+    expect(responder.counters.dropped.get('exception')).toBe(4);
+    t += 1_000;
+    for (const frame of gratuitousFrames(VIP4, OTHER_MAC)) s.receive(frame);
+    expect(logs.filter((e) => e.msg === 'frame handling failed').map((e) => e.suppressed)).toEqual([
+      undefined,
+      3,
+    ]);
+    s.receive(arpRequest(VIP4));
+    expect(s.sent).toHaveLength(1);
+  });
+});
+
+describe('responder answer fence', () => {
+  it('answers only while the deadline is in the future, on the loop and in announcements', () => {
+    let t = 100;
+    const { responder, sockets } = setup({ now: () => t });
+    responder.setOwned([{ ip: VIP4 }, { ip: VIP6 }]);
+    const arp = arpSocket(sockets);
+    const ndp = ndpSocket(sockets);
+    responder.setAnswerDeadline(150);
+    arp.receive(arpRequest(VIP4));
+    ndp.receive(neighborSolicitation(VIP6));
+    expect(responder.sendOnInterfaces(VIP4, (mac) => gratuitousFrames(VIP4, mac))).toBe(2);
+    expect(arp.sent).toHaveLength(3);
+    expect(ndp.sent).toHaveLength(1);
+
+    t = 150; // the deadline itself is past
+    expect(responder.fenced()).toBe(true);
+    arp.receive(arpRequest(VIP4));
+    ndp.receive(neighborSolicitation(VIP6));
+    expect(responder.sendOnInterfaces(VIP4, (mac) => gratuitousFrames(VIP4, mac))).toBe(0);
+    expect(arp.sent).toHaveLength(3);
+    expect(ndp.sent).toHaveLength(1);
+    expect(responder.counters.dropped.get('fenced')).toBe(3);
+    // Requests are still counted as received: the fence silences, it does not blind.
+    expect(responder.counters.requestsReceived.get(VIP4)).toBe(2);
+
+    responder.setAnswerDeadline(200); // the lease was renewed
+    arp.receive(arpRequest(VIP4));
+    expect(arp.sent).toHaveLength(4);
+    responder.setAnswerDeadline(undefined); // no fence: answers whatever the clock says
+    t = 1e12;
+    arp.receive(arpRequest(VIP4));
+    expect(arp.sent).toHaveLength(5);
+  });
+
+  it('gives the deadline to every answer-thread socket, open or opened later, and collects their drops', () => {
+    const sockets: FakeThreadSocket[] = [];
+    const responder = new Responder({
+      openSocket: (o) => {
+        const sock = new FakeThreadSocket(o);
+        sockets.push(sock);
+        return sock;
+      },
+    });
+    responder.setInterfaces(snapshot);
+    responder.setOwned([{ ip: VIP4 }]);
+    responder.setAnswerDeadline(5_000);
+    const arp = arpSocket(sockets) as FakeThreadSocket;
+    expect(arp.deadline.at(-1)).toBe(5_000);
+    responder.setOwned([{ ip: VIP4 }, { ip: VIP6 }]);
+    const ndp = ndpSocket(sockets) as FakeThreadSocket;
+    expect(ndp.deadline).toEqual([5_000]);
+    responder.setAnswerDeadline(undefined);
+    expect(arp.deadline.at(-1)).toBeUndefined();
+    arp.droppedPending = { fenced: 2, notOwned: 40, overload: 7, queueFull: 0 };
+    expect(Object.fromEntries(responder.counters.dropped)).toEqual({
+      fenced: 2,
+      'not-owned': 40,
+      overload: 7,
+    });
+  });
+
+  it('reads the deadline from a shared cell a worker writes, on the loop and on every socket', () => {
+    let t = 1_000;
+    const sockets: FakeThreadSocket[] = [];
+    const responder = new Responder({
+      now: () => t,
+      openSocket: (o) => {
+        const sock = new FakeThreadSocket(o);
+        sockets.push(sock);
+        return sock;
+      },
+    });
+    responder.setInterfaces(snapshot);
+    responder.setOwned([{ ip: VIP4 }]);
+    const cell = createAnswerDeadlineCell();
+    responder.setAnswerDeadlineCell(cell);
+    const arp = arpSocket(sockets) as FakeThreadSocket;
+    expect(arp.cells.at(-1)?.buffer).toBe(cell);
+    // A new cell is fenced until the lease writes it.
+    expect(responder.fenced()).toBe(true);
+    arp.receive(arpRequest(VIP4));
+    expect(arp.sent).toHaveLength(0);
+    writeAnswerDeadline(cell, 2_000);
+    arp.receive(arpRequest(VIP4));
+    expect(arp.sent).toHaveLength(1);
+    t = 2_000;
+    arp.receive(arpRequest(VIP4));
+    expect(arp.sent).toHaveLength(1);
+    writeAnswerDeadline(cell, Number.POSITIVE_INFINITY);
+    expect(responder.fenced()).toBe(false);
+    writeAnswerDeadline(cell, Number.NEGATIVE_INFINITY);
+    expect(responder.fenced()).toBe(true);
+    // setAnswerDeadline goes back to a plain value.
+    responder.setAnswerDeadline(undefined);
+    expect(responder.fenced()).toBe(false);
+    expect(arp.cells.at(-1)).toBeUndefined();
+    expect(() => responder.setAnswerDeadlineCell(new SharedArrayBuffer(4))).toThrow(/4 bytes, want 8/);
+  });
+
+  it('rejects a deadline that is not a number', () => {
+    const { responder } = setup();
+    expect(() => responder.setAnswerDeadline(Number.NaN)).toThrow(/deadlineMs NaN is not a number/);
   });
 });

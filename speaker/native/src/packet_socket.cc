@@ -8,10 +8,12 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "errors.h"
 #include "uv_handles.h"
@@ -33,6 +35,20 @@ constexpr int kReceiveBuffer = 1 << 20;
 // Frames the answer thread holds for a loop that is behind; beyond that it drops them, as a
 // full receive buffer would.
 constexpr size_t kMaxQueued = 4096;
+// Frames per second the answer thread hands to the loop, and the burst it may hand at once.
+// Anyone on the segment can send frames the thread cannot settle (malformed ones, claims of
+// an owned IP from random MACs); without a bound each costs the loop a copy, a decode and a
+// decision, and a flood of them delays the speaker's membership heartbeats until peers are
+// declared dead. 2,000/s at a few microseconds each is a few per cent of one core; past it
+// frames are dropped and counted (overload), which only delays a conflict report.
+constexpr double kLoopFramesPerSecond = 2000;
+constexpr double kLoopBurst = 512;
+
+int64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
 
 uint32_t Be32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
@@ -40,7 +56,7 @@ uint32_t Be32(const unsigned char* p) {
 uint16_t Be16(const unsigned char* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 // The ICMPv6 checksum (RFC 4443 §2.3) of `len` message bytes over the IPv6 pseudo-header
-// (RFC 8200 §8.1) with next header 58, as upperLayerChecksum() in speaker/l2/ipv6.ts computes
+// (RFC 8200 §8.1) with next header 58, as upperLayerChecksum() in speaker/layer2/wire/ipv6.ts computes
 // it: 0 for a received message that verifies, the value to write for one with a zero field.
 uint16_t Icmpv6Checksum(const unsigned char* src, const unsigned char* dst, const unsigned char* msg, size_t len) {
   uint64_t sum = len + 58;  // upper-layer length (< 65536 here) and next header
@@ -74,10 +90,15 @@ Napi::Function PacketSocket::Define(Napi::Env env) {
                          InstanceMethod<&PacketSocket::TakeArpAnswered>("takeArpAnswered"),
                          InstanceMethod<&PacketSocket::SetNdpAnswers>("setNdpAnswers"),
                          InstanceMethod<&PacketSocket::TakeNdpAnswered>("takeNdpAnswered"),
+                         InstanceMethod<&PacketSocket::SetAnswerDeadline>("setAnswerDeadline"),
+                         InstanceMethod<&PacketSocket::TakeDropped>("takeDropped"),
+                         InstanceMethod<&PacketSocket::SetLoopBudget>("setLoopBudget"),
+                         InstanceMethod<&PacketSocket::SetAnswerDeadlineCell>("setAnswerDeadlineCell"),
                      });
 }
 
-PacketSocket::PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+PacketSocket::PacketSocket(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<PacketSocket>(info), loop_rate_(kLoopFramesPerSecond), loop_burst_(kLoopBurst) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction() ||
       !info[3].IsFunction()) {
@@ -327,7 +348,7 @@ Napi::Value PacketSocket::GetClosed(const Napi::CallbackInfo& info) {
 // So the common answers are taken here: an ARP request for an owned IP that is not a
 // conflict, and a Neighbor Solicitation for an owned IPv6 address from a solicitor with an
 // address, the same bytes, under the same conditions, as decideArpBytes() and
-// decideNdpBytes() in speaker/l2/responder.ts (responder-fast-path.test.ts holds those to
+// decideNdpBytes() in speaker/layer2/responder/fast-path.ts (responder-fast-path.test.ts holds those to
 // the full decoder; packet-socket.test.ts holds this code to them). Everything else,
 // including any frame whose reply could not be sent, goes to onFrame as before, so
 // duplicate-responder checks, malformed counts, DAD, advertisements and send errors stay in
@@ -376,9 +397,11 @@ Napi::Value PacketSocket::TakeArpAnswered(const Napi::CallbackInfo& info) {
 bool PacketSocket::TryAnswerArp(const unsigned char* f, size_t n) {
   // Untagged Ethernet II ARP, RFC 826 layout: 0 dst 6 src 12 type | 14 hrd 16 pro 18 hln
   // 19 pln 20 op 22 sha 28 spa 32 tha 38 tpa; 42 bytes before padding.
-  if (n < 42 || Be16(f + 12) != 0x0806 || Be32(f + 14) != 0x00010800 || Be16(f + 18) != 0x0604 ||
-      Be16(f + 20) != 1)
-    return false;
+  // Must decide as decideArpBytes() in speaker/layer2/responder/fast-path.ts (and so decideFrame() in
+  // speaker/layer2/responder/decide.ts) does: answer exactly the requests it answers, with the same bytes.
+  if (n < 42 || Be16(f + 12) != 0x0806 || Be32(f + 14) != 0x00010800 || Be16(f + 18) != 0x0604) return false;
+  const uint16_t op = Be16(f + 20);
+  if (op != 1 && op != 2) return false;
   static const unsigned char zero[6] = {0};
   if ((f[22] & 1) != 0 || std::memcmp(f + 22, zero, 6) == 0) return false;  // malformed sha
   std::shared_ptr<const ArpAnswers> table;
@@ -390,10 +413,22 @@ bool PacketSocket::TryAnswerArp(const unsigned char* f, size_t n) {
   uint32_t spa = Be32(f + 28);
   uint32_t tpa = Be32(f + 38);
   auto owns = [&](uint32_t ip) { return std::binary_search(table->ips.begin(), table->ips.end(), ip); };
+  // A well-formed frame naming no owned address is one decideArpBytes() ignores without a
+  // trace; the socket filter drops them in the kernel, but only up to ARP_FILTER_MAX_IPS
+  // owned addresses (speaker/layer2/responder/bpf-filter.ts). Past that every ARP frame on the segment
+  // reaches this thread, and it must not reach the loop.
+  if (!owns(spa) && !owns(tpa)) {
+    dropped_not_owned_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
   // An owned sender may be a duplicate responder, a gratuitous frame is no question: JS decides.
-  if (spa == tpa || owns(spa) || !owns(tpa)) return false;
+  if (op != 1 || spa == tpa || owns(spa)) return false;
   static const unsigned char broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   if (std::memcmp(f, broadcast, 6) != 0 && std::memcmp(f, table->mac, 6) != 0) return false;
+  if (!AnswerAllowed()) {
+    dropped_fenced_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
   unsigned char reply[42];
   std::memcpy(reply, f + 22, 6);  // to the requester's sha
   std::memcpy(reply + 6, table->mac, 6);
@@ -454,7 +489,8 @@ bool PacketSocket::TryAnswerNdp(const unsigned char* f, size_t n) {
   // An untagged Neighbor Solicitation without extension headers (RFC 4861 §4.3): 12 type
   // 14 version 18 payload length 20 next header 21 hop limit 22 source 38 destination |
   // 54 ICMPv6 type 55 code 56 checksum 58 reserved 62 target 78 options. Every check is one
-  // of decideNdpBytes(); a frame failing any of them goes to JS, which decides it in full.
+  // of decideNdpBytes() in speaker/layer2/responder/fast-path.ts; a frame failing any of them goes to JS,
+  // which decides it in full (decideFrame() in speaker/layer2/responder/decide.ts).
   if (n < 78 || Be16(f + 12) != 0x86dd || (f[14] >> 4) != 6 || f[20] != 58 || f[21] != 255) return false;
   const size_t end = 54 + size_t{Be16(f + 18)};  // what follows is link-layer padding
   if (end > n || end < 78 || f[54] != 135 || f[55] != 0) return false;
@@ -493,8 +529,12 @@ bool PacketSocket::TryAnswerNdp(const unsigned char* f, size_t n) {
     at += length;
   }
   if (Icmpv6Checksum(f + 22, f + 38, f + 54, end - 54) != 0) return false;
+  if (!AnswerAllowed()) {
+    dropped_fenced_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
   // The NA (§7.2.4): from the target to the solicitor, at its link-layer option or else its
-  // Ethernet source; S=1 O=1 (see speaker/l2/responder.ts for O), our MAC as target link-layer
+  // Ethernet source; S=1 O=1 (see speaker/layer2/responder/decide.ts for O), our MAC as target link-layer
   // address (option 2, one unit).
   unsigned char na[86] = {0};
   std::memcpy(na, source_link != nullptr ? source_link : f + 6, 6);
@@ -523,6 +563,95 @@ bool PacketSocket::TryAnswerNdp(const unsigned char* f, size_t n) {
   if (sent < 0) return false;  // JS sends again and counts the error
   std::lock_guard<std::mutex> lock(mu_);
   ndp_answered_[target] += 1;
+  return true;
+}
+
+Napi::Value PacketSocket::SetAnswerDeadline(const Napi::CallbackInfo& info) {
+  // setAnswerDeadline(deadlineMs?: number): CLOCK_MONOTONIC milliseconds (process.hrtime,
+  // i.e. uv_hrtime, reads the same clock); undefined removes the fence. The fence is the
+  // caller's lease: past it another node may own the addresses, so no answer goes out,
+  // whatever the tables say, until JS moves the deadline or clears it.
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || info[0].IsUndefined()) {
+    answer_deadline_ns_.store(INT64_MAX, std::memory_order_release);
+    return env.Undefined();
+  }
+  if (!info[0].IsNumber()) return ThrowTypeError(env, "setAnswerDeadline(deadlineMs?: number)");
+  const double ms = info[0].As<Napi::Number>().DoubleValue();
+  if (ms != ms) return ThrowTypeError(env, "setAnswerDeadline: deadlineMs is NaN");
+  const double ns = ms * 1e6;
+  int64_t value = ns >= 9.2e18 ? INT64_MAX : ns <= 0 ? 0 : static_cast<int64_t>(ns);
+  answer_deadline_ns_.store(value, std::memory_order_release);
+  return env.Undefined();
+}
+
+Napi::Value PacketSocket::TakeDropped(const Napi::CallbackInfo& info) {
+  // {fenced, notOwned, overload, queueFull}: frames dropped by the thread since the last call.
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fenced", Napi::Number::New(env, static_cast<double>(dropped_fenced_.exchange(0))));
+  out.Set("notOwned", Napi::Number::New(env, static_cast<double>(dropped_not_owned_.exchange(0))));
+  out.Set("overload", Napi::Number::New(env, static_cast<double>(dropped_overload_.exchange(0))));
+  out.Set("queueFull", Napi::Number::New(env, static_cast<double>(dropped_queue_full_.exchange(0))));
+  return out;
+}
+
+Napi::Value PacketSocket::SetLoopBudget(const Napi::CallbackInfo& info) {
+  // setLoopBudget(framesPerSecond: number, burst: number): the answer thread's bound on
+  // frames handed to the loop (kLoopFramesPerSecond, kLoopBurst by default).
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    return ThrowTypeError(env, "setLoopBudget(framesPerSecond: number, burst: number)");
+  const double rate = info[0].As<Napi::Number>().DoubleValue();
+  const double burst = info[1].As<Napi::Number>().DoubleValue();
+  if (!(rate > 0) || !(burst >= 1))
+    return ThrowTypeError(env, "setLoopBudget: framesPerSecond must be > 0 and burst >= 1");
+  loop_rate_.store(rate);
+  loop_burst_.store(burst);
+  return env.Undefined();
+}
+
+Napi::Value PacketSocket::SetAnswerDeadlineCell(const Napi::CallbackInfo& info) {
+  // setAnswerDeadlineCell(cell?: Float64Array of length >= 1, over a SharedArrayBuffer):
+  // element 0 is the deadline from now on (see answer_deadline_cell_); undefined goes back
+  // to the value set with setAnswerDeadline.
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || info[0].IsUndefined()) {
+    answer_deadline_cell_.store(nullptr, std::memory_order_release);
+    return env.Undefined();
+  }
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    return ThrowTypeError(env, "setAnswerDeadlineCell(cell?: Float64Array)");
+  auto cell = info[0].As<Napi::Float64Array>();
+  if (cell.ElementLength() < 1) return ThrowTypeError(env, "setAnswerDeadlineCell: the cell is empty");
+  deadline_cells_.push_back(Napi::Persistent(cell));
+  answer_deadline_cell_.store(cell.Data(), std::memory_order_release);
+  return env.Undefined();
+}
+
+bool PacketSocket::AnswerAllowed() const {
+  const double* cell = answer_deadline_cell_.load(std::memory_order_acquire);
+  if (cell != nullptr) {
+    // Written by another thread as a plain aligned 8-byte store: read it whole, once.
+    double ms;
+    __atomic_load(cell, &ms, __ATOMIC_RELAXED);
+    if (ms != ms) return false;  // NaN: fenced
+    if (ms == std::numeric_limits<double>::infinity()) return true;
+    return static_cast<double>(MonotonicNs()) < ms * 1e6;
+  }
+  const int64_t deadline = answer_deadline_ns_.load(std::memory_order_acquire);
+  return deadline == INT64_MAX || MonotonicNs() < deadline;
+}
+
+bool PacketSocket::AdmitToLoop() {
+  const int64_t now = MonotonicNs();
+  const double burst = loop_burst_.load(std::memory_order_relaxed);
+  if (loop_tokens_at_ns_ == 0) loop_tokens_ = burst;
+  loop_tokens_ =
+      std::min(burst, loop_tokens_ + (now - loop_tokens_at_ns_) * 1e-9 * loop_rate_.load(std::memory_order_relaxed));
+  loop_tokens_at_ns_ = now;
+  if (loop_tokens_ < 1) return false;
+  loop_tokens_ -= 1;
   return true;
 }
 
@@ -555,9 +684,16 @@ void PacketSocket::RunAnswerThread() {
         q.pkttype = from.sll_pkttype;
       }
       const bool failed = q.err != 0;
+      if (!failed && !AdmitToLoop()) {
+        dropped_overload_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (queue_.size() < kMaxQueued) queue_.push_back(std::move(q));
+        if (queue_.size() < kMaxQueued)
+          queue_.push_back(std::move(q));
+        else
+          dropped_queue_full_.fetch_add(1, std::memory_order_relaxed);
       }
       queued = true;
       if (failed) break;

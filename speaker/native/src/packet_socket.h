@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -56,6 +57,10 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   Napi::Value TakeArpAnswered(const Napi::CallbackInfo& info);
   Napi::Value SetNdpAnswers(const Napi::CallbackInfo& info);
   Napi::Value TakeNdpAnswered(const Napi::CallbackInfo& info);
+  Napi::Value SetAnswerDeadline(const Napi::CallbackInfo& info);
+  Napi::Value TakeDropped(const Napi::CallbackInfo& info);
+  Napi::Value SetLoopBudget(const Napi::CallbackInfo& info);
+  Napi::Value SetAnswerDeadlineCell(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void Drain();
@@ -68,6 +73,10 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   void RunAnswerThread();
   bool TryAnswerArp(const unsigned char* f, size_t n);
   bool TryAnswerNdp(const unsigned char* f, size_t n);
+  // True while an answer may go out: no deadline set, or CLOCK_MONOTONIC still before it.
+  bool AnswerAllowed() const;
+  // Token bucket of frames handed to the loop (see kLoopFramesPerSecond).
+  bool AdmitToLoop();
   static void OnQueued(uv_async_t* handle);
   void DeliverQueued();
 
@@ -94,6 +103,25 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   std::shared_ptr<const NdpAnswers> ndp_answers_;
   std::map<Ipv6, double> ndp_answered_;  // target -> NAs sent since the last take
   std::deque<Queued> queue_;
+  // The answer fence: CLOCK_MONOTONIC nanoseconds after which nothing is answered
+  // (INT64_MAX: no fence). Set from JS, read by the thread on every answer.
+  std::atomic<int64_t> answer_deadline_ns_{INT64_MAX};
+  // Or, when set, a Float64 deadline (CLOCK_MONOTONIC ms) in memory shared with a worker
+  // thread of the speaker, which writes it without the main thread: read on every answer.
+  // NaN or -Infinity fences, +Infinity removes the fence. The references keep every cell
+  // ever given alive until the socket is destroyed, so the thread never reads freed memory.
+  std::atomic<const double*> answer_deadline_cell_{nullptr};
+  std::vector<Napi::Reference<Napi::Float64Array>> deadline_cells_;
+  // Frames not answered and not handed to the loop, by reason, since the last TakeDropped.
+  std::atomic<uint64_t> dropped_fenced_{0};
+  std::atomic<uint64_t> dropped_not_owned_{0};
+  std::atomic<uint64_t> dropped_overload_{0};
+  std::atomic<uint64_t> dropped_queue_full_{0};
+  // The thread's token bucket toward the loop; only the thread touches these.
+  std::atomic<double> loop_rate_;
+  std::atomic<double> loop_burst_;
+  double loop_tokens_ = 0;
+  int64_t loop_tokens_at_ns_ = 0;
 };
 
 }  // namespace beacon

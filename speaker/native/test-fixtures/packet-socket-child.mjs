@@ -7,12 +7,18 @@
 //          "taken" -> {"event":"taken","answered":{"<ipv4 value>":n}}
 //          "answer6 <hex of 16-byte addresses>" (setNdpAnswers with our MAC)
 //          "taken6" -> {"event":"taken6","answered":{"<address hex>":n}}
+//          "deadline <ms from now>|none" (setAnswerDeadline on CLOCK_MONOTONIC, as process.hrtime)
+//          "budget <frames per second> <burst>" (setLoopBudget)
+//          "cell <ms from now>|nan|inf" (a deadline cell over a SharedArrayBuffer, written by a
+//          worker thread: setAnswerDeadlineCell once, then each "cell" only writes the cell)
+//          "dropped" -> {"event":"dropped","fenced":n,"notOwned":n,"overload":n,"queueFull":n}
 // Frames are decoded and built by the test itself with the TypeScript codecs; after "close"
 // the process must exit on its own, which shows that a closed socket holds no loop handle.
 import { Buffer } from 'node:buffer';
 import { createRequire } from 'node:module';
 import process from 'node:process';
 import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 const native = require('../build/Release/beacon_native.node');
@@ -31,6 +37,7 @@ out({
   mac: Array.from(socket.hardwareAddress, (b) => b.toString(16).padStart(2, '0')).join(':'),
 });
 
+let cell;
 const input = createInterface({ input: process.stdin });
 // If the test runner dies, stdin closes: close the socket so that this process exits too.
 input.on('close', () => socket.close());
@@ -59,6 +66,34 @@ input.on('line', (line) => {
       const answered = {};
       for (let i = 0; i < flat.length; i += 2) answered[flat[i].toString('hex')] = flat[i + 1];
       out({ event: 'taken6', answered });
+    } else if (command === 'deadline') {
+      if (arg === 'none') socket.setAnswerDeadline();
+      else socket.setAnswerDeadline(Number(process.hrtime.bigint()) / 1e6 + Number(arg));
+      out({ event: 'deadline', arg });
+    } else if (command === 'cell') {
+      if (cell === undefined) {
+        cell = new SharedArrayBuffer(8);
+        new Float64Array(cell)[0] = Number.NaN;
+        socket.setAnswerDeadlineCell(new Float64Array(cell));
+      }
+      // The worker writes the cell: the socket reads it without this thread's help.
+      const value =
+        arg === 'nan'
+          ? 'NaN'
+          : arg === 'inf'
+            ? 'Infinity'
+            : `${Number(process.hrtime.bigint()) / 1e6 + Number(arg)}`;
+      const worker = new Worker(
+        `const { workerData } = require('node:worker_threads'); new Float64Array(workerData)[0] = ${value};`,
+        { eval: true, workerData: cell },
+      );
+      worker.on('exit', () => out({ event: 'cell', arg }));
+    } else if (command === 'budget') {
+      const [rate, burst] = line.trim().split(' ').slice(1).map(Number);
+      socket.setLoopBudget(rate, burst);
+      out({ event: 'budget', rate, burst });
+    } else if (command === 'dropped') {
+      out({ event: 'dropped', ...socket.takeDropped() });
     } else if (command === 'close') {
       socket.close();
       socket.close(); // a second close is a no-op
