@@ -59,10 +59,16 @@ export interface SimResult {
   readonly messages: number;
   readonly events: number;
   /** At the end: IPs answered by exactly one node / by none / by several, and view agreement. */
-  readonly final: { readonly one: number; readonly none: number; readonly several: number; readonly viewsAgree: boolean };
+  readonly final: {
+    readonly one: number;
+    readonly none: number;
+    readonly several: number;
+    readonly viewsAgree: boolean;
+  };
   readonly rejoins: number;
   readonly declaredDead: number;
   readonly wallMs: number;
+  readonly setupMs: number;
   /** For diagnostics: per doubly answered IP at the end, what each answerer believes. */
   readonly doubles: readonly string[];
 }
@@ -128,7 +134,11 @@ export function simulate(options: SimOptions): SimResult {
   const names = Array.from({ length: options.nodes }, (_, i) => nodeName(i));
   const idOf = new Map(names.map((n, i) => [n, i] as const));
   const table = new PlanTable(
-    Array.from({ length: options.ips }, (_, i) => ({ ip: serviceIP(i), eligible: names, weights: new Map() })),
+    Array.from({ length: options.ips }, (_, i) => ({
+      ip: serviceIP(i),
+      eligible: names,
+      weights: new Map(),
+    })),
   );
   const heap = new EventHeap<SimEvent>();
   const side = new Int8Array(options.nodes);
@@ -146,7 +156,12 @@ export function simulate(options: SimOptions): SimResult {
 
   const newMember = (id: number, at: number, incarnation: number): Member =>
     new Member(
-      { self: names[id] as string, incarnation, random: prng(options.seed * 7919 + id * 31 + incarnation), ...options.member },
+      {
+        self: names[id] as string,
+        incarnation,
+        random: prng(options.seed * 7919 + id * 31 + incarnation),
+        ...options.member,
+      },
       at,
     );
 
@@ -169,7 +184,7 @@ export function simulate(options: SimOptions): SimResult {
   }));
 
   for (const n of nodes) {
-    n.member.setPeers(names, 0);
+    n.member.setPeers(names);
     n.index.setPlan(table);
   }
   if (options.warm === true) {
@@ -179,11 +194,14 @@ export function simulate(options: SimOptions): SimResult {
     const view = names.map((name) => ({ name, incarnation: 1, healthy: true }));
     for (const n of nodes) {
       if (n !== first) n.index.copyFrom(first.index);
-      n.member.adoptView(view, 0);
+      n.member.adoptView(view);
       n.member.drain();
+      n.member.applied(n.member.version);
+      n.ownedApplied = new Set(n.index.owned());
     }
   }
   for (const n of nodes) pump(n);
+  const setupMs = performance.now() - started;
   for (const a of options.actions ?? []) heap.push({ at: a.at, kind: 'action', action: a });
 
   // --- data plane and checks ----------------------------------------------------------------
@@ -220,7 +238,9 @@ export function simulate(options: SimOptions): SimResult {
         pendingFailover.delete(ip);
         failovers.push(now - lostAt);
         if (process.env.SIM_DEBUG !== undefined && now - lostAt > 700)
-          process.stderr.write(`slow failover ${ip} ${(now - lostAt).toFixed(0)} ms to ${n.name} at ${now.toFixed(0)} rejoins=${n.member.counters.rejoins}\n`);
+          process.stderr.write(
+            `slow failover ${ip} ${(now - lostAt).toFixed(0)} ms to ${n.name} at ${now.toFixed(0)} rejoins=${n.member.counters.rejoins}\n`,
+          );
       }
     }
   }
@@ -247,7 +267,14 @@ export function simulate(options: SimOptions): SimResult {
         if (n.mainLag <= 0 && now >= n.stalledUntil) {
           n.inFlight.shift();
           applyMain(n, post);
-        } else heap.push({ at: Math.max(now, n.stalledUntil) + n.mainLag, kind: 'main', node: n.id, gen: n.gen, post });
+        } else
+          heap.push({
+            at: Math.max(now, n.stalledUntil) + n.mainLag,
+            kind: 'main',
+            node: n.id,
+            gen: n.gen,
+            post,
+          });
       } else if (n.inFlight.length === 0) n.member.applied(d.version);
     }
     // Sync answers go as soon as the data plane holds nothing the joiner owns.
@@ -265,7 +292,8 @@ export function simulate(options: SimOptions): SimResult {
       n.postedDeadline = deadline;
       n.deadline = deadline;
       refresh(n);
-      if (Number.isFinite(deadline) && deadline > now) heap.push({ at: deadline, kind: 'fence', node: n.id, gen: n.gen });
+      if (Number.isFinite(deadline) && deadline > now)
+        heap.push({ at: deadline, kind: 'fence', node: n.id, gen: n.gen });
     }
     for (const o of d.out) send(n, o.to, o.message);
     const at = Math.max(n.member.nextDeadline(), now);
@@ -314,7 +342,7 @@ export function simulate(options: SimOptions): SimResult {
         n.gen++;
         n.up = true;
         n.member = newMember(n.id, now, 1000 + Math.round(now));
-        n.member.setPeers(names, now);
+        n.member.setPeers(names);
         n.index = new OwnerIndex(n.name);
         n.index.setPlan(table);
         n.ownedApplied = new Set();
@@ -378,7 +406,11 @@ export function simulate(options: SimOptions): SimResult {
       for (let i = 0; i < list.length; i++)
         for (let j = i + 1; j < list.length; j++)
           if (sameSide(list[i] as number, list[j] as number))
-            violations.push({ at: now, ip, nodes: [names[list[i] as number] as string, names[list[j] as number] as string] });
+            violations.push({
+              at: now,
+              ip,
+              nodes: [names[list[i] as number] as string, names[list[j] as number] as string],
+            });
     }
   }
 
@@ -489,6 +521,7 @@ export function simulate(options: SimOptions): SimResult {
     rejoins,
     declaredDead: declared,
     wallMs: performance.now() - started,
+    setupMs,
   };
 }
 

@@ -6,13 +6,20 @@
 import { rumourBytes, type Rumour } from './messages.js';
 
 interface Entry {
-  rumour: Rumour;
+  readonly rumour: Rumour;
   sent: number;
-  bytes: number;
+  readonly bytes: number;
+  /** Replaced by newer news about the same node. */
+  stale: boolean;
 }
 
+/** The smallest rumour (one-letter name): below this budget nothing fits. */
+const smallestRumour = 11;
+
 export class GossipQueue {
-  /** Least-sent first: new news is put in front, sent news moves to the back. */
+  /** News not sent yet, newest last. */
+  private fresh: Entry[] = [];
+  /** Sent at least once, least-sent first (sent news moves to the back). */
   private queue: Entry[] = [];
   private readonly byNode = new Map<string, Entry>();
 
@@ -25,29 +32,35 @@ export class GossipQueue {
   /** Newer news about a node replaces the older one, which is not worth sending any more. */
   add(rumour: Rumour): void {
     const old = this.byNode.get(rumour.node);
-    if (old !== undefined) this.queue = this.queue.filter((e) => e !== old);
-    const entry = { rumour, sent: 0, bytes: rumourBytes(rumour) };
+    if (old !== undefined) old.stale = true;
+    const entry: Entry = { rumour, sent: 0, bytes: rumourBytes(rumour), stale: false };
     this.byNode.set(rumour.node, entry);
-    this.queue.unshift(entry);
+    this.fresh.push(entry);
   }
 
   clear(): void {
+    this.fresh = [];
     this.queue = [];
     this.byNode.clear();
   }
 
   /** Rumours for one message within `budget` bytes; each taken counts as sent once. */
   take(budget: number, clusterSize: number): Rumour[] {
-    if (this.queue.length === 0) return [];
+    if (this.fresh.length === 0 && this.queue.length === 0) return [];
+    if (this.fresh.length > 0) {
+      const fresh = this.fresh.filter((e) => !e.stale).reverse();
+      this.fresh = [];
+      this.queue = fresh.concat(this.queue);
+    }
     const limit = this.multiplier * Math.ceil(Math.log2(clusterSize + 1));
     const out: Rumour[] = [];
     const taken: Entry[] = [];
     const kept: Entry[] = [];
     let left = budget;
     let i = 0;
-    // The smallest rumour is 11 bytes (one-letter name): stop scanning once none can fit.
-    for (; i < this.queue.length && left >= 11 && taken.length < 255; i++) {
+    for (; i < this.queue.length && left >= smallestRumour && taken.length < 255; i++) {
       const e = this.queue[i] as Entry;
+      if (e.stale) continue;
       if (e.bytes <= left) {
         left -= e.bytes;
         out.push(e.rumour);
@@ -55,24 +68,14 @@ export class GossipQueue {
         taken.push(e);
       } else kept.push(e);
     }
+    if (taken.length === 0) return out;
     for (; i < this.queue.length; i++) kept.push(this.queue[i] as Entry);
-    this.queue = kept;
     for (const e of taken) {
-      if (e.sent >= limit) this.byNode.delete(e.rumour.node);
-      else this.queue.push(e);
+      if (e.sent >= limit) {
+        if (this.byNode.get(e.rumour.node) === e) this.byNode.delete(e.rumour.node);
+      } else kept.push(e);
     }
-    return out;
-  }
-
-  /** The most recent news, without counting it as sent (a fast push of what just changed). */
-  peek(budget: number): Rumour[] {
-    const out: Rumour[] = [];
-    let left = budget;
-    for (const e of this.queue) {
-      if (e.bytes > left) break;
-      left -= e.bytes;
-      out.push(e.rumour);
-    }
+    this.queue = kept;
     return out;
   }
 }

@@ -70,7 +70,13 @@ export class Lease {
     for (const name of set) {
       const m = this.monitors.get(name);
       if (m === undefined)
-        this.monitors.set(name, { first: now, acked: undefined, releasingFrom: undefined, sent: new Map(), gone: false });
+        this.monitors.set(name, {
+          first: now,
+          acked: undefined,
+          releasingFrom: undefined,
+          sent: new Map(),
+          gone: false,
+        });
       else if (!m.gone) m.releasingFrom = undefined;
     }
     for (const [name, m] of this.monitors)

@@ -89,7 +89,8 @@ interface PeerRecord {
   declaredBySelf: boolean;
   seqIncarnation: number;
   maxSeq: number;
-  recentSeqs: Set<number>;
+  /** Created on the first message (most peers of a large cluster never write to us). */
+  recentSeqs: Set<number> | undefined;
   /** Last time we told it that we consider it dead. */
   toldDeadAt: number;
 }
@@ -160,6 +161,11 @@ export class Member {
    */
   private readonly debt = new Set<string>();
   private debtFlushedAt = Number.NEGATIVE_INFINITY;
+  /** After contact across a healed partition: no answering until then (see onMessage). */
+  private settleUntil = Number.NEGATIVE_INFINITY;
+  private settling = false;
+  /** The latest time seen by tick or onMessage. */
+  private lastNow = Number.NEGATIVE_INFINITY;
   /** The barrier cannot finish before the peer list is known (it would have nobody to ask). */
   private peersKnown = false;
   /** When any monitor last acknowledged a heartbeat: long ago means this node was cut off. */
@@ -229,6 +235,12 @@ export class Member {
     // After a (re)join the data plane may still hold an owned set from before, with IPs that
     // moved away meanwhile: no answering until it follows the view the join completed with.
     if (this.appliedVersion < this.joinedVersion) return Number.NEGATIVE_INFINITY;
+    if (this.settling) {
+      // Until the settle time is over and the data plane follows everything learned meanwhile.
+      if (this.settleUntil > this.lastNow || this.appliedVersion < this.versionNo)
+        return Number.NEGATIVE_INFINITY;
+      this.settling = false;
+    }
     return this.lease.end();
   }
 
@@ -250,7 +262,7 @@ export class Member {
   }
 
   /** The speaker nodes (from Kubernetes). New ones start unknown; missing ones are forgotten. */
-  setPeers(names: readonly string[], now: number): void {
+  setPeers(names: readonly string[]): void {
     this.peersKnown = true;
     const wanted = new Set(names);
     wanted.delete(this.self);
@@ -263,7 +275,7 @@ export class Member {
         declaredBySelf: false,
         seqIncarnation: -1,
         maxSeq: -1,
-        recentSeqs: new Set(),
+        recentSeqs: undefined,
         toldDeadAt: Number.NEGATIVE_INFINITY,
       });
       this.unreachable.add(name);
@@ -317,9 +329,22 @@ export class Member {
    * answering: for simulations and tests that begin with a settled cluster instead of a cold
    * start. Never used by the speaker, which always joins through the barrier.
    */
-  adoptView(peers: readonly { name: string; incarnation: number; healthy: boolean }[], now: number): void {
-    for (const p of peers)
-      this.apply({ node: p.name, incarnation: p.incarnation, status: 'alive', healthy: p.healthy }, now, false);
+  adoptView(peers: readonly { name: string; incarnation: number; healthy: boolean }[]): void {
+    this.ring.addMany(peers.filter((p) => this.peers.has(p.name)).map((p) => p.name));
+    for (const p of peers) {
+      const rec = this.peers.get(p.name);
+      if (
+        rec === undefined ||
+        !newer({ node: p.name, incarnation: p.incarnation, status: 'alive', healthy: p.healthy }, rec)
+      )
+        continue;
+      rec.status = 'alive';
+      rec.incarnation = p.incarnation;
+      rec.healthy = p.healthy;
+      this.unreachable.delete(p.name);
+      if (p.healthy) this.emit(p.name, true);
+    }
+    this.ringDirty = true;
     this.gossip.clear();
     this.barrier = undefined;
     this.joinedFlag = true;
@@ -363,6 +388,7 @@ export class Member {
     if (this.barrier !== undefined) t = Math.min(t, this.barrier.nextSend);
     const timeout = this.awareness.scale(this.o.deadAfterMs);
     for (const w of this.watched.values()) t = Math.min(t, Math.max(w.lastHeard + timeout, this.graceUntil));
+    if (this.settleUntil > this.lastNow) t = Math.min(t, this.settleUntil);
     return Math.min(t, this.nextProbe, this.lease.rejoinAt());
   }
 
@@ -380,6 +406,7 @@ export class Member {
   }
 
   tick(now: number): void {
+    this.lastNow = now;
     if (this.leaving) return;
     // A tick much later than planned means this node was stalled: what it did not hear may be
     // waiting unread, so it declares nobody dead this time and trusts its view less.
@@ -432,6 +459,7 @@ export class Member {
   }
 
   onMessage(m: Message, now: number): DropReason | undefined {
+    this.lastNow = now;
     if (this.leaving) return this.drop('stopped');
     if (m.from === this.self) return this.drop('self');
     const rec = this.peers.get(m.from);
@@ -441,13 +469,13 @@ export class Member {
     if (m.incarnation > rec.seqIncarnation) {
       rec.seqIncarnation = m.incarnation;
       rec.maxSeq = -1;
-      rec.recentSeqs.clear();
+      rec.recentSeqs?.clear();
     }
-    if (m.seq <= rec.maxSeq - replayWindow || rec.recentSeqs.has(m.seq)) return this.drop('replay');
-    rec.recentSeqs.add(m.seq);
+    const seen = (rec.recentSeqs ??= new Set());
+    if (m.seq <= rec.maxSeq - replayWindow || seen.has(m.seq)) return this.drop('replay');
+    seen.add(m.seq);
     if (m.seq > rec.maxSeq) rec.maxSeq = m.seq;
-    if (rec.recentSeqs.size > replayWindow * 2)
-      for (const s of rec.recentSeqs) if (s <= rec.maxSeq - replayWindow) rec.recentSeqs.delete(s);
+    if (seen.size > replayWindow) for (const s of seen) if (s <= rec.maxSeq - replayWindow) seen.delete(s);
     this.counters.received++;
 
     // The message itself proves the sender alive at its incarnation.
@@ -455,10 +483,21 @@ export class Member {
     if (rec.status === 'left' && m.incarnation === rec.incarnation) return this.drop('left');
     const senderDead = rec.status === 'dead' && m.incarnation === rec.incarnation;
     // A peer we believed dead, or that our barrier could not reach, talks to us: a partition
-    // may just have healed. Everyone the barrier missed gets our sync now, not round-robin.
-    if (senderDead || this.debt.has(m.from)) this.flushDebt(now);
+    // may just have healed. Everyone the barrier missed gets our sync now, not round-robin, and
+    // this node stops answering for a settle time: both sides' views hold stale deaths that
+    // would let two nodes answer one IP until the news has been exchanged.
+    if (rec.status === 'dead' || this.debt.has(m.from)) {
+      this.flushDebt(now);
+      this.settleUntil = Math.max(this.settleUntil, now + 2 * this.o.intervalMs);
+      this.settling = true;
+    }
     if (senderDead) this.tellDead(m.from, rec, now);
-    else this.apply({ node: m.from, incarnation: m.incarnation, status: 'alive', healthy: m.healthy }, now, false);
+    else
+      this.apply(
+        { node: m.from, incarnation: m.incarnation, status: 'alive', healthy: m.healthy },
+        now,
+        false,
+      );
     for (const r of m.rumours) this.apply(r, now, false);
 
     switch (m.kind) {

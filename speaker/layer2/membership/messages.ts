@@ -66,13 +66,7 @@ export interface Outgoing {
 }
 
 /** Why a received message was not used (metrics: drops by reason). */
-export type DropReason =
-  | 'self'
-  | 'unknown-peer'
-  | 'stale-incarnation'
-  | 'replay'
-  | 'left'
-  | 'stopped';
+export type DropReason = 'self' | 'unknown-peer' | 'stale-incarnation' | 'replay' | 'left' | 'stopped';
 
 /** Bytes of one rumour on the wire (datagram.ts): name length byte + name + 8 + 1. */
 export function rumourBytes(r: Rumour): number {

@@ -14,10 +14,12 @@ function before(a: Slot, b: Slot): boolean {
   return a.hash !== b.hash ? a.hash < b.hash : a.name < b.name;
 }
 
+/** Ring positions depend on the name only: one cache for every ring in the process. */
+const ringHashes = new Map<string, number>();
+
 export class Ring {
   private readonly slots: Slot[] = [];
   private readonly members = new Set<string>();
-  private readonly hashes = new Map<string, number>();
 
   get size(): number {
     return this.slots.length;
@@ -32,6 +34,18 @@ export class Ring {
     this.members.add(name);
     const slot = this.slot(name);
     this.slots.splice(this.position(slot), 0, slot);
+  }
+
+  /** Adds many at once: one sort instead of one insertion each. */
+  addMany(names: readonly string[]): void {
+    let added = false;
+    for (const name of names) {
+      if (this.members.has(name)) continue;
+      this.members.add(name);
+      this.slots.push(this.slot(name));
+      added = true;
+    }
+    if (added) this.slots.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
   }
 
   remove(name: string): void {
@@ -72,8 +86,11 @@ export class Ring {
   }
 
   private slot(name: string): Slot {
-    let hash = this.hashes.get(name);
-    if (hash === undefined) this.hashes.set(name, (hash = textHash(`ring#${name}`)));
+    let hash = ringHashes.get(name);
+    if (hash === undefined) {
+      if (ringHashes.size > 100_000) ringHashes.clear();
+      ringHashes.set(name, (hash = textHash(`ring#${name}`)));
+    }
     return { name, hash };
   }
 }

@@ -59,7 +59,8 @@ export class OwnerIndex {
     const id = this.table.nodeId(node);
     if (id === undefined) return [];
     const out: string[] = [];
-    for (let i = 0; i < this.owners.length; i++) if (this.owners[i] === id) out.push(this.table.ips[i] as string);
+    for (let i = 0; i < this.owners.length; i++)
+      if (this.owners[i] === id) out.push(this.table.ips[i] as string);
     return out;
   }
 
@@ -106,7 +107,8 @@ export class OwnerIndex {
     this.mine.clear();
     const self = table.nodeId(this.self);
     if (self !== undefined)
-      for (let i = 0; i < this.owners.length; i++) if (this.owners[i] === self) this.mine.add(table.ips[i] as string);
+      for (let i = 0; i < this.owners.length; i++)
+        if (this.owners[i] === self) this.mine.add(table.ips[i] as string);
     return changes;
   }
 
@@ -121,7 +123,8 @@ export class OwnerIndex {
     this.mine.clear();
     const self = this.table.nodeId(this.self);
     if (self !== undefined)
-      for (let i = 0; i < this.owners.length; i++) if (this.owners[i] === self) this.mine.add(this.table.ips[i] as string);
+      for (let i = 0; i < this.owners.length; i++)
+        if (this.owners[i] === self) this.mine.add(this.table.ips[i] as string);
   }
 
   /** Membership says `node` is (not) alive and healthy. Returns the IPs whose owner changed. */
@@ -140,7 +143,8 @@ export class OwnerIndex {
         for (const i of group.ips) {
           const current = this.owners[i] ?? none;
           const score = pairScore(nodeHash, t.ipHashes[i] ?? 0);
-          if (current === none || this.before(i, id, score, current, this.scores[i] ?? 0)) this.set(i, id, score, changes);
+          if (current === none || this.before(i, id, score, current, this.scores[i] ?? 0))
+            this.set(i, id, score, changes);
         }
     } else {
       for (let i = 0; i < this.owners.length; i++) {
@@ -163,10 +167,19 @@ export class OwnerIndex {
       if (wa !== wb) return wa > wb;
     }
     if (scoreA !== scoreB) return scoreA < scoreB;
-    return compareRank({ node: t.nodes[a] as string, weight: 0, score: 0 }, { node: t.nodes[b] as string, weight: 0, score: 0 }) < 0;
+    return (
+      compareRank(
+        { node: t.nodes[a] as string, weight: 0, score: 0 },
+        { node: t.nodes[b] as string, weight: 0, score: 0 },
+      ) < 0
+    );
   }
 
   private rerank(i: number): void {
+    if (this.candidates.size === 0) {
+      this.owners[i] = none;
+      return;
+    }
     const t = this.table;
     const group = t.groupOf[i];
     const ipHash = t.ipHashes[i] ?? 0;
