@@ -2,7 +2,7 @@
 // same run (ratios, not absolute times: the machine is shared and noisy). Benchmarks are never
 // timed assertions inside tests.
 //
-//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, l2-arp)
+//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, l2-arp, l2-sim, l2-failover)
 
 import { benchAllocator, type BenchResult } from './allocator-bench.js';
 import { benchBgpBfd } from './bgp-bfd-bench.js';
@@ -11,6 +11,7 @@ import { benchBgpTable } from './bgp-table-bench.js';
 import { benchController } from './controller-bench.js';
 import { benchL2 } from './l2-bench.js';
 import { benchL2Failover } from './l2-failover-bench.js';
+import { benchL2Sim } from './l2-sim-bench.js';
 
 const benches: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   allocator: {
@@ -38,6 +39,11 @@ const benches: Record<string, { title: string; run: () => Promise<BenchResult[]>
   'l2-arp': {
     title: 'ARP and NDP answers, userspace responder vs the node kernel for its own address (baseline)',
     run: () => benchL2(),
+  },
+  'l2-sim': {
+    title:
+      'Layer 2 membership simulation: 2,000 speakers, 10,000 IPs, 1 % loss, crashes, stalls, a partition (goal: no double answer, failover ≤ 1 s, bounded bytes)',
+    run: () => benchL2Sim(),
   },
   'l2-failover': {
     title:
