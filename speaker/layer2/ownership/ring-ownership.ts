@@ -10,8 +10,8 @@
 // the native fence stops too, a little later.
 
 import type { Logger } from '../../../lib/log.js';
-import type { LocalHealth, MemberState, Peer } from '../../membership/index.js';
-import type { Election, IPOwnership, L2Plan } from '../../planner/index.js';
+import type { LocalHealth, MemberState, Peer } from '../membership/index.js';
+import type { Election, IPOwnership, L2Plan } from '../plan/index.js';
 import { MembershipClient } from '../membership/client.js';
 import type { RuntimeCounters } from '../membership/runtime.js';
 
