@@ -39,7 +39,7 @@ import { UnplacedIPs } from './ownership/unplaced.js';
 import { memberlistKey, memberlistSecretKey, memberlistSecretName } from './membership/memberlist-key.js';
 import { Layer2Metrics } from './metrics.js';
 import { OwnershipLoop } from './ownership/ownership-loop.js';
-import { RingOwnership, type OwnershipDriver } from './ownership/ring-ownership.js';
+import { RingOwnership, type OwnershipDriver, type RingElection } from './ownership/ring-ownership.js';
 
 const flags: readonly FlagSpec[] = [
   {
@@ -288,7 +288,8 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       const after = new Set(ann.owned.map((o) => o.ip));
       for (const o of ann.owned) {
         if (before.has(o.ip)) continue;
-        const prev = lastOwners.get(o.ip)?.owner;
+        const prev =
+          lastOwners.get(o.ip)?.owner ?? (election as Partial<RingElection>).previousOwners?.get(o.ip);
         const lostAt = prev !== undefined && prev !== self ? loop?.lostAt(prev) : undefined;
         if (lostAt !== undefined) pendingFailover.set(o.ip, lostAt);
       }

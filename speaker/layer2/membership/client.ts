@@ -18,10 +18,14 @@ export interface MembershipClientOptions {
   /** Shared Float64 answer deadline the responder reads (optional; `onAnswerUntil` always fires). */
   readonly deadlineCell?: SharedArrayBuffer;
   /** The IPs this node owns now. Apply them to the responder, then call `applied(post)`. */
-  readonly onOwned: (owned: readonly string[], post: number) => void;
+  readonly onOwned: (
+    owned: readonly string[],
+    post: number,
+    gainedFrom: readonly (readonly [string, string])[],
+  ) => void;
   /** Answer until this CLOCK_MONOTONIC ms (process.hrtime); −∞: nothing. */
   readonly onAnswerUntil: (until: number) => void;
-  readonly onMemberChange?: (node: string, candidate: boolean) => void;
+  readonly onMemberChange?: (node: string, candidate: boolean, status: string) => void;
   readonly onCounters?: (counters: RuntimeCounters) => void;
   /** Where the compiled worker is; default: worker.js next to this file. */
   readonly workerUrl?: URL;
@@ -37,6 +41,8 @@ export class MembershipClient {
   private key: Buffer;
   private stopped = false;
   private leftResolve: (() => void) | undefined;
+  /** Last reported state per peer, for the "from" of the membership log line. */
+  private readonly states = new Map<string, string>();
 
   constructor(private readonly o: MembershipClientOptions) {
     this.key = o.key;
@@ -149,18 +155,20 @@ export class MembershipClient {
           });
           return;
         case 'owned':
-          this.o.onOwned(m.owned, m.post);
+          this.o.onOwned(m.owned, m.post, m.gainedFrom);
           return;
         case 'until':
           this.o.onAnswerUntil(m.until);
           return;
-        case 'member':
-          this.o.log.info('speaker membership changed', {
-            peer: m.node,
-            to: m.candidate ? 'alive' : 'not-candidate',
-          });
-          this.o.onMemberChange?.(m.node, m.candidate);
+        case 'member': {
+          // Alive but not a candidate: its data plane is unhealthy.
+          const to = m.status === 'alive' && !m.candidate ? 'unhealthy' : m.status;
+          const from = this.states.get(m.node) ?? 'unknown';
+          this.states.set(m.node, to);
+          this.o.log.info('speaker membership changed', { peer: m.node, from, to });
+          this.o.onMemberChange?.(m.node, m.candidate, to);
           return;
+        }
         case 'counters':
           this.o.onCounters?.(m.counters);
           return;

@@ -31,10 +31,15 @@ export interface RuntimeOptions {
   readonly send: (address: string, port: number, bytes: Buffer) => void;
   readonly setTimer: (fn: () => void, ms: number) => { cancel(): void };
   /** The IPs this node owns now; confirm with `applied(post)` once the responder follows. */
-  readonly onOwned: (owned: readonly string[], post: number) => void;
+  readonly onOwned: (
+    owned: readonly string[],
+    post: number,
+    gainedFrom: readonly (readonly [string, string])[],
+  ) => void;
   /** Answer ARP/NDP until this monotonic ms (-Infinity: not at all, +Infinity: no limit). */
   readonly onAnswerUntil: (until: number) => void;
-  readonly onMemberChange?: (node: string, candidate: boolean) => void;
+  /** `status`: alive, dead, left or unknown (alive but not a candidate: unhealthy). */
+  readonly onMemberChange?: (node: string, candidate: boolean, status: string) => void;
   readonly onError?: (where: string, err: Error) => void;
   readonly member?: Partial<MemberOptions>;
 }
@@ -96,7 +101,7 @@ export class MembershipRuntime {
   setPlan(inputs: readonly OwnershipInput[]): void {
     this.guard('setPlan', () => {
       const changes = this.index.setPlan(new PlanTable(inputs));
-      if (changes.some((c) => c.from === this.o.self || c.to === this.o.self)) this.post();
+      if (changes.some((c) => c.from === this.o.self || c.to === this.o.self)) this.post([]);
     });
   }
 
@@ -180,14 +185,14 @@ export class MembershipRuntime {
     this.pump();
   }
 
-  private post(): void {
+  private post(gainedFrom: readonly (readonly [string, string])[]): void {
     const p: Post = {
       id: ++this.postId,
       owned: new Set(this.index.owned()),
       memberVersion: this.member.version,
     };
     this.posts.push(p);
-    this.o.onOwned([...p.owned], p.id);
+    this.o.onOwned([...p.owned], p.id, gainedFrom);
   }
 
   private pump(): void {
@@ -196,12 +201,16 @@ export class MembershipRuntime {
       const now = this.o.now();
       const d = this.member.drain();
       let ownedChanged = false;
+      const gainedFrom: [string, string][] = [];
       for (const c of d.changes) {
-        for (const m of this.index.setCandidate(c.node, c.candidate))
+        for (const m of this.index.setCandidate(c.node, c.candidate)) {
           if (m.from === this.o.self || m.to === this.o.self) ownedChanged = true;
-        if (c.node !== this.o.self) this.o.onMemberChange?.(c.node, c.candidate);
+          if (m.to === this.o.self && m.from !== undefined) gainedFrom.push([m.ip, m.from]);
+        }
+        if (c.node !== this.o.self)
+          this.o.onMemberChange?.(c.node, c.candidate, this.member.status(c.node) ?? 'unknown');
       }
-      if (ownedChanged) this.post();
+      if (ownedChanged) this.post(gainedFrom);
       else if (d.changes.length > 0 && this.posts.length === 0) this.member.applied(d.version);
       const out = d.out;
       const joiners = this.member.waitingJoiners();

@@ -32,9 +32,15 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly recvBufferBytes: number; readonly ipv6: boolean }
-  | { readonly type: 'owned'; readonly owned: readonly string[]; readonly post: number }
+  | {
+      readonly type: 'owned';
+      readonly owned: readonly string[];
+      readonly post: number;
+      /** IPs this node just took over, with the node that owned them before. */
+      readonly gainedFrom: readonly (readonly [string, string])[];
+    }
   | { readonly type: 'until'; readonly until: number }
-  | { readonly type: 'member'; readonly node: string; readonly candidate: boolean }
+  | { readonly type: 'member'; readonly node: string; readonly candidate: boolean; readonly status: string }
   | { readonly type: 'counters'; readonly counters: RuntimeCounters }
   | { readonly type: 'error'; readonly where: string; readonly message: string }
   | { readonly type: 'left' };

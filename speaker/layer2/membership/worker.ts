@@ -69,12 +69,12 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
       const t = setTimeout(fn, ms);
       return { cancel: () => clearTimeout(t) };
     },
-    onOwned: (owned, p) => post({ type: 'owned', owned, post: p }),
+    onOwned: (owned, p, gainedFrom) => post({ type: 'owned', owned, post: p, gainedFrom }),
     onAnswerUntil: (until) => {
       if (deadline !== undefined) deadline[0] = until;
       post({ type: 'until', until });
     },
-    onMemberChange: (node, candidate) => post({ type: 'member', node, candidate }),
+    onMemberChange: (node, candidate, status) => post({ type: 'member', node, candidate, status }),
     onError: (where, err) => post({ type: 'error', where, message: err.message }),
   });
   runtime = rt;

@@ -9,6 +9,7 @@
 // when the lease ends the Election becomes empty until it is renewed, so a responder without
 // the native fence stops too, a little later.
 
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../../lib/log.js';
 import type { LocalHealth, MemberState, Peer } from '../membership/index.js';
 import type { Election, IPOwnership, L2Plan } from '../plan/index.js';
@@ -39,6 +40,11 @@ export interface RingOwnershipOptions {
   readonly deadlineCell?: SharedArrayBuffer;
 }
 
+/** An Election that also says, for IPs just taken over, who owned them (failover timing). */
+export interface RingElection extends Election {
+  readonly previousOwners: ReadonlyMap<string, string>;
+}
+
 const emptyPlan: L2Plan = { ips: [], notAnnounced: new Map() };
 
 export class RingOwnership implements OwnershipDriver {
@@ -49,6 +55,9 @@ export class RingOwnership implements OwnershipDriver {
   private fenceTimer: NodeJS.Timeout | undefined;
   private readonly lost = new Map<string, number>();
   private readonly candidates = new Map<string, boolean>();
+  private readonly states = new Map<string, string>();
+  /** IP → the node that owned it before this node took it over (the failover histogram). */
+  private readonly previousOwners = new Map<string, string>();
   private lastKey = '';
 
   constructor(private readonly o: RingOwnershipOptions) {
@@ -58,8 +67,9 @@ export class RingOwnership implements OwnershipDriver {
       key: o.key,
       log: o.log,
       ...(o.deadlineCell !== undefined ? { deadlineCell: o.deadlineCell } : {}),
-      onOwned: (owned, post) => {
+      onOwned: (owned, post, gainedFrom) => {
         this.owned = owned;
+        for (const [ip, from] of gainedFrom) this.previousOwners.set(ip, from);
         this.publish();
         // publish() handed the set to the responder synchronously: it follows it now.
         this.client.applied(post);
@@ -68,9 +78,11 @@ export class RingOwnership implements OwnershipDriver {
         this.until = until;
         this.publish();
       },
-      onMemberChange: (node, candidate) => {
+      onMemberChange: (node, candidate, status) => {
         this.candidates.set(node, candidate);
-        if (!candidate) this.lost.set(node, o.now());
+        this.states.set(node, status);
+        // performance.now(): the clock layer 2 mode measures failovers with.
+        if (!candidate) this.lost.set(node, performance.now());
       },
       ...(o.onCounters !== undefined ? { onCounters: o.onCounters } : {}),
     });
@@ -105,8 +117,8 @@ export class RingOwnership implements OwnershipDriver {
   }
 
   state(node: string): MemberState | undefined {
-    const c = this.candidates.get(node);
-    return c === undefined ? undefined : c ? 'alive' : 'dead';
+    const s = this.states.get(node);
+    return s === 'alive' || s === 'dead' || s === 'left' ? s : s === undefined ? undefined : 'dead';
   }
 
   async leave(): Promise<void> {
@@ -133,7 +145,9 @@ export class RingOwnership implements OwnershipDriver {
     const owners = new Map<string, IPOwnership>(
       ips.map((ip) => [ip, { ip, owner: this.o.self, term: 0, claimed: true }] as const),
     );
-    this.o.onElection({ owners, claims, notAnnounced: new Map() });
+    const previousOwners = new Map(this.previousOwners);
+    this.previousOwners.clear();
+    this.o.onElection({ owners, claims, notAnnounced: new Map(), previousOwners } as RingElection);
   }
 
   private published: L2Plan | undefined;
