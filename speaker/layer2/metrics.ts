@@ -36,6 +36,8 @@ export class Layer2Metrics {
   /** Since when (Unix seconds) this node has been answering for an IP, while it does. */
   readonly announcingSince: Gauge<'ip' | 'node'>;
   private totals: (() => FrameTotals) | undefined;
+  /** Membership datagrams and messages dropped, by reason, as the worker last reported them. */
+  private memberDrops: Readonly<Record<string, number>> = {};
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -137,6 +139,18 @@ export class Layer2Metrics {
         this.inc(n);
       },
     });
+    new Counter({
+      name: 'beacon_layer2_membership_dropped_total',
+      help:
+        'Membership datagrams dropped, by reason: size, magic, version, auth (forged or wrong key), ' +
+        'malformed, old (outside the sent-at window), replay, stale-incarnation, unknown-peer, ...',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(self.memberDrops)) this.inc({ reason }, n);
+      },
+    });
     this.keyMissing = new Gauge({
       name: 'beacon_layer2_memberlist_key_missing',
       help: '1 while the memberlist Secret is missing or invalid: layer 2 announces nothing.',
@@ -160,5 +174,10 @@ export class Layer2Metrics {
   /** Where the frame counters read their totals from (the responder and the announcer). */
   readFramesFrom(totals: () => FrameTotals): void {
     this.totals = totals;
+  }
+
+  /** The membership worker's cumulative drop counts (ring mode), copied at scrape time. */
+  membershipDrops(dropped: Readonly<Record<string, number>>): void {
+    this.memberDrops = dropped;
   }
 }

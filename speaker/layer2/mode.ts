@@ -39,6 +39,7 @@ import { UnplacedIPs } from './ownership/unplaced.js';
 import { memberlistKey, memberlistSecretKey, memberlistSecretName } from './membership/memberlist-key.js';
 import { Layer2Metrics } from './metrics.js';
 import { OwnershipLoop } from './ownership/ownership-loop.js';
+import { RingOwnership, type OwnershipDriver, type RingElection } from './ownership/ring-ownership.js';
 
 const flags: readonly FlagSpec[] = [
   {
@@ -47,6 +48,15 @@ const flags: readonly FlagSpec[] = [
     default: '7946',
     kind: 'port',
     help: 'UDP port of the speakers’ membership heartbeats (the same on every node).',
+  },
+  {
+    name: 'l2-membership',
+    env: 'BEACON_L2_MEMBERSHIP',
+    default: 'ring',
+    help:
+      'Layer 2 membership: "ring" (default: rendezvous ownership, ring monitors, lease fencing, in a ' +
+      'worker thread; docs/layer2.md) or "claims" (the previous design: per-IP claims in full-mesh ' +
+      'heartbeats, kept for one release as a fallback).',
   },
   {
     name: 'ignore-interfaces',
@@ -100,9 +110,14 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   const exclude = excludedInterfaces(ctx.flags['ignore-interfaces']);
   const metrics = new Layer2Metrics(ctx.registry);
   const now = (): number => performance.now();
+  const membershipMode = ctx.flags['l2-membership'] ?? 'ring';
+  if (membershipMode !== 'ring' && membershipMode !== 'claims')
+    throw new Error(`--l2-membership: ${JSON.stringify(membershipMode)} is neither "ring" nor "claims"`);
+  /** CLOCK_MONOTONIC ms, the membership worker's clock (ring mode). */
+  const monotonic = (): number => Number(process.hrtime.bigint()) / 1e6;
 
   let plan: L2Plan = { ips: [], notAnnounced: new Map() };
-  let loop: OwnershipLoop | undefined;
+  let loop: (OwnershipDriver & { onDatagram?: (msg: Buffer) => void }) | undefined;
   let socket: HeartbeatSocket | undefined;
   let stopped = false;
 
@@ -279,7 +294,8 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       const after = new Set(ann.owned.map((o) => o.ip));
       for (const o of ann.owned) {
         if (before.has(o.ip)) continue;
-        const prev = lastOwners.get(o.ip)?.owner;
+        const prev =
+          lastOwners.get(o.ip)?.owner ?? (election as Partial<RingElection>).previousOwners?.get(o.ip);
         const lostAt = prev !== undefined && prev !== self ? loop?.lostAt(prev) : undefined;
         if (lostAt !== undefined) pendingFailover.set(o.ip, lostAt);
       }
@@ -372,8 +388,30 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       loop.setKey(k.key);
       return;
     }
+    if (membershipMode === 'ring') {
+      // The worker owns the membership socket; the lease reaches the responder through a
+      // shared deadline cell when the responder has that fence (else main-thread fencing only).
+      const fenced = responder as Responder & { setAnswerDeadlineCell?: (cell: SharedArrayBuffer) => void };
+      const deadlineCell = new SharedArrayBuffer(8);
+      new Float64Array(deadlineCell)[0] = Number.NaN;
+      fenced.setAnswerDeadlineCell?.(deadlineCell);
+      loop = new RingOwnership({
+        self,
+        port,
+        key: k.key,
+        log,
+        now: monotonic,
+        onElection,
+        deadlineCell,
+        onCounters: (c) => metrics.membershipDrops(c.dropped),
+      });
+      log.info('membership started', { port, mode: 'ring' });
+      loop.setHealth(health());
+      replan();
+      return;
+    }
     starting ??= (async () => {
-      socket = await HeartbeatSocket.open(port, (msg) => loop?.onDatagram(msg), log);
+      socket = await HeartbeatSocket.open(port, (msg) => loop?.onDatagram?.(msg), log);
       if (stopped) {
         socket.close();
         return;

@@ -2,7 +2,7 @@
 // same run (ratios, not absolute times: the machine is shared and noisy). Benchmarks are never
 // timed assertions inside tests.
 //
-//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, l2-arp, l2-failover, speaker-churn)
+//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, l2-arp, l2-failover, l2-sim, speaker-churn)
 
 import { benchAllocator, type BenchResult } from './allocator-bench.js';
 import { benchBgpBfd } from './bgp-bfd-bench.js';
@@ -12,6 +12,7 @@ import { benchController } from './controller-bench.js';
 import { benchL2 } from './l2-bench.js';
 import { benchL2Failover } from './l2-failover-bench.js';
 import { benchSpeakerChurn } from './speaker-churn-bench.js';
+import { benchL2Sim } from './l2-sim-bench.js';
 
 const benches: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   allocator: {
@@ -44,6 +45,11 @@ const benches: Record<string, { title: string; run: () => Promise<BenchResult[]>
     title:
       'Speakers under load: 10,000 Services (SPEAKER_CHURN_SERVICES) created then deleted, BGP + BFD 100 ms x 3 to BIRD beside stress-ng --cpu 2 (goals: 0 session drops, event-loop lag max < 100 ms)',
     run: () => benchSpeakerChurn(),
+  },
+  'l2-sim': {
+    title:
+      'Layer 2 membership simulation: 2,000 speakers, 10,000 IPs, 1 % loss, crashes, stalls, a partition (goal: no double answer, failover ≤ 1 s, bounded bytes)',
+    run: () => benchL2Sim(),
   },
   'l2-failover': {
     title:

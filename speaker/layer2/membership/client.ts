@@ -1,0 +1,186 @@
+// The main thread's handle on the membership worker (worker.ts). The layer 2 mode gives it the
+// peers, the plan, the local health and the key, applies the owned sets it reports to the
+// responder (then confirms with `applied`), and gives the answer deadline to the responder.
+// A worker that exits or fails is fenced at once (deadline −∞: answer nothing) and started
+// again with a new incarnation after a pause: the speaker itself never goes down with it.
+
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../../../lib/log.js';
+import type { OwnershipInput } from '../ownership/plan-table.js';
+import type { RuntimeCounters, RuntimePeer } from './runtime.js';
+import { compactPlan, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+export interface MembershipClientOptions {
+  readonly self: string;
+  readonly port: number;
+  readonly key: Buffer;
+  readonly log: Logger;
+  /** Shared Float64 answer deadline the responder reads (optional; `onAnswerUntil` always fires). */
+  readonly deadlineCell?: SharedArrayBuffer;
+  /** The IPs this node owns now. Apply them to the responder, then call `applied(post)`. */
+  readonly onOwned: (
+    owned: readonly string[],
+    post: number,
+    gainedFrom: readonly (readonly [string, string])[],
+  ) => void;
+  /** Answer until this CLOCK_MONOTONIC ms (process.hrtime); −∞: nothing. */
+  readonly onAnswerUntil: (until: number) => void;
+  readonly onMemberChange?: (node: string, candidate: boolean, status: string) => void;
+  readonly onCounters?: (counters: RuntimeCounters) => void;
+  /** Where the compiled worker is; default: worker.js next to this file. */
+  readonly workerUrl?: URL;
+}
+
+const restartAfterMs = 1000;
+
+export class MembershipClient {
+  private worker: Worker | undefined;
+  private peers: readonly RuntimePeer[] = [];
+  private plan: ToWorker | undefined;
+  private healthy = true;
+  private key: Buffer;
+  private stopped = false;
+  private leftResolve: (() => void) | undefined;
+  /** Last reported state per peer, for the "from" of the membership log line. */
+  private readonly states = new Map<string, string>();
+
+  constructor(private readonly o: MembershipClientOptions) {
+    this.key = o.key;
+    this.spawn();
+  }
+
+  setPeers(peers: readonly RuntimePeer[]): void {
+    this.peers = peers;
+    this.send({ type: 'peers', peers });
+  }
+
+  setPlan(inputs: readonly OwnershipInput[]): void {
+    this.plan = { type: 'plan', plan: compactPlan(inputs) };
+    this.send(this.plan);
+  }
+
+  setHealthy(healthy: boolean): void {
+    this.healthy = healthy;
+    this.send({ type: 'health', healthy });
+  }
+
+  setKey(key: Buffer): void {
+    this.key = key;
+    this.send({ type: 'key', key: new Uint8Array(key) });
+  }
+
+  applied(post: number): void {
+    this.send({ type: 'applied', post });
+  }
+
+  /** SIGTERM: the responder must already have stopped answering. Resolves when the news is out. */
+  async leave(): Promise<void> {
+    this.stopped = true;
+    const w = this.worker;
+    if (w === undefined) return;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        this.leftResolve = resolve;
+        this.send({ type: 'leave' });
+      }),
+      new Promise((r) => setTimeout(r, 300)),
+    ]);
+    await w.terminate();
+    this.worker = undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+
+  private send(m: ToWorker): void {
+    try {
+      this.worker?.postMessage(m);
+    } catch (err) {
+      this.o.log.warn('membership worker: message not delivered', {
+        type: m.type,
+        error: (err as Error).message,
+      });
+    }
+  }
+
+  private spawn(): void {
+    if (this.stopped) return;
+    const url = this.o.workerUrl ?? new URL('./worker.js', import.meta.url);
+    let w: Worker;
+    try {
+      w = new Worker(url);
+    } catch (err) {
+      this.o.log.error('membership worker did not start', { error: (err as Error).message });
+      this.o.onAnswerUntil(Number.NEGATIVE_INFINITY);
+      setTimeout(() => this.spawn(), restartAfterMs).unref();
+      return;
+    }
+    this.worker = w;
+    w.on('message', (m: FromWorker) => this.onMessage(m));
+    w.on('error', (err) => this.o.log.error('membership worker failed', { error: err.message }));
+    w.on('exit', (code) => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      // Nobody renews the lease any more: answer nothing until a new worker has joined.
+      this.o.onAnswerUntil(Number.NEGATIVE_INFINITY);
+      if (this.stopped) return;
+      this.o.log.error('membership worker exited; starting a new one', { code });
+      setTimeout(() => this.spawn(), restartAfterMs).unref();
+    });
+    w.postMessage({
+      type: 'start',
+      self: this.o.self,
+      // The wall clock makes incarnations grow across restarts of the process and the worker.
+      incarnation: Date.now(),
+      key: new Uint8Array(this.key),
+      port: this.o.port,
+      ...(this.o.deadlineCell !== undefined ? { deadlineCell: this.o.deadlineCell } : {}),
+    } satisfies ToWorker);
+    w.postMessage({ type: 'peers', peers: this.peers } satisfies ToWorker);
+    if (this.plan !== undefined) w.postMessage(this.plan);
+    if (!this.healthy) w.postMessage({ type: 'health', healthy: false } satisfies ToWorker);
+  }
+
+  private onMessage(m: FromWorker): void {
+    try {
+      switch (m.type) {
+        case 'ready':
+          this.o.log.info('membership worker running', {
+            port: this.o.port,
+            recvBufferBytes: m.recvBufferBytes,
+            ipv6: m.ipv6,
+          });
+          return;
+        case 'owned':
+          this.o.onOwned(m.owned, m.post, m.gainedFrom);
+          return;
+        case 'until':
+          this.o.onAnswerUntil(m.until);
+          return;
+        case 'member': {
+          // Alive but not a candidate: its data plane is unhealthy.
+          const to = m.status === 'alive' && !m.candidate ? 'unhealthy' : m.status;
+          const from = this.states.get(m.node) ?? 'unknown';
+          this.states.set(m.node, to);
+          this.o.log.info('speaker membership changed', { peer: m.node, from, to });
+          this.o.onMemberChange?.(m.node, m.candidate, to);
+          return;
+        }
+        case 'counters':
+          this.o.onCounters?.(m.counters);
+          return;
+        case 'error':
+          this.o.log.warn('membership worker error', { where: m.where, error: m.message });
+          return;
+        case 'left':
+          this.leftResolve?.();
+          return;
+      }
+    } catch (err) {
+      this.o.log.error('membership event handler failed', { type: m.type, error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import { Member } from './member.js';
+import type { Message, Outgoing } from './messages.js';
+
+/** A loss-free network of members with 1 ms delay, stepped by hand. */
+class Net {
+  readonly members = new Map<string, Member>();
+  now = 0;
+  private inFlight: { at: number; to: string; message: Message }[] = [];
+  cut = new Set<string>();
+
+  constructor(names: readonly string[]) {
+    for (const [i, name] of names.entries()) {
+      const m = new Member({ self: name, incarnation: 1, random: () => ((i * 7 + this.now) % 10) / 10 }, 0);
+      m.setPeers(names);
+      this.members.set(name, m);
+    }
+  }
+
+  private collect(m: Member): void {
+    const d = m.drain();
+    // The data plane follows at once in this test network.
+    m.applied(d.version);
+    for (const j of m.waitingJoiners()) m.release(j);
+    const out: Outgoing[] = [...d.out, ...m.drain().out];
+    for (const o of out)
+      if (!this.cut.has(m.self) && !this.cut.has(o.to))
+        this.inFlight.push({ at: this.now + 1, to: o.to, message: o.message });
+  }
+
+  run(untilMs: number): void {
+    for (; this.now <= untilMs; this.now++) {
+      const due = this.inFlight.filter((f) => f.at <= this.now);
+      this.inFlight = this.inFlight.filter((f) => f.at > this.now);
+      for (const f of due) {
+        const m = this.members.get(f.to);
+        if (m === undefined) continue;
+        m.onMessage(f.message, this.now);
+        this.collect(m);
+      }
+      for (const m of this.members.values())
+        if (m.nextDeadline() <= this.now) {
+          m.tick(this.now);
+          this.collect(m);
+        }
+    }
+  }
+
+  get(name: string): Member {
+    return this.members.get(name) as Member;
+  }
+}
+
+describe('Member', () => {
+  it('rejects a lease that is not shorter than the detection timeout', () => {
+    expect(() => new Member({ self: 'a', incarnation: 1, leaseMs: 500, deadAfterMs: 500 }, 0)).toThrow(
+      /leaseMs 500 \+ marginMs 10 must be below deadAfterMs 500/,
+    );
+  });
+
+  it('cold start: joins only after every peer answered, then holds a renewed lease', () => {
+    const net = new Net(['a', 'b', 'c']);
+    expect(net.get('a').joined).toBe(false);
+    expect(net.get('a').canAnswer(0)).toBe(false);
+    net.run(1000);
+    for (const m of net.members.values()) {
+      expect(m.joined).toBe(true);
+      expect(m.canAnswer(net.now)).toBe(true);
+      expect(m.monitorsOfSelf().length).toBe(2);
+      expect(m.answerUntil()).toBeGreaterThan(net.now);
+      expect(m.answerUntil()).toBeLessThanOrEqual(net.now + 350);
+    }
+    expect(net.get('a').status('b')).toBe('alive');
+  });
+
+  it('a cut-off node stops answering before its monitors declare it dead, then rejoins when back', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.run(1000);
+    const c0 = net.get('c').incarnation;
+    net.cut.add('c');
+    let stoppedAt: number | undefined;
+    let declaredAt: number | undefined;
+    const c = net.get('c');
+    for (let t = 0; t < 1000; t++) {
+      net.run(net.now);
+      if (stoppedAt === undefined && !c.canAnswer(net.now)) stoppedAt = net.now;
+      if (declaredAt === undefined && net.get('a').status('c') === 'dead') declaredAt = net.now;
+    }
+    expect(stoppedAt).toBeDefined();
+    expect(declaredAt).toBeDefined();
+    expect(stoppedAt as number).toBeLessThan(declaredAt as number);
+    net.cut.clear();
+    net.run(net.now + 2000);
+    expect(c.incarnation).toBeGreaterThan(c0);
+    expect(net.get('a').peerIncarnation('c')).toBe(c.incarnation);
+    expect(net.get('a').status('c')).toBe('alive');
+    expect(c.canAnswer(net.now)).toBe(true);
+  });
+
+  it('drops replays, unknown senders and older incarnations, and counts them by reason', () => {
+    const m = new Member({ self: 'a', incarnation: 1 }, 0);
+    m.setPeers(['a', 'b']);
+    const hb: Message = { kind: 'push', from: 'b', incarnation: 5, seq: 9, healthy: true, rumours: [] };
+    expect(m.onMessage(hb, 1)).toBeUndefined();
+    expect(m.onMessage(hb, 2)).toBe('replay');
+    expect(m.onMessage({ ...hb, seq: 10, incarnation: 4 }, 3)).toBe('stale-incarnation');
+    expect(m.onMessage({ ...hb, from: 'x' }, 4)).toBe('unknown-peer');
+    expect(m.counters.drops).toMatchObject({ replay: 1, 'stale-incarnation': 1, 'unknown-peer': 1 });
+    expect(m.status('b')).toBe('alive');
+  });
+
+  it('refutes a rumour of its own death with a new incarnation and joins again', () => {
+    const net = new Net(['a', 'b']);
+    net.run(500);
+    const a = net.get('a');
+    const inc = a.incarnation;
+    a.onMessage(
+      {
+        kind: 'push',
+        from: 'b',
+        incarnation: net.get('b').incarnation,
+        seq: 1e6,
+        healthy: true,
+        rumours: [{ node: 'a', incarnation: inc, status: 'dead', healthy: false }],
+      },
+      net.now,
+    );
+    expect(a.incarnation).toBeGreaterThan(inc);
+    expect(a.joined).toBe(false);
+    expect(a.canAnswer(net.now)).toBe(false);
+    net.run(net.now + 500);
+    expect(a.joined).toBe(true);
+    expect(net.get('b').peerIncarnation('a')).toBe(a.incarnation);
+  });
+
+  it('losing health is a new incarnation peers see at once; regaining it goes through the barrier', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.run(800);
+    const a = net.get('a');
+    a.setHealthy(false, net.now);
+    expect(a.canAnswer(net.now)).toBe(false);
+    net.run(net.now + 50);
+    const changes = net.get('b');
+    expect(changes.status('a')).toBe('alive');
+    a.setHealthy(true, net.now);
+    expect(a.joined).toBe(false);
+    net.run(net.now + 300);
+    expect(a.joined).toBe(true);
+    expect(a.canAnswer(net.now)).toBe(true);
+  });
+});

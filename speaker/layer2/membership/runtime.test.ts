@@ -1,0 +1,126 @@
+// Three membership runtimes on loopback UDP (127.0.0.1, one port each): real sockets, real
+// timers, real HMAC. What the speaker's worker runs, without the worker.
+
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { MembershipRuntime } from './runtime.js';
+
+const key = Buffer.alloc(32, 3);
+const ips = Array.from({ length: 60 }, (_, i) => `198.51.100.${i}`);
+const names = ['n1', 'n2', 'n3'];
+
+interface Node {
+  name: string;
+  socket: dgram.Socket;
+  port: number;
+  runtime: MembershipRuntime;
+  owned: Set<string>;
+  until: number;
+}
+
+async function open(): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s;
+}
+
+async function waitFor(what: string, ms: number, ok: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('MembershipRuntime on loopback', () => {
+  const nodes: Node[] = [];
+
+  beforeAll(async () => {
+    const sockets = await Promise.all(names.map(() => open()));
+    const ports = sockets.map((s) => s.address().port);
+    for (const [i, name] of names.entries()) {
+      const socket = sockets[i] as dgram.Socket;
+      const node = {
+        name,
+        socket,
+        port: ports[i] as number,
+        owned: new Set<string>(),
+        until: -Infinity,
+      } as Node;
+      node.runtime = new MembershipRuntime({
+        self: name,
+        incarnation: Date.now(),
+        key,
+        port: 0,
+        now: () => performance.now(),
+        wallNow: () => Date.now(),
+        send: (address, port, bytes) => socket.send(bytes, port, address),
+        setTimer: (fn, ms) => {
+          const t = setTimeout(fn, ms);
+          return { cancel: () => clearTimeout(t) };
+        },
+        onOwned: (owned, post) => {
+          node.owned = new Set(owned);
+          node.runtime.applied(post);
+        },
+        onAnswerUntil: (until) => (node.until = until),
+      });
+      socket.on('message', (msg) => node.runtime.onDatagram(msg));
+      nodes.push(node);
+    }
+    for (const n of nodes) {
+      n.runtime.setPeers(names.map((name, i) => ({ name, address: '127.0.0.1', port: ports[i] as number })));
+      n.runtime.setPlan(ips.map((ip) => ({ ip, eligible: names, weights: new Map() })));
+    }
+  });
+
+  afterAll(() => {
+    for (const n of nodes) {
+      n.runtime.stop();
+      n.socket.close();
+    }
+  });
+
+  const answering = (n: Node): boolean => performance.now() < n.until;
+
+  it('joins, splits the IPs between the nodes, one owner each, and holds a lease', async () => {
+    await waitFor('every node answering', 10_000, () => nodes.every(answering));
+    await waitFor('all IPs owned exactly once', 10_000, () =>
+      ips.every((ip) => nodes.filter((n) => n.owned.has(ip)).length === 1),
+    );
+    for (const n of nodes) expect(n.owned.size).toBeGreaterThan(0);
+  });
+
+  it('drops garbage and forged datagrams by cause; ownership does not move', async () => {
+    const before = new Map(ips.map((ip) => [ip, nodes.find((n) => n.owned.has(ip))?.name]));
+    const attacker = await open();
+    const target = nodes[0] as Node;
+    // Forged: right magic and version, wrong key.
+    const forged = Buffer.concat([Buffer.from('BCN2'), Buffer.from([2]), randomBytes(100)]);
+    const sent = 200;
+    for (let i = 0; i < sent; i++)
+      attacker.send(i % 2 === 0 ? randomBytes(64 + (i % 900)) : forged, target.port, '127.0.0.1');
+    const count = (): number => {
+      const d = target.runtime.counters.dropped;
+      return d.size + d.magic + d.version + d.auth + d.malformed;
+    };
+    await waitFor('every datagram counted', 5000, () => count() >= sent);
+    attacker.close();
+    expect(target.runtime.counters.dropped.auth).toBeGreaterThanOrEqual(sent / 2);
+    expect(new Map(ips.map((ip) => [ip, nodes.find((n) => n.owned.has(ip))?.name]))).toEqual(before);
+  });
+
+  it('a silent node stops answering on its own; its IPs move to the others', async () => {
+    const victim = nodes[2] as Node;
+    const moved = [...victim.owned];
+    victim.runtime.stop();
+    victim.socket.removeAllListeners('message');
+    // Stopped runtimes send nothing: its lease lapses, its monitors declare it dead.
+    await waitFor('the others to own its IPs', 10_000, () =>
+      moved.every((ip) => nodes.slice(0, 2).some((n) => n.owned.has(ip) && answering(n))),
+    );
+    expect(answering(victim)).toBe(false);
+    for (const ip of ips) expect(nodes.slice(0, 2).filter((n) => n.owned.has(ip)).length).toBe(1);
+  });
+});

@@ -1,0 +1,154 @@
+// Layer 2 ownership driven by the ring membership worker (../membership/client.ts), behind the
+// same interface protocol.ts used for the claim-based OwnershipLoop, so the mode's wiring
+// (responder, announcer, status, Events) stays as it is: it receives an Election whose
+// `claims` are the IPs this node may answer now.
+//
+// "May answer now" = owned by the rendezvous rule in this node's view AND the lease is valid.
+// The worker writes the lease end into a shared cell the responder reads on its own clock (the
+// fence that holds even when this thread lags); this class also enforces it on the main thread:
+// when the lease ends the Election becomes empty until it is renewed, so a responder without
+// the native fence stops too, a little later.
+
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../../lib/log.js';
+import type { LocalHealth, MemberState, Peer } from '../membership/index.js';
+import type { Election, IPOwnership, L2Plan } from '../plan/index.js';
+import { MembershipClient } from '../membership/client.js';
+import type { RuntimeCounters } from '../membership/runtime.js';
+
+/** What protocol.ts needs of an ownership driver (OwnershipLoop has the same methods). */
+export interface OwnershipDriver {
+  setKey(key: Buffer): void;
+  setPlan(plan: L2Plan): void;
+  setPeers(peers: readonly Peer[]): void;
+  setHealth(health: LocalHealth): void;
+  lostAt(node: string): number | undefined;
+  state(node: string): MemberState | undefined;
+  leave(): Promise<void>;
+}
+
+export interface RingOwnershipOptions {
+  readonly self: string;
+  readonly port: number;
+  readonly key: Buffer;
+  readonly log: Logger;
+  /** Monotonic ms, the same clock as the worker's (process.hrtime). */
+  readonly now: () => number;
+  readonly onElection: (election: Election) => void;
+  readonly onCounters?: (counters: RuntimeCounters) => void;
+  /** The shared answer deadline for the responder's native fence (optional). */
+  readonly deadlineCell?: SharedArrayBuffer;
+}
+
+/** An Election that also says, for IPs just taken over, who owned them (failover timing). */
+export interface RingElection extends Election {
+  readonly previousOwners: ReadonlyMap<string, string>;
+}
+
+const emptyPlan: L2Plan = { ips: [], notAnnounced: new Map() };
+
+export class RingOwnership implements OwnershipDriver {
+  private readonly client: MembershipClient;
+  private plan: L2Plan = emptyPlan;
+  private owned: readonly string[] = [];
+  private until = Number.NEGATIVE_INFINITY;
+  private fenceTimer: NodeJS.Timeout | undefined;
+  private readonly lost = new Map<string, number>();
+  private readonly candidates = new Map<string, boolean>();
+  private readonly states = new Map<string, string>();
+  /** IP → the node that owned it before this node took it over (the failover histogram). */
+  private readonly previousOwners = new Map<string, string>();
+  private lastKey = '';
+
+  constructor(private readonly o: RingOwnershipOptions) {
+    this.client = new MembershipClient({
+      self: o.self,
+      port: o.port,
+      key: o.key,
+      log: o.log,
+      ...(o.deadlineCell !== undefined ? { deadlineCell: o.deadlineCell } : {}),
+      onOwned: (owned, post, gainedFrom) => {
+        this.owned = owned;
+        for (const [ip, from] of gainedFrom) this.previousOwners.set(ip, from);
+        this.publish();
+        // publish() handed the set to the responder synchronously: it follows it now.
+        this.client.applied(post);
+      },
+      onAnswerUntil: (until) => {
+        this.until = until;
+        this.publish();
+      },
+      onMemberChange: (node, candidate, status) => {
+        this.candidates.set(node, candidate);
+        this.states.set(node, status);
+        // performance.now(): the clock layer 2 mode measures failovers with.
+        if (!candidate) this.lost.set(node, performance.now());
+      },
+      ...(o.onCounters !== undefined ? { onCounters: o.onCounters } : {}),
+    });
+  }
+
+  setKey(key: Buffer): void {
+    this.client.setKey(key);
+  }
+
+  setPlan(plan: L2Plan): void {
+    this.plan = plan;
+    this.client.setPlan(plan.ips);
+    this.publish();
+  }
+
+  setPeers(peers: readonly Peer[]): void {
+    this.client.setPeers(peers.map((p) => ({ name: p.name, address: p.address })));
+  }
+
+  /** Unhealthy: stop answering here first, then tell the peers (they take over). */
+  setHealth(health: LocalHealth): void {
+    const healthy = health.linkUp && health.responderOk;
+    if (!healthy) {
+      this.until = Number.NEGATIVE_INFINITY;
+      this.publish();
+    }
+    this.client.setHealthy(healthy);
+  }
+
+  lostAt(node: string): number | undefined {
+    return this.lost.get(node);
+  }
+
+  state(node: string): MemberState | undefined {
+    const s = this.states.get(node);
+    return s === 'alive' || s === 'dead' || s === 'left' ? s : s === undefined ? undefined : 'dead';
+  }
+
+  async leave(): Promise<void> {
+    this.until = Number.NEGATIVE_INFINITY;
+    this.publish();
+    if (this.fenceTimer !== undefined) clearTimeout(this.fenceTimer);
+    await this.client.leave();
+  }
+
+  /** The Election protocol.ts applies: the owned IPs while the lease is valid, else none. */
+  private publish(): void {
+    const now = this.o.now();
+    const answering = now < this.until;
+    if (this.fenceTimer !== undefined) clearTimeout(this.fenceTimer);
+    this.fenceTimer = undefined;
+    if (answering && Number.isFinite(this.until))
+      this.fenceTimer = setTimeout(() => this.publish(), Math.max(0, this.until - now) + 1);
+    const ips = answering ? this.owned : [];
+    const key = `${answering}|${ips.join(',')}|${this.plan.ips.length}`;
+    if (key === this.lastKey && this.plan === this.published) return;
+    this.lastKey = key;
+    this.published = this.plan;
+    const claims = new Map(ips.map((ip) => [ip, 0] as const));
+    const owners = new Map<string, IPOwnership>(
+      ips.map((ip) => [ip, { ip, owner: this.o.self, term: 0, claimed: true }] as const),
+    );
+    const previousOwners = new Map(this.previousOwners);
+    this.previousOwners.clear();
+    this.o.onElection({ owners, claims, notAnnounced: new Map(), previousOwners } as RingElection);
+  }
+
+  private published: L2Plan | undefined;
+}
