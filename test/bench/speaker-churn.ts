@@ -98,6 +98,26 @@ async function birdStates(socket: string): Promise<Map<string, string>> {
   return states;
 }
 
+/**
+ * Whether two `state since info` readings of one protocol or BFD session show the same state
+ * since the same moment. BIRD prints "since" as wall-clock time derived from the state's age, so
+ * two reads of an unchanged session can differ by a millisecond: a change of up to one second is
+ * jitter (a real flap in between also changes the state or shows in BIRD's log, read separately).
+ */
+export function sameState(a: string, b: string): boolean {
+  const [stateA, sinceA, ...infoA] = a.split(' ');
+  const [stateB, sinceB, ...infoB] = b.split(' ');
+  if (stateA !== stateB || infoA.join(' ') !== infoB.join(' ')) return false;
+  if (sinceA === sinceB) return true;
+  const ms = (t: string | undefined): number => {
+    const m = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(t ?? '');
+    return m ? (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000 : Number.NaN;
+  };
+  const day = 86_400_000;
+  const d = Math.abs(ms(sinceA) - ms(sinceB)) % day;
+  return Math.min(d, day - d) <= 1000;
+}
+
 /** BIRD's count of networks and routes in its table (`show route count`). */
 async function routeCount(socket: string): Promise<{ routes: number; networks: number }> {
   const out = await run('birdc', ['-s', socket, 'show', 'route', 'count']);
@@ -233,7 +253,7 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
           const now = await birdStates(files.socket);
           for (const [k, v] of now) {
             const before = last.get(k);
-            if (before !== undefined && before !== v) drops.push(`${k}: ${before} -> ${v}`);
+            if (before !== undefined && !sameState(before, v)) drops.push(`${k}: ${before} -> ${v}`);
           }
           last = now;
         }
