@@ -16,6 +16,7 @@ import { mayAckJoiner } from '../../speaker/layer2/ownership/handover.js';
 import { OwnerIndex } from '../../speaker/layer2/ownership/owner-index.js';
 import { PlanTable } from '../../speaker/layer2/ownership/plan-table.js';
 import { EventHeap } from './heap.js';
+import { mulberry32 } from '../support/prng.js';
 
 export type Action =
   | { readonly at: number; readonly kind: 'crash'; readonly node: number }
@@ -106,16 +107,9 @@ interface SimNode {
   inFlight: ReadonlySet<string>[];
 }
 
-/** mulberry32: a small seeded PRNG, so runs repeat. */
+/** A seeded PRNG (test/support/prng.ts's mulberry32), so runs repeat. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 export function nodeName(i: number): string {
