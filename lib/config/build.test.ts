@@ -486,6 +486,10 @@ describe('buildConfig: peers', () => {
       'BGPPeer metallb-system/p: spec.passwordSecret.name "opaque": Secret metallb-system/opaque is of type "Opaque"; a BGP password Secret must be of type kubernetes.io/basic-auth',
     ],
     [
+      { passwordSecret: { name: 'opaque', namespace: 'tenant-a' } },
+      'BGPPeer metallb-system/p: spec.passwordSecret.namespace "tenant-a": a BGP password Secret must be in the BGPPeer\'s namespace metallb-system',
+    ],
+    [
       { vrf: 'red' },
       'BGPPeer metallb-system/p: spec.vrf "red": vrf is not supported by Beacon\'s BGP speaker',
     ],

@@ -698,9 +698,21 @@ function parsePeer(
   const secretRef = asRecord(s.passwordSecret);
   if (secretRef && secrets !== undefined) {
     const name = str(secretRef.name) ?? '';
+    const secretNamespace = str(secretRef.namespace) || ref.namespace;
     const secret = secrets.find((x) => meta(x).name === name);
-    const related = [{ kind: 'Secret' as const, namespace: str(secretRef.namespace) ?? ref.namespace, name }];
-    if (!secret)
+    const related = [{ kind: 'Secret' as const, namespace: secretNamespace, name }];
+    if (secretNamespace !== ref.namespace)
+      // The speaker may read Secrets only in its own namespace (its Role), as MetalLB's
+      // (config.go looks the name up among the Secrets of its namespace). Taking a same-named
+      // Secret from our namespace instead would authenticate with a password nobody meant.
+      problems.add({
+        ref,
+        field: 'spec.passwordSecret.namespace',
+        value: secretNamespace,
+        related,
+        message: `a BGP password Secret must be in the BGPPeer's namespace ${ref.namespace}`,
+      });
+    else if (!secret)
       problems.add({
         ref,
         field: 'spec.passwordSecret.name',
