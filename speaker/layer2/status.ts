@@ -2,6 +2,11 @@
 // announces, generateName `l2-`, status.interfaces the interfaces its L2Advertisements allow
 // (the shared per-Service writer does the rest: speaker/status/service-status-writer.ts).
 //
+// Resynced every minute, not five (speaker/status/status-writer.ts): a node that took this one
+// for gone during a membership flap deletes this node's object when it takes the Service over
+// (below), and this node, owner again, has nothing new to write, so only a resync brings the
+// object back. An L2 node holds its share of the Services' objects, so the list is small.
+//
 // A SIGKILLed speaker cannot delete its objects. In a cluster its Pod's ownerReference (set
 // from POD_NAME/POD_UID, ProtocolContext.owner) lets the garbage collector do it; outside one the
 // node that takes a Service over deletes the Service's objects of nodes membership says are
@@ -28,7 +33,7 @@ export class L2StatusWriter extends ServiceStatusWriter<AnnouncedService, L2Stat
   constructor(opts: L2StatusWriterOptions) {
     // Every change is written at once (an owner change is what users look for).
     super(
-      { ...opts, minIntervalMs: 0 },
+      { resyncMs: 60_000, ...opts, minIntervalMs: 0 },
       {
         kind: 'ServiceL2Status',
         plural: 'servicel2statuses',

@@ -59,6 +59,10 @@ export class ServiceStatusWriter<V, S extends ServiceStatus> extends StatusWrite
     this.concurrency = opts.concurrency ?? 4;
   }
 
+  protected forget(): void {
+    this.written.clear();
+  }
+
   protected async adopt(found: StatusObject<S>[]): Promise<void> {
     for (const obj of found) {
       const l = obj.metadata?.labels ?? {};

@@ -1,6 +1,6 @@
 // ServiceBGPStatus objects against an in-memory API: a change of some Services writes those
 // Services' objects only, several requests at a time, and a failed write is retried on the
-// next pass without losing the others.
+// next pass (after listing what the server has) without rewriting the others.
 
 import { createLogger } from '../../../lib/log.js';
 import type { ApiRequester } from '../../../lib/kube/api-request.js';
@@ -37,7 +37,14 @@ class MemoryApi implements ApiRequester {
   }
 
   request(method: string, path: string, body?: unknown): Promise<unknown> {
-    if (method === 'GET') return Promise.resolve({ items: [] });
+    if (method === 'GET')
+      // Every object is this node's: the writer lists them after a failed pass.
+      return Promise.resolve({
+        items: [...this.objects].map(([name, o]) => ({
+          metadata: { name, labels: o.labels },
+          status: o.status,
+        })),
+      });
     if (method === 'POST')
       return this.enter('create', () => {
         const name = `bgp-${++this.n}`;

@@ -25,6 +25,10 @@ export class SessionStateWriter extends StatusWriter<SessionStateStatus, Session
     super(opts, { plural: 'bgpsessionstates', kind: 'BGPSessionState' });
   }
 
+  protected forget(): void {
+    this.written.clear();
+  }
+
   protected async adopt(found: StatusObject<SessionStateStatus>[]): Promise<void> {
     for (const obj of found) {
       const name = obj.metadata?.name;
