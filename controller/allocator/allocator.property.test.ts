@@ -2,32 +2,23 @@
 // step against invariants recomputed from scratch. A failing seed replays exactly.
 
 import type { IPAddress, IPFamily } from '../../lib/ip/index.js';
-import { formatIP, isBuggyIPv4, parseAddressSpec, parseIP } from '../../lib/ip/index.js';
+import { formatIP, isBuggyIPv4, parseIP } from '../../lib/ip/index.js';
 import { Allocator } from './allocator.js';
 import type { AllocatorPool, PortProtocol, ServiceRequest } from './types.js';
 import { mulberry32 } from '../../test/support/prng.js';
-
-function pool(name: string, addresses: string[], options: Partial<AllocatorPool> = {}): AllocatorPool {
-  return {
-    name,
-    ranges: addresses.map((a) => parseAddressSpec(a).range),
-    autoAssign: true,
-    avoidBuggyIPs: false,
-    ...options,
-  };
-}
+import { testPool } from '../../test/support/pools.js';
 
 const configA = [
-  pool('small', ['10.0.0.250-10.0.1.5'], { avoidBuggyIPs: true }),
-  pool('dual', ['10.2.0.0/29', 'fc00::/125']),
-  pool('team', ['10.3.0.0/30'], { serviceAllocation: { priority: 1, namespaces: ['team'] } }),
-  pool('manual', ['10.4.0.0/30'], { autoAssign: false }),
+  testPool('small', ['10.0.0.250-10.0.1.5'], { avoidBuggyIPs: true }),
+  testPool('dual', ['10.2.0.0/29', 'fc00::/125']),
+  testPool('team', ['10.3.0.0/30'], { serviceAllocation: { priority: 1, namespaces: ['team'] } }),
+  testPool('manual', ['10.4.0.0/30'], { autoAssign: false }),
 ];
 const configB = [
-  pool('small', ['10.0.0.250-10.0.0.254']),
-  pool('dual', ['10.2.0.0/30', 'fc00::/125']),
-  pool('dual-upper', ['10.2.0.4/30']),
-  pool('team', ['10.3.0.0/30', '10.0.1.1-10.0.1.5'], {
+  testPool('small', ['10.0.0.250-10.0.0.254']),
+  testPool('dual', ['10.2.0.0/30', 'fc00::/125']),
+  testPool('dual-upper', ['10.2.0.4/30']),
+  testPool('team', ['10.3.0.0/30', '10.0.1.1-10.0.1.5'], {
     serviceAllocation: { priority: 1, namespaces: ['team'] },
   }),
 ];
@@ -211,7 +202,7 @@ describe('Allocator (property)', () => {
 
   it.each([11, 12, 13])('always hands out the lowest free address in listed order (seed %i)', (seed) => {
     const random = mulberry32(seed);
-    const p = pool('p', ['10.0.1.250-10.0.2.10', '10.0.0.0/30'], { avoidBuggyIPs: true });
+    const p = testPool('p', ['10.0.1.250-10.0.2.10', '10.0.0.0/30'], { avoidBuggyIPs: true });
     const allocator = new Allocator([p]);
     const usable = enumerate(p, 4);
     const held = new Map<string, bigint>();

@@ -1,7 +1,8 @@
 import type { IPFamily } from '../../lib/ip/index.js';
-import { formatIP, parseAddressSpec, parseIP } from '../../lib/ip/index.js';
+import { formatIP, parseIP } from '../../lib/ip/index.js';
 import type { AllocationResult } from './allocator.js';
 import { Allocator } from './allocator.js';
+import { testPool } from '../../test/support/pools.js';
 import type { AllocationReason, SharingConflict } from './failure.js';
 import type {
   AllocatorPool,
@@ -14,16 +15,6 @@ import type {
 // ---- fixtures ----
 
 type PoolOptions = Partial<Omit<AllocatorPool, 'name' | 'ranges'>>;
-
-function pool(name: string, addresses: string[], options: PoolOptions = {}): AllocatorPool {
-  return {
-    name,
-    ranges: addresses.map((a) => parseAddressSpec(a).range),
-    autoAssign: true,
-    avoidBuggyIPs: false,
-    ...options,
-  };
-}
 
 const pinned = (serviceAllocation: ServiceAllocation, options: PoolOptions = {}): PoolOptions => ({
   serviceAllocation,
@@ -91,10 +82,10 @@ interface Row {
 
 // ---- pools used by many rows ----
 
-const seed002 = pool('first-pool', ['192.168.10.200-192.168.10.250']);
-const dual = pool('dual', ['10.0.0.0/30', 'fc00::/126']);
-const v4only = pool('v4only', ['10.1.0.0/30']);
-const v6only = pool('v6only', ['fd00::/126']);
+const seed002 = testPool('first-pool', ['192.168.10.200-192.168.10.250']);
+const dual = testPool('dual', ['10.0.0.0/30', 'fc00::/126']);
+const v4only = testPool('v4only', ['10.1.0.0/30']);
+const v6only = testPool('v6only', ['fd00::/126']);
 
 const rows: Row[] = [
   // MetalLB's layer 2 example: a range pool, one requested IP and one automatic one.
@@ -143,7 +134,7 @@ const rows: Row[] = [
   },
   {
     name: 'reports an exhausted pool by name',
-    pools: [pool('tiny', ['10.0.0.1-10.0.0.2'])],
+    pools: [testPool('tiny', ['10.0.0.1-10.0.0.2'])],
     before: [{ service: svc('default/a') }, { service: svc('default/b') }],
     request: svc('default/c'),
     want: {
@@ -154,13 +145,13 @@ const rows: Row[] = [
   },
   {
     name: 'takes ranges in listed order, not address order',
-    pools: [pool('p', ['10.0.0.100-10.0.0.101', '10.0.0.1-10.0.0.5'])],
+    pools: [testPool('p', ['10.0.0.100-10.0.0.101', '10.0.0.1-10.0.0.5'])],
     request: svc('default/a'),
     want: { ips: ['10.0.0.100'] },
   },
   {
     name: 'moves on to the next listed range when the first is full',
-    pools: [pool('p', ['10.0.0.100/32', '10.0.0.1-10.0.0.5'])],
+    pools: [testPool('p', ['10.0.0.100/32', '10.0.0.1-10.0.0.5'])],
     before: [{ service: svc('default/a') }],
     request: svc('default/b'),
     want: { ips: ['10.0.0.1'] },
@@ -169,26 +160,26 @@ const rows: Row[] = [
   // avoidBuggyIPs
   {
     name: 'hands out .0 of a /24 when avoidBuggyIPs is off',
-    pools: [pool('p', ['10.0.0.0/24'])],
+    pools: [testPool('p', ['10.0.0.0/24'])],
     request: svc('default/a'),
     want: { ips: ['10.0.0.0'] },
   },
   {
     name: 'skips .0 of a /24 when avoidBuggyIPs is on',
-    pools: [pool('p', ['10.0.0.0/24'], { avoidBuggyIPs: true })],
+    pools: [testPool('p', ['10.0.0.0/24'], { avoidBuggyIPs: true })],
     request: svc('default/a'),
     want: { ips: ['10.0.0.1'] },
   },
   {
     name: 'skips .255 and .0 across a /24 boundary when avoidBuggyIPs is on',
-    pools: [pool('p', ['10.0.0.254-10.0.1.2'], { avoidBuggyIPs: true })],
+    pools: [testPool('p', ['10.0.0.254-10.0.1.2'], { avoidBuggyIPs: true })],
     before: [{ service: svc('default/a') }],
     request: svc('default/b'),
     want: { ips: ['10.0.1.1'] },
   },
   {
     name: 'refuses a requested .0 in an avoidBuggyIPs pool and says why',
-    pools: [pool('p', ['10.0.0.0/24'], { avoidBuggyIPs: true })],
+    pools: [testPool('p', ['10.0.0.0/24'], { avoidBuggyIPs: true })],
     request: svc('default/a', { ips: ['10.0.0.0'] }),
     want: {
       reason: 'ip-not-in-any-pool',
@@ -197,7 +188,7 @@ const rows: Row[] = [
   },
   {
     name: 'treats a range of only .255 and .0 as empty with avoidBuggyIPs',
-    pools: [pool('p', ['10.0.0.255-10.0.1.0'], { avoidBuggyIPs: true })],
+    pools: [testPool('p', ['10.0.0.255-10.0.1.0'], { avoidBuggyIPs: true })],
     request: svc('default/a'),
     want: { reason: 'family-unavailable' },
   },
@@ -205,7 +196,7 @@ const rows: Row[] = [
   // autoAssign
   {
     name: 'never picks an autoAssign=false pool on its own',
-    pools: [pool('manual', ['10.0.0.0/24'], { autoAssign: false })],
+    pools: [testPool('manual', ['10.0.0.0/24'], { autoAssign: false })],
     request: svc('default/a'),
     want: {
       reason: 'no-matching-pool',
@@ -214,19 +205,22 @@ const rows: Row[] = [
   },
   {
     name: 'uses an autoAssign=false pool through the address-pool annotation',
-    pools: [pool('manual', ['10.0.0.0/24'], { autoAssign: false })],
+    pools: [testPool('manual', ['10.0.0.0/24'], { autoAssign: false })],
     request: svc('default/a', { pool: 'manual' }),
     want: { ips: ['10.0.0.0'], pool: 'manual' },
   },
   {
     name: 'uses an autoAssign=false pool for an explicitly requested address',
-    pools: [pool('manual', ['10.0.0.0/24'], { autoAssign: false })],
+    pools: [testPool('manual', ['10.0.0.0/24'], { autoAssign: false })],
     request: svc('default/a', { ips: ['10.0.0.7'] }),
     want: { ips: ['10.0.0.7'], pool: 'manual' },
   },
   {
     name: 'passes over an autoAssign=false pool for an automatic one',
-    pools: [pool('a-manual', ['10.0.0.0/24'], { autoAssign: false }), pool('b-auto', ['10.9.0.0/24'])],
+    pools: [
+      testPool('a-manual', ['10.0.0.0/24'], { autoAssign: false }),
+      testPool('b-auto', ['10.9.0.0/24']),
+    ],
     request: svc('default/a'),
     want: { ips: ['10.9.0.0'], pool: 'b-auto' },
   },
@@ -244,19 +238,19 @@ const rows: Row[] = [
   },
   {
     name: 'refuses a requested address outside the requested pool',
-    pools: [seed002, pool('other', ['10.0.0.0/24'])],
+    pools: [seed002, testPool('other', ['10.0.0.0/24'])],
     request: svc('default/a', { pool: 'other', ips: ['192.168.10.222'] }),
     want: { reason: 'ip-not-in-requested-pool', pool: 'other' },
   },
   {
     name: 'accepts a requested address inside the requested pool',
-    pools: [seed002, pool('other', ['10.0.0.0/24'])],
+    pools: [seed002, testPool('other', ['10.0.0.0/24'])],
     request: svc('default/a', { pool: 'other', ips: ['10.0.0.9'] }),
     want: { ips: ['10.0.0.9'], pool: 'other' },
   },
   {
     name: 'refuses a requested pool whose serviceAllocation excludes the service',
-    pools: [pool('team-a', ['10.0.0.0/24'], pinned({ namespaces: ['team-a'] }))],
+    pools: [testPool('team-a', ['10.0.0.0/24'], pinned({ namespaces: ['team-a'] }))],
     request: svc('team-b/web', { pool: 'team-a' }),
     want: { reason: 'pool-does-not-match-service', pool: 'team-a' },
   },
@@ -265,8 +259,8 @@ const rows: Row[] = [
   {
     name: 'prefers the lower priority number',
     pools: [
-      pool('p10', ['10.10.0.0/24'], pinned({ priority: 10 })),
-      pool('p5', ['10.5.0.0/24'], pinned({ priority: 5 })),
+      testPool('p10', ['10.10.0.0/24'], pinned({ priority: 10 })),
+      testPool('p5', ['10.5.0.0/24'], pinned({ priority: 5 })),
     ],
     request: svc('default/a'),
     want: { ips: ['10.5.0.0'], pool: 'p5' },
@@ -274,8 +268,8 @@ const rows: Row[] = [
   {
     name: 'tries prioritized pools before pools without a priority',
     pools: [
-      pool('a-unset', ['10.1.0.0/24'], pinned({})),
-      pool('z-prio', ['10.2.0.0/24'], pinned({ priority: 50 })),
+      testPool('a-unset', ['10.1.0.0/24'], pinned({})),
+      testPool('z-prio', ['10.2.0.0/24'], pinned({ priority: 50 })),
     ],
     request: svc('default/a'),
     want: { pool: 'z-prio', ips: ['10.2.0.0'] },
@@ -283,30 +277,30 @@ const rows: Row[] = [
   {
     name: 'breaks a priority tie by pool name, never at random',
     pools: [
-      pool('beta', ['10.2.0.0/24'], pinned({ priority: 1 })),
-      pool('alpha', ['10.1.0.0/24'], pinned({ priority: 1 })),
+      testPool('beta', ['10.2.0.0/24'], pinned({ priority: 1 })),
+      testPool('alpha', ['10.1.0.0/24'], pinned({ priority: 1 })),
     ],
     request: svc('default/a'),
     want: { pool: 'alpha', ips: ['10.1.0.0'] },
   },
   {
     name: 'orders pools without serviceAllocation by name',
-    pools: [pool('b-pool', ['10.2.0.0/24']), pool('a-pool', ['10.1.0.0/24'])],
+    pools: [testPool('b-pool', ['10.2.0.0/24']), testPool('a-pool', ['10.1.0.0/24'])],
     request: svc('default/a'),
     want: { pool: 'a-pool', ips: ['10.1.0.0'] },
   },
   {
     name: 'prefers a matching serviceAllocation pool over a plain pool',
     pools: [
-      pool('a-plain', ['10.1.0.0/24']),
-      pool('z-pinned', ['10.2.0.0/24'], pinned({ namespaces: ['default'] })),
+      testPool('a-plain', ['10.1.0.0/24']),
+      testPool('z-pinned', ['10.2.0.0/24'], pinned({ namespaces: ['default'] })),
     ],
     request: svc('default/a'),
     want: { pool: 'z-pinned', ips: ['10.2.0.0'] },
   },
   {
     name: 'falls back to plain pools when every pinned pool is full',
-    pools: [pool('pinned', ['10.2.0.1/32'], pinned({ priority: 1 })), pool('plain', ['10.1.0.0/24'])],
+    pools: [testPool('pinned', ['10.2.0.1/32'], pinned({ priority: 1 })), testPool('plain', ['10.1.0.0/24'])],
     before: [{ service: svc('default/a') }],
     request: svc('default/b'),
     want: { pool: 'plain', ips: ['10.1.0.0'] },
@@ -314,8 +308,8 @@ const rows: Row[] = [
   {
     name: 'leaves a pinned autoAssign=false pool out of automatic allocation',
     pools: [
-      pool('pinned', ['10.2.0.0/24'], pinned({ priority: 1 }, { autoAssign: false })),
-      pool('plain', ['10.1.0.0/24']),
+      testPool('pinned', ['10.2.0.0/24'], pinned({ priority: 1 }, { autoAssign: false })),
+      testPool('plain', ['10.1.0.0/24']),
     ],
     request: svc('default/a'),
     want: { pool: 'plain', ips: ['10.1.0.0'] },
@@ -325,8 +319,8 @@ const rows: Row[] = [
   {
     name: 'gives a listed namespace its pool',
     pools: [
-      pool('plain', ['10.1.0.0/24']),
-      pool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] })),
+      testPool('plain', ['10.1.0.0/24']),
+      testPool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] })),
     ],
     request: svc('team-a/web'),
     want: { pool: 'team', ips: ['10.2.0.0'] },
@@ -334,8 +328,8 @@ const rows: Row[] = [
   {
     name: 'keeps an unlisted namespace out of a namespace pool',
     pools: [
-      pool('plain', ['10.1.0.0/24']),
-      pool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] })),
+      testPool('plain', ['10.1.0.0/24']),
+      testPool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] })),
     ],
     request: svc('team-b/web'),
     want: { pool: 'plain', ips: ['10.1.0.0'] },
@@ -343,8 +337,8 @@ const rows: Row[] = [
   {
     name: 'matches a namespace by namespaceSelectors on its labels',
     pools: [
-      pool('plain', ['10.1.0.0/24']),
-      pool('prod', ['10.2.0.0/24'], pinned({ namespaceSelectors: [{ matchLabels: { env: 'prod' } }] })),
+      testPool('plain', ['10.1.0.0/24']),
+      testPool('prod', ['10.2.0.0/24'], pinned({ namespaceSelectors: [{ matchLabels: { env: 'prod' } }] })),
     ],
     request: svc('shop/web', { namespaceLabels: { env: 'prod' } }),
     want: { pool: 'prod', ips: ['10.2.0.0'] },
@@ -352,8 +346,8 @@ const rows: Row[] = [
   {
     name: 'does not match a namespace whose labels miss the namespaceSelector',
     pools: [
-      pool('plain', ['10.1.0.0/24']),
-      pool('prod', ['10.2.0.0/24'], pinned({ namespaceSelectors: [{ matchLabels: { env: 'prod' } }] })),
+      testPool('plain', ['10.1.0.0/24']),
+      testPool('prod', ['10.2.0.0/24'], pinned({ namespaceSelectors: [{ matchLabels: { env: 'prod' } }] })),
     ],
     request: svc('shop/web', { namespaceLabels: { env: 'dev' } }),
     want: { pool: 'plain', ips: ['10.1.0.0'] },
@@ -361,8 +355,8 @@ const rows: Row[] = [
   {
     name: 'matches a service by serviceSelectors (matchExpressions In)',
     pools: [
-      pool('plain', ['10.1.0.0/24']),
-      pool(
+      testPool('plain', ['10.1.0.0/24']),
+      testPool(
         'edge',
         ['10.2.0.0/24'],
         pinned({
@@ -378,7 +372,7 @@ const rows: Row[] = [
   {
     name: 'needs both the namespace and the service selector to match',
     pools: [
-      pool(
+      testPool(
         'strict',
         ['10.2.0.0/24'],
         pinned({ namespaces: ['shop'], serviceSelectors: [{ matchLabels: { tier: 'edge' } }] }),
@@ -389,7 +383,7 @@ const rows: Row[] = [
   },
   {
     name: 'refuses a requested address in a pool that excludes the service',
-    pools: [pool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] }))],
+    pools: [testPool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] }))],
     request: svc('team-b/web', { ips: ['10.2.0.5'] }),
     want: {
       reason: 'pool-does-not-match-service',
@@ -400,7 +394,11 @@ const rows: Row[] = [
   {
     name: 'keeps namespaceSelectors restrictive even when they match no namespace (unlike MetalLB)',
     pools: [
-      pool('prod', ['10.2.0.0/24'], pinned({ namespaceSelectors: [{ matchLabels: { env: 'nowhere' } }] })),
+      testPool(
+        'prod',
+        ['10.2.0.0/24'],
+        pinned({ namespaceSelectors: [{ matchLabels: { env: 'nowhere' } }] }),
+      ),
     ],
     request: svc('shop/web'),
     want: { reason: 'no-matching-pool' },
@@ -498,8 +496,8 @@ const rows: Row[] = [
   {
     name: 'does not pack a sharing service into a pool that excludes it',
     pools: [
-      pool('a-team', ['10.1.0.0/24'], pinned({ namespaces: ['team'] })),
-      pool('b-plain', ['10.2.0.0/24']),
+      testPool('a-team', ['10.1.0.0/24'], pinned({ namespaces: ['team'] })),
+      testPool('b-plain', ['10.2.0.0/24']),
     ],
     before: [{ service: svc('team/a', { share: 'k', ports: ['TCP/80'] }) }],
     request: svc('default/b', { share: 'k', ports: ['TCP/443'] }),
@@ -528,23 +526,23 @@ const rows: Row[] = [
   {
     name: 'finds the dual-stack pool behind single-family pools for RequireDualStack',
     pools: [
-      pool('a-v4', ['10.1.0.0/30']),
-      pool('b-v6', ['fd00::/126']),
-      pool('c-dual', ['10.3.0.0/30', 'fc03::/126']),
+      testPool('a-v4', ['10.1.0.0/30']),
+      testPool('b-v6', ['fd00::/126']),
+      testPool('c-dual', ['10.3.0.0/30', 'fc03::/126']),
     ],
     request: svc('default/a', { families: [4, 6], policy: 'RequireDualStack' }),
     want: { pool: 'c-dual', ips: ['10.3.0.0', 'fc03::'] },
   },
   {
     name: 'reports RequireDualStack as exhausted when the dual pool lacks one family',
-    pools: [pool('d', ['10.0.0.1/32', 'fc00::/126'])],
+    pools: [testPool('d', ['10.0.0.1/32', 'fc00::/126'])],
     before: [{ service: svc('default/x') }],
     request: svc('default/a', { families: [4, 6], policy: 'RequireDualStack' }),
     want: { reason: 'pool-exhausted', pool: 'd' },
   },
   {
     name: 'takes both families for PreferDualStack when a pool has them',
-    pools: [pool('a-v4', ['10.1.0.0/30']), pool('b-dual', ['10.3.0.0/30', 'fc03::/126'])],
+    pools: [testPool('a-v4', ['10.1.0.0/30']), testPool('b-dual', ['10.3.0.0/30', 'fc03::/126'])],
     request: svc('default/a', { families: [4, 6], policy: 'PreferDualStack' }),
     want: { pool: 'b-dual', ips: ['10.3.0.0', 'fc03::'] },
   },
@@ -562,7 +560,7 @@ const rows: Row[] = [
   },
   {
     name: 'refuses PreferDualStack when the pools offer neither family',
-    pools: [pool('empty', ['10.0.0.255-10.0.1.0'], { avoidBuggyIPs: true })],
+    pools: [testPool('empty', ['10.0.0.255-10.0.1.0'], { avoidBuggyIPs: true })],
     request: svc('default/a', { families: [4, 6], policy: 'PreferDualStack' }),
     want: {
       reason: 'family-unavailable',
@@ -647,13 +645,13 @@ const rows: Row[] = [
   // large IPv6 pools
   {
     name: 'allocates from a /64 without enumerating it',
-    pools: [pool('big', ['2001:db8:1::/64'])],
+    pools: [testPool('big', ['2001:db8:1::/64'])],
     request: svc('default/a', { families: [6] }),
     want: { ips: ['2001:db8:1::'] },
   },
   {
     name: 'gives the last address of a /64 on request',
-    pools: [pool('big', ['2001:db8:1::/64'])],
+    pools: [testPool('big', ['2001:db8:1::/64'])],
     request: svc('default/a', { families: [6], ips: ['2001:db8:1:0:ffff:ffff:ffff:ffff'] }),
     want: { ips: ['2001:db8:1:0:ffff:ffff:ffff:ffff'] },
   },
@@ -661,14 +659,14 @@ const rows: Row[] = [
   // assign()
   {
     name: 'assigns an existing address in an autoAssign=false pool',
-    pools: [pool('manual', ['10.0.0.0/24'], { autoAssign: false })],
+    pools: [testPool('manual', ['10.0.0.0/24'], { autoAssign: false })],
     request: svc('default/a'),
     assign: ['10.0.0.42'],
     want: { ips: ['10.0.0.42'], pool: 'manual' },
   },
   {
     name: 'refuses to assign an address whose pool excludes the service',
-    pools: [pool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] }))],
+    pools: [testPool('team', ['10.2.0.0/24'], pinned({ namespaces: ['team-a'] }))],
     request: svc('team-b/web'),
     assign: ['10.2.0.1'],
     want: { reason: 'pool-does-not-match-service', pool: 'team' },
@@ -746,7 +744,7 @@ describe('Allocator (sequences)', () => {
   });
 
   it('moves a service to the pool its address-pool annotation names', () => {
-    const a = new Allocator([pool('a', ['10.1.0.0/24']), pool('b', ['10.2.0.0/24'])]);
+    const a = new Allocator([testPool('a', ['10.1.0.0/24']), testPool('b', ['10.2.0.0/24'])]);
     expect(ips(a.allocate(svc('default/x')))).toEqual(['10.1.0.0']);
     expect(ips(a.allocate(svc('default/x', { pool: 'b' })))).toEqual(['10.2.0.0']);
     expect(a.usage('a')?.ipv4.assigned).toBe(0);
@@ -773,10 +771,10 @@ describe('Allocator (sequences)', () => {
   });
 
   it('keeps a PreferDualStack service single and adds the missing family when its pool gains it', () => {
-    const a = new Allocator([pool('p', ['10.0.0.0/30'])]);
+    const a = new Allocator([testPool('p', ['10.0.0.0/30'])]);
     const s = svc('default/a', { families: [4, 6], policy: 'PreferDualStack' });
     expect(ips(a.allocate(s))).toEqual(['10.0.0.0']);
-    a.setPools([pool('p', ['10.0.0.0/30', 'fc00::/126'])]);
+    a.setPools([testPool('p', ['10.0.0.0/30', 'fc00::/126'])]);
     expect(ips(a.allocate(s))).toEqual(['10.0.0.0', 'fc00::']);
   });
 
@@ -815,7 +813,7 @@ describe('Allocator.setPools', () => {
     const a = new Allocator([seed002]);
     a.allocate(svc('default/low', { ips: ['192.168.10.205'] }));
     a.allocate(svc('default/high', { ips: ['192.168.10.245'] }));
-    const result = a.setPools([pool('first-pool', ['192.168.10.200-192.168.10.220'])]);
+    const result = a.setPools([testPool('first-pool', ['192.168.10.200-192.168.10.220'])]);
     expect(result).toEqual({ released: ['default/high'], moved: [], mismatched: [] });
     expect(a.allocationOf('default/low')?.ips.map(formatIP)).toEqual(['192.168.10.205']);
     expect(a.allocationOf('default/high')).toBeUndefined();
@@ -823,9 +821,9 @@ describe('Allocator.setPools', () => {
   });
 
   it('keeps the same address when it moves to another pool', () => {
-    const a = new Allocator([pool('whole', ['10.0.0.0/24'])]);
+    const a = new Allocator([testPool('whole', ['10.0.0.0/24'])]);
     a.allocate(svc('default/x', { ips: ['10.0.0.130'] }));
-    const result = a.setPools([pool('whole', ['10.0.0.0/25']), pool('upper', ['10.0.0.128/25'])]);
+    const result = a.setPools([testPool('whole', ['10.0.0.0/25']), testPool('upper', ['10.0.0.128/25'])]);
     expect(result.moved).toEqual([{ service: 'default/x', from: 'whole', to: 'upper' }]);
     expect(result.released).toEqual([]);
     expect(a.allocationOf('default/x')).toEqual({ pool: 'upper', ips: [parseIP('10.0.0.130')] });
@@ -844,19 +842,19 @@ describe('Allocator.setPools', () => {
   });
 
   it('releases a .0 holder when avoidBuggyIPs is turned on', () => {
-    const a = new Allocator([pool('p', ['10.0.0.0/24'])]);
+    const a = new Allocator([testPool('p', ['10.0.0.0/24'])]);
     a.allocate(svc('default/zero'));
     a.allocate(svc('default/one'));
-    expect(a.setPools([pool('p', ['10.0.0.0/24'], { avoidBuggyIPs: true })]).released).toEqual([
+    expect(a.setPools([testPool('p', ['10.0.0.0/24'], { avoidBuggyIPs: true })]).released).toEqual([
       'default/zero',
     ]);
     expect(ips(a.allocate(svc('default/two')))).toEqual(['10.0.0.2']);
   });
 
   it('reports services whose pool no longer accepts them but keeps their address', () => {
-    const a = new Allocator([pool('p', ['10.0.0.0/24'])]);
+    const a = new Allocator([testPool('p', ['10.0.0.0/24'])]);
     a.allocate(svc('team-b/web'));
-    const result = a.setPools([pool('p', ['10.0.0.0/24'], pinned({ namespaces: ['team-a'] }))]);
+    const result = a.setPools([testPool('p', ['10.0.0.0/24'], pinned({ namespaces: ['team-a'] }))]);
     expect(result).toEqual({ released: [], moved: [], mismatched: ['team-b/web'] });
     expect(a.allocate(svc('team-b/web'))).toMatchObject({
       ok: false,
@@ -871,7 +869,7 @@ describe('Allocator.setPools', () => {
 
 describe('Allocator.usage', () => {
   it('counts a /64 without overflowing', () => {
-    const a = new Allocator([pool('big', ['2001:db8::/64', '10.0.0.0/24'], { avoidBuggyIPs: true })]);
+    const a = new Allocator([testPool('big', ['2001:db8::/64', '10.0.0.0/24'], { avoidBuggyIPs: true })]);
     for (let i = 0; i < 3; i++) a.allocate(svc(`default/s${i}`, { families: [6] }));
     a.allocate(svc('default/v4'));
     expect(a.usage('big')).toEqual({

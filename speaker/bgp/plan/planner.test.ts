@@ -1,5 +1,5 @@
 import type { BGPAdvertisement, BGPPeer, BgpCommunity, Config, Pool } from '../../../lib/config/types.js';
-import { parseAddressSpec, parseIP } from '../../../lib/ip/index.js';
+import { parseIP } from '../../../lib/ip/index.js';
 import { formatCommunity, formatLargeCommunity } from '../wire/community.js';
 import { formatPrefix } from '../wire/prefix.js';
 import { AdjRibOut } from '../session/speaker-rib.js';
@@ -8,21 +8,10 @@ import type { L2Node, L2Service, PlannerInput } from '../../layer2/plan/types.js
 import { excludeLBLabel } from '../../layer2/plan/types.js';
 import { diffRoutes } from './diff.js';
 import { planBGP } from './planner.js';
+import { testPool } from '../../../test/support/pools.js';
 import { toRibRoutes } from './rib-routes.js';
 import type { BgpPlan, BgpRoute } from './types.js';
 import { bgpReasonText } from './types.js';
-
-function pool(name: string, ...addresses: string[]): Pool {
-  return {
-    name,
-    ref: { kind: 'IPAddressPool', namespace: 'metallb-system', name },
-    addresses,
-    labels: {},
-    ranges: addresses.map((a) => parseAddressSpec(a).range),
-    autoAssign: true,
-    avoidBuggyIPs: false,
-  };
-}
 
 function ad(name: string, spec: Partial<Omit<BGPAdvertisement, 'ref'>> = {}): BGPAdvertisement {
   return {
@@ -64,9 +53,9 @@ const large = (global: number, local1: number, local2: number): BgpCommunity => 
 });
 
 const defaultPools = [
-  pool('lan', '192.168.10.0/24'),
-  pool('v6', 'fd00::/120'),
-  pool('dmz', '10.9.0.1-10.9.0.9'),
+  testPool('lan', ['192.168.10.0/24']),
+  testPool('v6', ['fd00::/120']),
+  testPool('dmz', ['10.9.0.1-10.9.0.9']),
 ];
 
 /** Like the config builder: an advertisement that names no pool applies to every pool. */
@@ -484,7 +473,11 @@ describe('diffRoutes: withdrawals and re-announcements between plans', () => {
   });
 
   it('a deleted pool withdraws every prefix it held', () => {
-    const next = planBGP(config(ads, [peer('r1')], [pool('v6', 'fd00::/120')]), input(base, serving), 'n1');
+    const next = planBGP(
+      config(ads, [peer('r1')], [testPool('v6', ['fd00::/120'])]),
+      input(base, serving),
+      'n1',
+    );
     expect(diffTo(next)).toEqual({ r1: { announce: [], withdraw: ['192.168.10.5/32', '192.168.10.6/32'] } });
     expect(reasonsOf(next)).toEqual({ 'ns/a': ['no-pool'], 'ns/b': ['no-pool'] });
   });

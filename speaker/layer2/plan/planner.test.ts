@@ -1,20 +1,9 @@
 import type { Config, L2Advertisement, Pool } from '../../../lib/config/types.js';
-import { parseAddressSpec, parseIP } from '../../../lib/ip/index.js';
+import { parseIP } from '../../../lib/ip/index.js';
 import { planL2 } from './planner.js';
+import { testPool } from '../../../test/support/pools.js';
 import type { L2Node, L2Service, PlannerInput } from './types.js';
 import { excludeLBLabel, reasonText } from './types.js';
-
-function pool(name: string, ...addresses: string[]): Pool {
-  return {
-    name,
-    ref: { kind: 'IPAddressPool', namespace: 'metallb-system', name },
-    addresses,
-    labels: {},
-    ranges: addresses.map((a) => parseAddressSpec(a).range),
-    autoAssign: true,
-    avoidBuggyIPs: false,
-  };
-}
 
 function ad(name: string, spec: Partial<Omit<L2Advertisement, 'ref'>> = {}): L2Advertisement {
   return {
@@ -49,7 +38,11 @@ function node(name: string, labels: Record<string, string> = {}, networkUnavaila
 }
 
 const nodes = [node('n1', { zone: 'a' }), node('n2', { zone: 'b' }), node('n3', { zone: 'b' })];
-const pools = [pool('lan', '192.168.10.0/24'), pool('v6', 'fd00::/120'), pool('dmz', '10.9.0.1-10.9.0.9')];
+const pools = [
+  testPool('lan', ['192.168.10.0/24']),
+  testPool('v6', ['fd00::/120']),
+  testPool('dmz', ['10.9.0.1-10.9.0.9']),
+];
 
 function input(services: L2Service[], serving: Record<string, string[]>, ns: L2Node[] = nodes): PlannerInput {
   return {
