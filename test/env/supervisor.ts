@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { ControlPlane, writeKubeconfig } from './control-plane.js';
 import { installBeacon } from './install.js';
+import { pidAlive } from './pid.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,15 +28,6 @@ function writeState(obj: object): void {
   fs.renameSync(`${stateFile}.tmp`, stateFile!);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 let cp: ControlPlane | undefined;
 // One stop for every trigger (signals, the owner watch firing again while we stop): exiting
 // before the first stop finishes would orphan etcd.
@@ -52,7 +44,7 @@ function stop(code: number): Promise<never> {
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(0));
 process.on('SIGHUP', () => void stop(0));
-if (owner !== undefined) setInterval(() => alive(owner) || void stop(0), 500).unref();
+if (owner !== undefined) setInterval(() => pidAlive(owner) || void stop(0), 500).unref();
 
 try {
   const started = Date.now();

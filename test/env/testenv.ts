@@ -7,6 +7,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { repoRoot, type ControlPlaneState, type TestUser } from './control-plane.js';
 import { kubectl } from './install.js';
+import { pidAlive } from './pid.js';
 
 export interface TestEnvState extends ControlPlaneState {
   ready: boolean;
@@ -52,25 +53,16 @@ export async function startTestEnv(opts: {
   throw new Error('control plane did not become ready');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Stops the supervisor by PID and waits until it (and so its control plane) is gone. */
 export async function stopTestEnv(stateFile: string): Promise<boolean> {
   if (!fs.existsSync(stateFile)) return false;
   const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as TestEnvState;
   const pids = [state.supervisorPid, state.pids?.apiserver, state.pids?.etcd].filter((p): p is number => !!p);
-  if (alive(state.supervisorPid)) process.kill(state.supervisorPid, 'SIGTERM');
+  if (pidAlive(state.supervisorPid)) process.kill(state.supervisorPid, 'SIGTERM');
   const deadline = Date.now() + 30_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (pids.some(pidAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   // Last resort, still by PID: whatever did not stop in time.
-  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+  for (const pid of pids.filter(pidAlive)) process.kill(pid, 'SIGKILL');
   if (state.dir) fs.rmSync(state.dir, { recursive: true, force: true });
   fs.rmSync(stateFile, { force: true });
   fs.rmSync(`${stateFile}.log`, { force: true });

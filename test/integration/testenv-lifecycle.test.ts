@@ -6,15 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestEnv, stopTestEnv, type TestEnvState } from '../env/testenv.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pidAlive } from '../env/pid.js';
 
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -28,7 +20,7 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
 function leftovers(state: TestEnvState): string[] {
   const left: string[] = [];
   for (const [name, pid] of Object.entries({ supervisor: state.supervisorPid, ...state.pids }))
-    if (alive(pid)) left.push(`${name} pid ${pid}`);
+    if (pidAlive(pid)) left.push(`${name} pid ${pid}`);
   if (fs.existsSync(state.dir)) left.push(`dir ${state.dir}`);
   if (fs.existsSync(state.kubeconfig)) left.push(`kubeconfig ${state.kubeconfig}`);
   return left;
@@ -41,7 +33,7 @@ describe('test control plane lifecycle', () => {
   it('stops every process and removes its files when stopped', async () => {
     const stateFile = path.join(tmp, 'a.json');
     const state = await startTestEnv({ stateFile, kubeconfig: path.join(tmp, 'a.kubeconfig') });
-    expect(alive(state.pids.apiserver) && alive(state.pids.etcd)).toBe(true);
+    expect(pidAlive(state.pids.apiserver) && pidAlive(state.pids.etcd)).toBe(true);
     await stopTestEnv(stateFile);
     expect(leftovers(state)).toEqual([]);
   });
@@ -55,7 +47,7 @@ describe('test control plane lifecycle', () => {
         kubeconfig: path.join(tmp, 'b.kubeconfig'),
         owner: owner.pid!,
       });
-      expect(alive(state.pids.apiserver)).toBe(true);
+      expect(pidAlive(state.pids.apiserver)).toBe(true);
       owner.kill('SIGKILL');
       await eventually(() => leftovers(state).length === 0, 20_000);
       expect(leftovers(state)).toEqual([]);
