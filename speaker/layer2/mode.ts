@@ -404,6 +404,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
         onElection,
         deadlineCell,
         onCounters: (c) => metrics.membershipDrops(c.dropped),
+        onUnowned: (ip, seconds) => metrics.unownedSeconds.inc({ ip }, seconds),
       });
       log.info('membership started', { port, mode: 'ring' });
       loop.setHealth(health());
