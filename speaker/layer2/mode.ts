@@ -52,11 +52,11 @@ const flags: readonly FlagSpec[] = [
   {
     name: 'l2-membership',
     env: 'BEACON_L2_MEMBERSHIP',
-    default: 'claims',
+    default: 'ring',
     help:
-      'Layer 2 membership: "claims" (default: per-IP claims in full-mesh heartbeats) or "ring" ' +
-      '(rendezvous ownership, ring monitors, lease fencing, in a worker thread; docs/layer2.md; ' +
-      'to become the default once its known defects are fixed).',
+      'Layer 2 membership: "ring" (default: rendezvous ownership, ring monitors, lease fencing, ' +
+      'in a worker thread; docs/layer2.md) or "claims" (the previous design: per-IP claims in ' +
+      'full-mesh heartbeats).',
   },
   {
     name: 'ignore-interfaces',
@@ -110,7 +110,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   const exclude = excludedInterfaces(ctx.flags['ignore-interfaces']);
   const metrics = new Layer2Metrics(ctx.registry);
   const now = (): number => performance.now();
-  const membershipMode = ctx.flags['l2-membership'] ?? 'claims';
+  const membershipMode = ctx.flags['l2-membership'] ?? 'ring';
   if (membershipMode !== 'ring' && membershipMode !== 'claims')
     throw new Error(`--l2-membership: ${JSON.stringify(membershipMode)} is neither "ring" nor "claims"`);
   /** CLOCK_MONOTONIC ms, the membership worker's clock (ring mode). */
@@ -404,6 +404,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
         onElection,
         deadlineCell,
         onCounters: (c) => metrics.membershipDrops(c.dropped),
+        onUnowned: (ip, seconds) => metrics.unownedSeconds.inc({ ip }, seconds),
       });
       log.info('membership started', { port, mode: 'ring' });
       loop.setHealth(health());

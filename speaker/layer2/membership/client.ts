@@ -26,6 +26,8 @@ export interface MembershipClientOptions {
   /** Answer until this CLOCK_MONOTONIC ms (process.hrtime); −∞: nothing. */
   readonly onAnswerUntil: (until: number) => void;
   readonly onMemberChange?: (node: string, candidate: boolean, status: string) => void;
+  /** The planned IPs with no candidate owner in this node's view. */
+  readonly onUnowned?: (ips: readonly string[]) => void;
   readonly onCounters?: (counters: RuntimeCounters) => void;
   /** Where the compiled worker is; default: worker.js next to this file. */
   readonly workerUrl?: URL;
@@ -159,6 +161,9 @@ export class MembershipClient {
           return;
         case 'until':
           this.o.onAnswerUntil(m.until);
+          return;
+        case 'unowned':
+          this.o.onUnowned?.(m.ips);
           return;
         case 'member': {
           // Alive but not a candidate: its data plane is unhealthy.

@@ -7,6 +7,8 @@ class Net {
   now = 0;
   private inFlight: { at: number; to: string; message: Message }[] = [];
   cut = new Set<string>();
+  /** Per node: its timers fire this many ms after the deadline it asked for (a loaded node). */
+  lag = new Map<string, number>();
 
   constructor(names: readonly string[]) {
     for (const [i, name] of names.entries()) {
@@ -38,7 +40,7 @@ class Net {
         this.collect(m);
       }
       for (const m of this.members.values())
-        if (m.nextDeadline() <= this.now) {
+        if (m.nextDeadline() + (this.lag.get(m.self) ?? 0) <= this.now) {
           m.tick(this.now);
           this.collect(m);
         }
@@ -94,6 +96,40 @@ describe('Member', () => {
     expect(net.get('a').peerIncarnation('c')).toBe(c.incarnation);
     expect(net.get('a').status('c')).toBe('alive');
     expect(c.canAnswer(net.now)).toBe(true);
+  });
+
+  it('nodes whose every timer fires late still declare a silent peer dead', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.run(1000);
+    // A CPU hog beside them: each tick runs well past the half interval counted as a stall.
+    for (const name of ['a', 'b']) net.lag.set(name, 80);
+    net.run(net.now + 1000);
+    net.cut.add('c');
+    const from = net.now;
+    let declaredAt: number | undefined;
+    while (declaredAt === undefined && net.now < from + 20_000) {
+      net.run(net.now);
+      if (net.get('a').status('c') === 'dead' && net.get('b').status('c') === 'dead') declaredAt = net.now;
+    }
+    expect(declaredAt).toBeDefined();
+    expect(net.get('a').counters.lateTicks).toBeGreaterThan(0);
+  });
+
+  it('a slow node that joins is watched by its monitors before its next tick', () => {
+    const net = new Net(['a', 'b', 'c']);
+    // Every node's first tick sends its syncs before it has heard of anyone (no monitors yet).
+    net.run(0);
+    // From then on c's timers fire 400 ms late: it hears its peers, and joins, long before it
+    // ticks again.
+    net.lag.set('c', 400);
+    const c = net.get('c');
+    while (!c.joined) net.run(net.now);
+    expect(net.now).toBeLessThan(100);
+    // Silent from the moment it joined: its monitors must still be able to declare it dead.
+    net.cut.add('c');
+    net.run(net.now + 5000);
+    expect(net.get('a').status('c')).toBe('dead');
+    expect(net.get('b').status('c')).toBe('dead');
   });
 
   it('drops replays, unknown senders and older incarnations, and counts them by reason', () => {

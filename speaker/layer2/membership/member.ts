@@ -142,10 +142,20 @@ export class Member {
   private seq = 0;
   private nextSend: number;
   private nextProbe: number;
-  /** When the previous tick asked to run next: a tick much later than that was stalled. */
+  /**
+   * The deadline last handed to the edge (nextDeadline): a tick much later than that was
+   * stalled. Messages move deadlines later too (a heartbeat from a silent peer), so this is the
+   * latest answer, not the one the previous tick saw.
+   */
   private nextDeadlineAt = Number.POSITIVE_INFINITY;
-  /** After a stall, nobody is declared dead until this time: first read what piled up. */
-  private graceUntil = Number.NEGATIVE_INFINITY;
+  /**
+   * A stalled tick declares nobody dead and leaves that to a tick right after it (`deferredAt`),
+   * which the edge runs at once, after it has read what piled up on the socket. One deferral
+   * per stall only: on a node whose every timer fires late (a CPU hog beside it) a deferral
+   * re-armed by each late tick would never let detection run, and a silent peer's IPs would
+   * stay unanswered for good.
+   */
+  private deferredAt: number | undefined;
   private out: Outgoing[] = [];
   private changes: ViewChange[] = [];
   private versionNo = 0;
@@ -386,10 +396,13 @@ export class Member {
   nextDeadline(): number {
     let t = this.nextSend;
     if (this.barrier !== undefined) t = Math.min(t, this.barrier.nextSend);
+    if (this.deferredAt !== undefined) t = Math.min(t, this.deferredAt);
     const timeout = this.awareness.scale(this.o.deadAfterMs);
-    for (const w of this.watched.values()) t = Math.min(t, Math.max(w.lastHeard + timeout, this.graceUntil));
+    for (const w of this.watched.values()) t = Math.min(t, w.lastHeard + timeout);
     if (this.settleUntil > this.lastNow) t = Math.min(t, this.settleUntil);
-    return Math.min(t, this.nextProbe, this.lease.rejoinAt());
+    t = Math.min(t, this.nextProbe, this.lease.rejoinAt());
+    this.nextDeadlineAt = Math.max(t, this.lastNow);
+    return t;
   }
 
   /** The parts of nextDeadline, for diagnostics. */
@@ -399,7 +412,7 @@ export class Member {
       barrier: this.barrier?.nextSend,
       waiting: this.barrier?.waiting.size,
       probe: this.nextProbe,
-      grace: this.graceUntil,
+      deferredAt: this.deferredAt,
       watched: [...this.watched.entries()],
       leaving: this.leaving,
     };
@@ -409,19 +422,20 @@ export class Member {
     this.lastNow = now;
     if (this.leaving) return;
     // A tick much later than planned means this node was stalled: what it did not hear may be
-    // waiting unread, so it declares nobody dead this time and trusts its view less.
+    // waiting unread, so it trusts its view less and declares nobody dead until the tick right
+    // after this one, which the edge runs once it has read the socket (see deferredAt).
     const late = now - this.nextDeadlineAt > this.o.intervalMs / 2;
     if (late) {
       this.counters.lateTicks++;
       this.awareness.worse();
-      this.graceUntil = now + this.o.intervalMs;
     }
-    if (now >= this.graceUntil) this.detect(now);
+    if (late && this.deferredAt === undefined) this.deferredAt = now;
+    else {
+      this.deferredAt = undefined;
+      this.detect(now);
+    }
     if (this.lease.mustRejoin(now)) this.taint(now, 'a monitor reported dead stayed silent');
-    if (this.ringDirty) {
-      this.ringDirty = false;
-      this.lease.designate(this.ring.successors(this.self, this.o.monitors), now);
-    }
+    this.designate(now);
     if (now >= this.nextSend) {
       for (const to of this.lease.names()) {
         const seq = this.nextSeq();
@@ -450,7 +464,8 @@ export class Member {
         this.send(name, { kind: 'sync' }, now);
       }
     }
-    this.nextDeadlineAt = Math.max(this.nextDeadline(), now);
+    // The edge schedules the next tick from this; a tick much later than it was stalled.
+    this.nextDeadline();
   }
 
   /** The edge saw its socket drop datagrams (receive buffer overflow): we may be deaf. */
@@ -536,10 +551,28 @@ export class Member {
       case 'push':
         break;
     }
+    // Peers that became alive here change who monitors this node: designate them now, not at
+    // the next tick, which a loaded node runs late. Until a monitor hears a heartbeat with
+    // `monitor: true` nobody can declare this node dead, so if it died in between, its IPs
+    // would stay with it in every view.
+    this.designate(now);
     return undefined;
   }
 
   // --- internals ---------------------------------------------------------------------------
+
+  /** The ring changed: new monitors start now and get their first heartbeat at once. */
+  private designate(now: number): void {
+    if (!this.ringDirty) return;
+    this.ringDirty = false;
+    const before = new Set(this.lease.names());
+    this.lease.designate(this.ring.successors(this.self, this.o.monitors), now);
+    for (const to of this.lease.names()) {
+      if (before.has(to)) continue;
+      const seq = this.nextSeq();
+      this.sendWithSeq(to, { kind: 'heartbeat', monitor: this.lease.sent(to, seq, now) }, seq);
+    }
+  }
 
   private detect(now: number): void {
     const timeout = this.awareness.scale(this.o.deadAfterMs);

@@ -36,6 +36,8 @@ export interface RuntimeOptions {
     post: number,
     gainedFrom: readonly (readonly [string, string])[],
   ) => void;
+  /** The planned IPs no candidate can own in this node's view; after every change of that set. */
+  readonly onUnowned?: (ips: readonly string[]) => void;
   /** Answer ARP/NDP until this monotonic ms (-Infinity: not at all, +Infinity: no limit). */
   readonly onAnswerUntil: (until: number) => void;
   /** `status`: alive, dead, left or unknown (alive but not a candidate: unhealthy). */
@@ -72,6 +74,8 @@ export class MembershipRuntime {
   private ownedApplied: ReadonlySet<string> = new Set();
   private postId = 0;
   private lastUntil = Number.NaN;
+  /** Undefined until the first report: a new worker always says where it stands. */
+  private lastUnowned: string | undefined;
   private sent = 0;
   private received = 0;
   private sendErrors = 0;
@@ -102,6 +106,7 @@ export class MembershipRuntime {
     this.guard('setPlan', () => {
       const changes = this.index.setPlan(new PlanTable(inputs));
       if (changes.some((c) => c.from === this.o.self || c.to === this.o.self)) this.post([]);
+      this.reportUnowned();
     });
   }
 
@@ -195,6 +200,16 @@ export class MembershipRuntime {
     this.o.onOwned([...p.owned], p.id, gainedFrom);
   }
 
+  /** A scan of the plan, so only on a change of plan or view, never per heartbeat. */
+  private reportUnowned(): void {
+    if (this.o.onUnowned === undefined) return;
+    const ips = this.index.unowned();
+    const key = ips.join(',');
+    if (key === this.lastUnowned) return;
+    this.lastUnowned = key;
+    this.o.onUnowned(ips);
+  }
+
   private pump(): void {
     if (this.stopped) return;
     try {
@@ -212,6 +227,7 @@ export class MembershipRuntime {
       }
       if (ownedChanged) this.post(gainedFrom);
       else if (d.changes.length > 0 && this.posts.length === 0) this.member.applied(d.version);
+      if (d.changes.length > 0) this.reportUnowned();
       const out = d.out;
       const joiners = this.member.waitingJoiners();
       if (joiners.length > 0) {

@@ -40,6 +40,8 @@ export type FromWorker =
       readonly gainedFrom: readonly (readonly [string, string])[];
     }
   | { readonly type: 'until'; readonly until: number }
+  /** The planned IPs with no candidate owner in this node's view (after each change). */
+  | { readonly type: 'unowned'; readonly ips: readonly string[] }
   | { readonly type: 'member'; readonly node: string; readonly candidate: boolean; readonly status: string }
   | { readonly type: 'counters'; readonly counters: RuntimeCounters }
   | { readonly type: 'error'; readonly where: string; readonly message: string }

@@ -74,6 +74,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
       if (deadline !== undefined) deadline[0] = until;
       post({ type: 'until', until });
     },
+    onUnowned: (ips) => post({ type: 'unowned', ips }),
     onMemberChange: (node, candidate, status) => post({ type: 'member', node, candidate, status }),
     onError: (where, err) => post({ type: 'error', where, message: err.message }),
   });

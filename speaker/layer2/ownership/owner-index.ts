@@ -64,6 +64,14 @@ export class OwnerIndex {
     return out;
   }
 
+  /** The IPs no candidate can own (every eligible node dead, left or unhealthy): a scan. */
+  unowned(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.owners.length; i++)
+      if (this.owners[i] === none) out.push(this.table.ips[i] as string);
+    return out;
+  }
+
   isCandidate(node: string): boolean {
     return this.candidates.has(node);
   }

@@ -15,6 +15,7 @@ import type { LocalHealth, MemberState, Peer } from '../membership/index.js';
 import type { Election, IPOwnership, L2Plan } from '../plan/index.js';
 import { MembershipClient } from '../membership/client.js';
 import type { RuntimeCounters } from '../membership/runtime.js';
+import { UnownedTime, unownedNow } from './unowned-time.js';
 
 /** What protocol.ts needs of an ownership driver (OwnershipLoop has the same methods). */
 export interface OwnershipDriver {
@@ -36,6 +37,8 @@ export interface RingOwnershipOptions {
   readonly now: () => number;
   readonly onElection: (election: Election) => void;
   readonly onCounters?: (counters: RuntimeCounters) => void;
+  /** Seconds with no live owner, per IP, as this speaker sees it (unowned-time.ts). */
+  readonly onUnowned?: (ip: string, seconds: number) => void;
   /** The shared answer deadline for the responder's native fence (optional). */
   readonly deadlineCell?: SharedArrayBuffer;
 }
@@ -59,8 +62,18 @@ export class RingOwnership implements OwnershipDriver {
   /** IP → the node that owned it before this node took it over (the failover histogram). */
   private readonly previousOwners = new Map<string, string>();
   private lastKey = '';
+  /** Planned IPs with no candidate owner in the worker's view. */
+  private noOwner: ReadonlySet<string> = new Set();
+  private readonly unownedTime: UnownedTime;
+  private unownedInputs: readonly unknown[] = [];
+  private unowned: ReadonlySet<string> = new Set();
+  private readonly unownedTimer: NodeJS.Timeout;
 
   constructor(private readonly o: RingOwnershipOptions) {
+    this.unownedTime = new UnownedTime(o.now());
+    // The counter must grow while an IP stays unowned, not only when something changes.
+    this.unownedTimer = setInterval(() => this.countUnowned(), 1000);
+    this.unownedTimer.unref();
     this.client = new MembershipClient({
       self: o.self,
       port: o.port,
@@ -77,6 +90,10 @@ export class RingOwnership implements OwnershipDriver {
       onAnswerUntil: (until) => {
         this.until = until;
         this.publish();
+      },
+      onUnowned: (ips) => {
+        this.noOwner = new Set(ips);
+        this.countUnowned();
       },
       onMemberChange: (node, candidate, status) => {
         this.candidates.set(node, candidate);
@@ -125,11 +142,30 @@ export class RingOwnership implements OwnershipDriver {
     this.until = Number.NEGATIVE_INFINITY;
     this.publish();
     if (this.fenceTimer !== undefined) clearTimeout(this.fenceTimer);
+    clearInterval(this.unownedTimer);
     await this.client.leave();
+  }
+
+  /** Adds the time since the last call to the IPs unowned meanwhile; notes the set from now. */
+  private countUnowned(): void {
+    const answering = this.o.now() < this.until;
+    const inputs = [this.plan, this.noOwner, this.owned, answering];
+    if (inputs.some((v, i) => v !== this.unownedInputs[i])) {
+      this.unownedInputs = inputs;
+      this.unowned = unownedNow(
+        this.plan.ips.map((p) => p.ip),
+        this.noOwner,
+        this.owned,
+        answering,
+      );
+    }
+    const added = this.unownedTime.update(this.o.now(), this.unowned);
+    if (this.o.onUnowned !== undefined) for (const [ip, s] of added) this.o.onUnowned(ip, s);
   }
 
   /** The Election protocol.ts applies: the owned IPs while the lease is valid, else none. */
   private publish(): void {
+    this.countUnowned();
     const now = this.o.now();
     const answering = now < this.until;
     if (this.fenceTimer !== undefined) clearTimeout(this.fenceTimer);
