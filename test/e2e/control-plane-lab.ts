@@ -1,0 +1,337 @@
+// The control-plane VIP lab: three control-plane nodes on one segment (lab.ts), each running a
+// real kube-apiserver on :6443 over one shared etcd (in the router's namespace, reached over the
+// segment like an external etcd cluster) and `beacon-speaker control-plane` serving the VIP;
+// the client runs requests to https://VIP:6443 and kubectl. The serving certificate names the
+// VIP, so clients verify it as they would in a kubeadm cluster with --control-plane-endpoint.
+// Used by control-plane-vip.test.ts and `make demo-control-plane`.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { controlPlaneBinaries, makeCertificates, repoRoot } from '../env/control-plane.js';
+import { hostV4, Lab, nodeHosts, type LabProcess, type NodeHost } from './lab.js';
+import { parseArping, type ArpAnswer } from '../demo/probes.js';
+
+export const cpVip = '10.77.0.50';
+export const cpPort = 6443;
+const etcdUrl = `http://${hostV4('router')}:2379`;
+const speakerMain = path.join(repoRoot, 'dist/speaker/main.js');
+const requestLoopMain = path.join(repoRoot, 'dist/test/e2e/fixtures/cpv-request-loop.js');
+export const adminToken = 'cpv-admin-token';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** One request of the client's loop. */
+export interface Request {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly why?: string;
+}
+
+/** The client's request loop (fixtures/cpv-request-loop.ts). */
+export class RequestLoop {
+  readonly requests: Request[] = [];
+  private partial = '';
+
+  constructor(private readonly proc: LabProcess) {
+    proc.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (this.partial + chunk.toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^(ok|fail) (\d+\.\d+)(?: (.*))?$/.exec(line);
+        if (m?.[1] && m[2])
+          this.requests.push({ at: Number(m[2]), ok: m[1] === 'ok', ...(m[3] ? { why: m[3] } : {}) });
+      }
+    });
+  }
+
+  /**
+   * The client-visible outage in [from, to]: from the first failed request to the first
+   * successful one after the last failure (by start time), and how many requests failed.
+   */
+  outage(from: number, to: number): { outageMs: number; failed: number; total: number } {
+    const inside = this.requests.filter((r) => r.at >= from && r.at <= to).sort((a, b) => a.at - b.at);
+    const failures = inside.filter((r) => !r.ok);
+    if (failures.length === 0) return { outageMs: 0, failed: 0, total: inside.length };
+    const first = failures[0]!.at;
+    const last = failures[failures.length - 1]!.at;
+    const recovered = inside.find((r) => r.ok && r.at > last)?.at ?? to;
+    return { outageMs: recovered - first, failed: failures.length, total: inside.length };
+  }
+
+  stop(): Promise<void> {
+    return this.proc.stop();
+  }
+}
+
+/** Continuous arping from the client; replies to one request arrive together. */
+export class ArpWatch {
+  private readonly replies: { at: number; mac: string }[] = [];
+  private partial = '';
+
+  constructor(private readonly proc: LabProcess) {
+    proc.child.stdout?.on('data', (chunk: Buffer) => {
+      const at = Date.now();
+      const lines = (this.partial + chunk.toString('utf8')).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) for (const a of parseArping(line)) this.replies.push({ at, mac: a.mac });
+    });
+  }
+
+  /** Probe rounds (replies within 300 ms of each other) in which two different MACs answered. */
+  doubleAnswers(): { at: number; macs: string[] }[] {
+    const out: { at: number; macs: string[] }[] = [];
+    let round: { at: number; macs: Set<string> } | undefined;
+    const close = (): void => {
+      if (round !== undefined && round.macs.size > 1)
+        out.push({ at: round.at, macs: [...round.macs].sort() });
+    };
+    for (const r of this.replies) {
+      if (round === undefined || r.at - round.at > 300) {
+        close();
+        round = { at: r.at, macs: new Set() };
+      }
+      round.macs.add(r.mac);
+    }
+    close();
+    return out;
+  }
+
+  get rounds(): number {
+    return this.replies.length;
+  }
+
+  stop(): Promise<void> {
+    return this.proc.stop();
+  }
+}
+
+export class ControlPlaneLab {
+  readonly lab: Lab;
+  private bins = '';
+  private certDir = '';
+  readonly apiservers = new Map<NodeHost, LabProcess>();
+  readonly speakers = new Map<NodeHost, LabProcess>();
+  private etcd: LabProcess | undefined;
+  kubeconfig = '';
+
+  constructor(prefix: string) {
+    this.lab = new Lab({ prefix });
+  }
+
+  get caFile(): string {
+    return path.join(this.certDir, 'ca.crt');
+  }
+
+  /** The lab, etcd, three API servers and three speakers; resolves once one node answers the VIP. */
+  async up(opts: { guard?: boolean; speakerArgs?: readonly string[] } = {}): Promise<void> {
+    this.bins = await controlPlaneBinaries();
+    await this.lab.up({ guard: opts.guard ?? true });
+    this.certDir = path.join(this.lab.dir, 'pki');
+    fs.mkdirSync(this.certDir, { recursive: true });
+    await makeCertificates(this.certDir, [cpVip, '127.0.0.1', ...nodeHosts.map(hostV4)]);
+    fs.writeFileSync(path.join(this.certDir, 'tokens.csv'), `${adminToken},admin,1,"system:masters"\n`);
+    fs.writeFileSync(path.join(this.certDir, 'membership.key'), crypto.randomBytes(32));
+    this.kubeconfig = path.join(this.lab.dir, 'client.kubeconfig');
+    fs.writeFileSync(this.kubeconfig, kubeconfig(this.caFile));
+
+    this.etcd = this.lab.spawn('router', path.join(this.bins, 'etcd'), [
+      `--data-dir=${path.join(this.lab.dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      '--listen-peer-urls=http://127.0.0.1:2380',
+      '--initial-advertise-peer-urls=http://127.0.0.1:2380',
+      '--initial-cluster=default=http://127.0.0.1:2380',
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ]);
+    await waitFor('etcd', 60_000, async () =>
+      (
+        await this.lab.exec('client', 'curl', ['-sf', '--max-time', '1', `${etcdUrl}/health`], {
+          check: false,
+        })
+      ).code === 0
+        ? true
+        : undefined,
+    );
+    for (const node of nodeHosts) this.startApiServer(node);
+    await Promise.all(nodeHosts.map((n) => this.waitApiServer(n, 180_000)));
+    for (const node of nodeHosts) this.startSpeaker(node, opts.speakerArgs ?? []);
+    await this.owner(60_000);
+    // Node objects, so that `kubectl get nodes` through the VIP shows the three of them.
+    const nodes = path.join(this.lab.dir, 'nodes.yaml');
+    fs.writeFileSync(
+      nodes,
+      nodeHosts
+        .map(
+          (n) =>
+            `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${n}\n  labels: {node-role.kubernetes.io/control-plane: ""}\n`,
+        )
+        .join('---\n'),
+    );
+    await waitFor('Node objects created through the VIP', 60_000, async () =>
+      (await this.kubectl(['apply', '-f', nodes])).code === 0 ? true : undefined,
+    );
+  }
+
+  startApiServer(node: NodeHost): LabProcess {
+    const d = this.certDir;
+    const proc = this.lab.spawn(node, path.join(this.bins, 'kube-apiserver'), [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=0.0.0.0',
+      `--advertise-address=${hostV4(node)}`,
+      `--secure-port=${cpPort}`,
+      `--cert-dir=${path.join(this.lab.dir, `cert-${node}`)}`,
+      `--tls-cert-file=${path.join(d, 'serving.crt')}`,
+      `--tls-private-key-file=${path.join(d, 'serving.key')}`,
+      `--token-auth-file=${path.join(d, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      `--service-account-issuer=https://${cpVip}:${cpPort}`,
+      `--service-account-key-file=${path.join(d, 'sa.pub')}`,
+      `--service-account-signing-key-file=${path.join(d, 'sa.key')}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--disable-admission-plugins=ServiceAccount',
+      '--allow-privileged=true',
+      '--v=0',
+    ]);
+    this.apiservers.set(node, proc);
+    return proc;
+  }
+
+  async waitApiServer(node: NodeHost, timeoutMs: number): Promise<void> {
+    await waitFor(
+      `kube-apiserver on ${node}`,
+      timeoutMs,
+      async () => {
+        const r = await this.lab.exec(
+          node,
+          'curl',
+          [
+            '-s',
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            '--max-time',
+            '2',
+            '--cacert',
+            this.caFile,
+            `https://127.0.0.1:${cpPort}/readyz`,
+          ],
+          { check: false },
+        );
+        return r.stdout.trim() === '200' ? true : undefined;
+      },
+      500,
+    );
+  }
+
+  startSpeaker(node: NodeHost, extra: readonly string[] = []): LabProcess {
+    const peers = nodeHosts.map((n) => `${n}=${hostV4(n)}`).join(',');
+    const proc = this.lab.spawn(node, process.execPath, [
+      speakerMain,
+      'control-plane',
+      `--vip=${cpVip}`,
+      '--interface=eth0',
+      `--peers=${peers}`,
+      `--key-file=${path.join(this.certDir, 'membership.key')}`,
+      `--node-name=${node}`,
+      ...extra,
+    ]);
+    this.speakers.set(node, proc);
+    return proc;
+  }
+
+  /** Which nodes answer ARP for the VIP now (two probes). */
+  async arpAnswers(count = 2): Promise<ArpAnswer[]> {
+    const res = await this.lab.exec(
+      'client',
+      'arping',
+      ['-c', String(count), '-w', String(count + 1), '-I', 'eth0', cpVip],
+      {
+        check: false,
+        timeoutMs: (count + 4) * 1000,
+      },
+    );
+    return parseArping(res.stdout);
+  }
+
+  /** Waits until exactly one node answers ARP for the VIP, optionally not `not`. */
+  owner(timeoutMs: number, not?: NodeHost): Promise<NodeHost> {
+    return waitFor(
+      `exactly one node answering ARP for ${cpVip}${not ? ` other than ${not}` : ''}`,
+      timeoutMs,
+      async () => {
+        const answers = await this.arpAnswers(2);
+        const node = answers.length === 1 ? answers[0]?.node : undefined;
+        return node !== undefined && node !== not ? node : undefined;
+      },
+    );
+  }
+
+  kubectl(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.lab.exec(
+      'client',
+      path.join(this.bins, 'kubectl'),
+      ['--kubeconfig', this.kubeconfig, '--request-timeout=5s', ...args],
+      {
+        check: false,
+        timeoutMs: 20_000,
+      },
+    );
+  }
+
+  startRequestLoop(intervalMs = 50, timeoutMs = 1000): RequestLoop {
+    const proc = this.lab.spawn(
+      'client',
+      process.execPath,
+      [requestLoopMain, cpVip, String(cpPort), this.caFile, String(intervalMs), String(timeoutMs)],
+      { stdio: 'pipe' },
+    );
+    return new RequestLoop(proc);
+  }
+
+  startArpWatch(): ArpWatch {
+    return new ArpWatch(
+      this.lab.spawn('client', 'stdbuf', ['-oL', 'arping', '-I', 'eth0', cpVip], { stdio: 'pipe' }),
+    );
+  }
+
+  async down(): Promise<void> {
+    await this.lab.down();
+  }
+}
+
+function kubeconfig(caFile: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: vip`,
+    `  cluster: {server: "https://${cpVip}:${cpPort}", certificate-authority: "${caFile}"}`,
+    'users:',
+    `- name: admin`,
+    `  user: {token: "${adminToken}"}`,
+    'contexts:',
+    '- name: vip',
+    '  context: {cluster: vip, user: admin}',
+    'current-context: vip',
+    '',
+  ].join('\n');
+}
+
