@@ -83,13 +83,23 @@ export class RequestLoop {
 export class ArpWatch {
   private readonly replies: { at: number; mac: string }[] = [];
   private partial = '';
+  /** Gratuitous ARP replies seen (take-overs announce themselves). */
+  gratuitous = 0;
 
   constructor(private readonly proc: LabProcess) {
     proc.child.stdout?.on('data', (chunk: Buffer) => {
       const at = Date.now();
       const lines = (this.partial + chunk.toString('utf8')).split('\n');
       this.partial = lines.pop() ?? '';
-      for (const line of lines) for (const a of parseArping(line)) this.replies.push({ at, mac: a.mac });
+      for (const line of lines) {
+        // Only answers to arping's own requests: a new owner's gratuitous ARP reply (printed as
+        // "Broadcast reply") may follow the old owner's last answer by a few ms, legitimately.
+        if (!line.startsWith('Unicast reply')) {
+          if (line.startsWith('Broadcast reply')) this.gratuitous++;
+          continue;
+        }
+        for (const a of parseArping(line)) this.replies.push({ at, mac: a.mac });
+      }
     });
   }
 
@@ -334,4 +344,3 @@ function kubeconfig(caFile: string): string {
     '',
   ].join('\n');
 }
-

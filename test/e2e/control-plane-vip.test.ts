@@ -58,6 +58,7 @@ describeRoot('control-plane VIP on the lab', () => {
   ) {
     const owner = await cpl.owner(30_000);
     const t0 = Date.now();
+    report.push(`  ${new Date(t0).toISOString()} ${name} on ${owner}`);
     await fault(owner);
     const next = await cpl.owner(60_000, owner);
     expect(next).not.toBe(owner);
@@ -141,6 +142,8 @@ describeRoot('control-plane VIP on the lab', () => {
     expect(arp!.rounds).toBeGreaterThan(0);
     expect(arp!.doubleAnswers()).toEqual([]);
     for (const [node, p] of cpl.speakers) expect([node, processAlive(p.pid)]).toEqual([node, true]);
-    report.push(`  ARP replies seen for ${cpVip}: ${arp!.rounds}, rounds answered by two MACs: 0`);
+    report.push(
+      `  ARP answers seen for ${cpVip}: ${arp!.rounds}, gratuitous ARP replies: ${arp!.gratuitous}, requests answered by two MACs: 0`,
+    );
   });
 });
