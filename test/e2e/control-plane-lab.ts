@@ -79,55 +79,59 @@ export class RequestLoop {
   }
 }
 
-/** Continuous arping from the client; replies to one request arrive together. */
+/**
+ * What the client's wire says about who answers the VIP: a capture of every ARP frame on the
+ * client's eth0 (tcpdump, kernel timestamps), while an arping asks for the VIP every second.
+ * Each reply is paired with the latest request for the VIP before it, so a request answered by
+ * two MACs is seen as such whoever sent it (arping, the client kernel, the probes of owner()).
+ */
 export class ArpWatch {
-  private readonly replies: { at: number; mac: string }[] = [];
+  private readonly rounds: { at: number; macs: Set<string> }[] = [];
   private partial = '';
-  /** Gratuitous ARP replies seen (take-overs announce themselves). */
+  /** Answers to requests for the VIP, and gratuitous ARP replies (take-overs announcing). */
+  answers = 0;
   gratuitous = 0;
 
-  constructor(private readonly proc: LabProcess) {
-    proc.child.stdout?.on('data', (chunk: Buffer) => {
-      const at = Date.now();
+  constructor(
+    private readonly capture: LabProcess,
+    private readonly asker: LabProcess,
+  ) {
+    capture.child.stdout?.on('data', (chunk: Buffer) => {
       const lines = (this.partial + chunk.toString('utf8')).split('\n');
       this.partial = lines.pop() ?? '';
-      for (const line of lines) {
-        // Only answers to arping's own requests: a new owner's gratuitous ARP reply (printed as
-        // "Broadcast reply") may follow the old owner's last answer by a few ms, legitimately.
-        if (!line.startsWith('Unicast reply')) {
-          if (line.startsWith('Broadcast reply')) this.gratuitous++;
-          continue;
-        }
-        for (const a of parseArping(line)) this.replies.push({ at, mac: a.mac });
-      }
+      for (const line of lines) this.onLine(line);
     });
   }
 
-  /** Probe rounds (replies within 300 ms of each other) in which two different MACs answered. */
-  doubleAnswers(): { at: number; macs: string[] }[] {
-    const out: { at: number; macs: string[] }[] = [];
-    let round: { at: number; macs: Set<string> } | undefined;
-    const close = (): void => {
-      if (round !== undefined && round.macs.size > 1)
-        out.push({ at: round.at, macs: [...round.macs].sort() });
-    };
-    for (const r of this.replies) {
-      if (round === undefined || r.at - round.at > 300) {
-        close();
-        round = { at: r.at, macs: new Set() };
-      }
-      round.macs.add(r.mac);
+  private onLine(line: string): void {
+    const at = Number(/^(\d+\.\d+) /.exec(line)?.[1] ?? NaN) * 1000;
+    if (line.includes(`Request who-has ${cpVip} `)) {
+      this.rounds.push({ at, macs: new Set() });
+      return;
     }
-    close();
-    return out;
+    const reply = new RegExp(`Reply ${cpVip.replaceAll('.', '\\.')} is-at ([0-9a-f:]{17})`).exec(line);
+    if (!reply?.[1]) return;
+    if (line.includes('> ff:ff:ff:ff:ff:ff')) {
+      this.gratuitous++;
+      return;
+    }
+    this.answers++;
+    this.rounds[this.rounds.length - 1]?.macs.add(reply[1]);
   }
 
-  get rounds(): number {
-    return this.replies.length;
+  /** Requests for the VIP that two different MACs answered. */
+  doubleAnswers(): { at: number; macs: string[] }[] {
+    return this.rounds.filter((r) => r.macs.size > 1).map((r) => ({ at: r.at, macs: [...r.macs].sort() }));
   }
 
-  stop(): Promise<void> {
-    return this.proc.stop();
+  /** Requests for the VIP seen on the wire. */
+  get requests(): number {
+    return this.rounds.length;
+  }
+
+  async stop(): Promise<void> {
+    await this.asker.stop();
+    await this.capture.stop();
   }
 }
 
@@ -316,10 +320,19 @@ export class ControlPlaneLab {
     return new RequestLoop(proc);
   }
 
-  startArpWatch(): ArpWatch {
-    return new ArpWatch(
-      this.lab.spawn('client', 'stdbuf', ['-oL', 'arping', '-I', 'eth0', cpVip], { stdio: 'pipe' }),
+  /** Starts the client's capture of ARP and an arping for the VIP every second. */
+  async startArpWatch(): Promise<ArpWatch> {
+    const capture = this.lab.spawn(
+      'client',
+      'tcpdump',
+      ['--immediate-mode', '-l', '-n', '-e', '-tt', '-i', 'eth0', 'arp'],
+      {
+        stdio: 'pipe',
+      },
     );
+    await capture.waitForOutput(/listening on/, 30_000);
+    const asker = this.lab.spawn('client', 'arping', ['-I', 'eth0', cpVip]);
+    return new ArpWatch(capture, asker);
   }
 
   async down(): Promise<void> {
