@@ -32,6 +32,22 @@ export interface HealthSettings {
   readonly caFile?: string;
 }
 
+export interface BgpRouter {
+  readonly address: string;
+  readonly asn: number;
+  readonly port: number;
+}
+
+export interface BgpSettings {
+  readonly localAsn: number;
+  readonly routers: readonly BgpRouter[];
+  /** Seconds offered in OPEN (keepalives every third of it). */
+  readonly holdTime: number;
+  /** BFD (RFC 5880) to every router: intervals in ms and the detect multiplier; unset: none. */
+  readonly bfd?: { readonly intervalMs: number; readonly multiplier: number };
+  readonly routerId?: string;
+}
+
 export interface ControlPlaneConfig {
   readonly node: string;
   readonly vips: readonly string[];
@@ -44,6 +60,8 @@ export interface ControlPlaneConfig {
   readonly mode: VipMode;
   readonly membershipPort: number;
   readonly health: HealthSettings;
+  /** Set in bgp mode. */
+  readonly bgp?: BgpSettings;
 }
 
 export interface ConfigProblem {
@@ -63,6 +81,7 @@ export const controlPlaneDefaults: Readonly<Record<string, string | undefined>> 
   'health-timeout': '500ms',
   'health-fall': '2',
   'health-rise': '2',
+  'bgp-hold-time': '3',
 };
 
 /** The keys a configuration file may hold: the flag names. */
@@ -81,6 +100,11 @@ export const controlPlaneKeys = [
   'health-fall',
   'health-rise',
   'health-ca',
+  'bgp-asn',
+  'bgp-routers',
+  'bgp-hold-time',
+  'bgp-bfd',
+  'bgp-router-id',
 ] as const;
 
 /** Reads a configuration file's text (YAML, of which JSON is a subset) into flag values. */
@@ -229,6 +253,34 @@ export function resolveConfig(
     });
   const iface = get('interface');
 
+  let bgp: BgpSettings | undefined;
+  if (mode === 'bgp') {
+    const asnText = get('bgp-asn') ?? '';
+    if (!/^\d+$/.test(asnText) || Number(asnText) < 1 || Number(asnText) > 4294967295)
+      fatal('bgp-asn', asnText, 'bgp mode needs this node’s AS number (1 to 4294967295)');
+    const routers = list(get('bgp-routers')).map((entry) => parseRouter(entry, fatal));
+    if (routers.length === 0)
+      fatal('bgp-routers', get('bgp-routers') ?? '', 'bgp mode needs at least one router, address:asn');
+    const bfdText = get('bgp-bfd');
+    let bfd: BgpSettings['bfd'];
+    if (bfdText !== undefined && bfdText !== '' && bfdText !== 'false') {
+      const m = /^(\d+)ms(?:x(\d+))?$/.exec(bfdText);
+      if (!m || Number(m[1]) < 10)
+        fatal('bgp-bfd', bfdText, 'want the BFD interval and multiplier, like 100msx3');
+      bfd = { intervalMs: Number(m![1]), multiplier: Number(m![2] ?? 3) };
+    }
+    const routerId = get('bgp-router-id');
+    if (routerId !== undefined && tryParseIP(routerId)?.family !== 4)
+      fatal('bgp-router-id', routerId, 'want an IPv4 address');
+    bgp = {
+      localAsn: Number(asnText),
+      routers,
+      holdTime: integer('bgp-hold-time', 3, 65535),
+      ...(bfd !== undefined ? { bfd } : {}),
+      ...(routerId !== undefined ? { routerId } : {}),
+    };
+  }
+
   return {
     config: {
       node,
@@ -247,7 +299,20 @@ export function resolveConfig(
         rise: integer('health-rise', 1, 100),
         ...(caFile !== undefined && caFile !== '' ? { caFile } : {}),
       },
+      ...(bgp !== undefined ? { bgp } : {}),
     },
     problems,
   };
+}
+
+/** "10.77.0.1:64500", "[fd00::1]:64500", optionally "...:64500:1179" with a port. */
+function parseRouter(entry: string, fatal: (flag: string, value: string, why: string) => never): BgpRouter {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)(?::(\d+))?$/.exec(entry);
+  const address = m?.[1] ?? m?.[2] ?? '';
+  const ip = tryParseIP(address);
+  const asn = Number(m?.[3] ?? NaN);
+  const port = Number(m?.[4] ?? 179);
+  if (!m || ip === undefined || asn < 1 || asn > 4294967295 || port < 1 || port > 65535)
+    fatal('bgp-routers', entry, 'want address:asn (IPv6 in brackets), optionally :port');
+  return { address: formatIP(ip!), asn, port };
 }

@@ -28,7 +28,24 @@ export const controlPlaneFlags: readonly FlagSpec[] = [
     env: 'BEACON_VIP_KEY_FILE',
     help: 'File holding the membership key (at least 16 bytes, the same on every control-plane node).',
   },
-  { name: 'mode', help: '"l2" (ARP/NDP, one owner per VIP; default) or "bgp".' },
+  {
+    name: 'mode',
+    help: '"l2" (ARP/NDP, one owner per VIP; default) or "bgp" (every ready node announces the VIPs).',
+  },
+  { name: 'bgp-asn', help: 'bgp mode: this node’s AS number.' },
+  {
+    name: 'bgp-routers',
+    help: 'bgp mode: the routers, comma-separated address:asn[:port] (IPv6 in brackets).',
+  },
+  { name: 'bgp-hold-time', help: 'bgp mode: hold time offered, in seconds (default 3).' },
+  {
+    name: 'bgp-bfd',
+    help: 'bgp mode: BFD to every router, interval and multiplier, like 100msx3 (default none).',
+  },
+  {
+    name: 'bgp-router-id',
+    help: 'bgp mode: BGP identifier (default: the first IPv4 address of the VIP interface).',
+  },
   {
     name: 'membership-port',
     help: 'UDP port of the control-plane membership (default 7947: the Service speaker uses 7946).',

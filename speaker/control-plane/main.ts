@@ -17,6 +17,7 @@ import {
   ControlPlaneConfigError,
   parseConfigFile,
   resolveConfig,
+  type BgpSettings,
   type ConfigProblem,
   type ControlPlaneConfig,
 } from './config.js';
@@ -28,6 +29,8 @@ import { placeVips } from './placement.js';
 import { HealthMonitor } from './probe.js';
 import { addLocalVips, quietKernelArp, removeLocalVips } from './local-address.js';
 import { VipL2 } from './vip-l2.js';
+import { VipBgp } from './vip-bgp.js';
+import type { Registry } from 'prom-client';
 import { parseFlags, usage, FlagError } from '../../lib/flags.js';
 
 const keyRetryMs = 2000;
@@ -68,12 +71,6 @@ export async function runControlPlane(argv: readonly string[]): Promise<void> {
           process.stderr.write(`beacon-speaker control-plane: ${err.message}\n`);
           process.exit(2);
         }
-        if (config.mode === 'bgp') {
-          process.stderr.write(
-            'beacon-speaker control-plane: --mode "bgp": not available in this build; use --mode l2\n',
-          );
-          process.exit(2);
-        }
         const metrics = new ControlPlaneMetrics(registry);
         const report = reporter(log, metrics);
         for (const p of problems) report(p);
@@ -85,7 +82,9 @@ export async function runControlPlane(argv: readonly string[]): Promise<void> {
           membershipPort: config.membershipPort,
           health: config.health.url,
         });
-        await serve(config, log, metrics, report, shutdown, setReady);
+        if (config.bgp !== undefined)
+          await serveBgp(config, config.bgp, log, registry, metrics, shutdown, setReady);
+        else await serve(config, log, metrics, report, shutdown, setReady);
       },
     },
     argv,
@@ -255,6 +254,88 @@ async function serve(
     watcher.close();
     await removeLocalVips(config.vips);
     log.info('control-plane VIP stopped: stopped answering, left membership');
+  });
+  setReady(true);
+}
+
+/** bgp mode: every ready node announces the VIPs; no membership, no ARP (vip-bgp.ts). */
+async function serveBgp(
+  config: ControlPlaneConfig,
+  settings: BgpSettings,
+  log: Logger,
+  registry: Registry,
+  metrics: ControlPlaneMetrics,
+  shutdown: { add(name: string, fn: () => unknown): void },
+  setReady: (ready: boolean) => void,
+): Promise<void> {
+  const monotonic = (): number => Number(process.hrtime.bigint()) / 1e6;
+  const bgp = new VipBgp(config.vips, settings, log, registry);
+  let apiReady = false;
+  let linkUp = false;
+  let stopping = false;
+  let routerId: string | undefined;
+  let last = '';
+  const decide = (): void => {
+    // No packet sockets in this mode: the responder's health does not count.
+    const c = candidacy({ apiReady, linkUp, responderOk: true, stopping });
+    metrics.candidate.set(c.candidate ? 1 : 0);
+    for (const vip of config.vips) metrics.owned.set({ vip }, c.candidate ? 1 : 0);
+    const text = c.candidate ? 'candidate' : c.reasons.join(', ');
+    if (text !== last) {
+      last = text;
+      log.info(c.candidate ? 'announcing the VIPs over BGP' : 'not announcing the VIPs', {
+        reasons: c.reasons,
+      });
+    }
+    bgp.setCandidate(c.candidate);
+  };
+  for (const r of await addLocalVips(config.vips))
+    if (r.error !== undefined)
+      log.error(`--vip ${JSON.stringify(r.vip)}: cannot add it to lo (needs CAP_NET_ADMIN): ${r.error}`, {
+        flag: 'vip',
+      });
+  const watcher = await InterfaceWatcher.start({
+    onChange: (snapshot) => {
+      const links = snapshot.links.filter((l) =>
+        config.interface !== undefined ? l.name === config.interface : l.name !== 'lo',
+      );
+      linkUp = links.some((l) => l.up && l.running);
+      if (routerId === undefined) {
+        const indexes = new Set(links.map((l) => l.index));
+        routerId = snapshot.addresses.find((a) => a.family === 4 && indexes.has(a.index))?.address;
+        if (routerId !== undefined || settings.routerId !== undefined) {
+          bgp.setRouterId(settings.routerId ?? routerId!);
+          log.info('BGP sessions started', {
+            routers: settings.routers.map((r) => `${r.address} AS${r.asn}`),
+            routerId: settings.routerId ?? routerId,
+            bfd: settings.bfd,
+          });
+        }
+      }
+      decide();
+    },
+    onError: (err) => log.warn('interface scan failed', { error: err.message }),
+  });
+  const health = new HealthMonitor({
+    settings: config.health,
+    now: monotonic,
+    onFailure: () => metrics.probeFailures.inc(),
+    onChange: (change) => {
+      apiReady = change.ready;
+      metrics.apiReady.set(apiReady ? 1 : 0);
+      log.info(change.ready ? 'API server ready' : 'API server not ready', { reason: change.reason });
+      decide();
+    },
+  });
+  health.start();
+  shutdown.add('control-plane VIP (BGP)', async () => {
+    stopping = true;
+    health.stop();
+    decide();
+    await bgp.stop();
+    watcher.close();
+    await removeLocalVips(config.vips);
+    log.info('control-plane VIP stopped: withdrew the VIPs');
   });
   setReady(true);
 }

@@ -23,6 +23,9 @@ export const manifestFlags: readonly FlagSpec[] = [
   { name: 'key-file', default: defaultKeyPath, help: 'Path of the membership key on the host.' },
   { name: 'image', default: defaultImage, help: 'The Beacon image.' },
   { name: 'mode', default: 'l2', help: '"l2" or "bgp".' },
+  { name: 'bgp-asn', help: 'bgp mode: this node’s AS number.' },
+  { name: 'bgp-routers', help: 'bgp mode: address:asn[:port] of each router, comma-separated.' },
+  { name: 'bgp-bfd', help: 'bgp mode: BFD interval and multiplier, like 100msx3.' },
   { name: 'namespace', default: 'kube-system', help: 'Namespace of the mirror Pod.' },
   { name: 'metrics-port', default: '7473', kind: 'port', help: 'Port of /metrics, /healthz, /readyz.' },
 ];
@@ -32,7 +35,16 @@ export function renderManifest(flags: Readonly<Record<string, string | undefined
   if ((flags.vip ?? '') === '') throw new ControlPlaneConfigError('--vip is required');
   // The same validation the daemon applies, so a manifest never carries a value it refuses.
   const { config, problems } = resolveConfig(
-    { vip: flags.vip, port: flags.port, peers: flags.peers, mode: flags.mode, 'key-file': keyInPod },
+    {
+      vip: flags.vip,
+      port: flags.port,
+      peers: flags.peers,
+      mode: flags.mode,
+      'key-file': keyInPod,
+      'bgp-asn': flags['bgp-asn'],
+      'bgp-routers': flags['bgp-routers'],
+      'bgp-bfd': flags['bgp-bfd'],
+    },
     {},
     // Not a valid node name (RFC 1123 labels do not start with '-'): no peer is mistaken for it.
     '-',
@@ -51,6 +63,9 @@ export function renderManifest(flags: Readonly<Record<string, string | undefined
       ? [`--peers=${config.peers.map((p) => `${p.name}=${p.address}`).join(',')}`]
       : []),
     ...(flags.interface !== undefined && flags.interface !== '' ? [`--interface=${flags.interface}`] : []),
+    ...(['bgp-asn', 'bgp-routers', 'bgp-bfd'] as const).flatMap((f) =>
+      config.bgp !== undefined && flags[f] !== undefined ? [`--${f}=${flags[f]}`] : [],
+    ),
   ];
   const pod = {
     apiVersion: 'v1',

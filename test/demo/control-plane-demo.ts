@@ -37,7 +37,10 @@ async function up(): Promise<number> {
       `lab up: ${nodeHosts.join(', ')} each run kube-apiserver on :${cpPort} (certificate names ${cpVip}) over one etcd, ` +
       'and beacon-speaker control-plane',
     'lab',
-    () => cpl.up({ guard: false }),
+    async () => {
+      await cpl.up({ guard: false });
+      return true;
+    },
   );
   if (started === undefined) return 1;
   let failed = 0;
@@ -62,7 +65,6 @@ async function up(): Promise<number> {
   const apiserver = cpl.apiservers.get(owner)!;
   say(`$ kill -KILL ${apiserver.pid}     # ${owner}'s kube-apiserver`);
   process.kill(apiserver.pid, 'SIGKILL');
-  const t0 = Date.now();
   const next = await step(
     (n: NodeHost) =>
       `the VIP moved: ${n} answers ARP for ${cpVip} now (seen ${((Date.now() - t0) / 1000).toFixed(1)} s after the kill)`,
@@ -77,7 +79,7 @@ async function up(): Promise<number> {
   );
   if (after === undefined) failed++;
   say(
-    `\nLeft running. From the client: ip netns exec ${cpl.lab.ns('client')} ${path.join('…', 'kubectl')} --kubeconfig ${cpl.kubeconfig} get nodes` +
+    `\nLeft running. From the client: ip netns exec ${cpl.lab.ns('client')} kubectl --kubeconfig ${cpl.kubeconfig} get nodes` +
       `\nLogs: ${path.join(cpl.lab.dir, 'logs')}/   Stop: make demo-down`,
   );
   return failed === 0 ? 0 : 1;
@@ -103,8 +105,10 @@ async function down(): Promise<number> {
 }
 
 const command = process.argv[2];
-if (command === 'up') process.exitCode = await up();
-else if (command === 'down') process.exitCode = await down();
+// Exit explicitly: the lab's processes stay up (the demo leaves them running), and their
+// handles would keep this process waiting.
+if (command === 'up') process.exit(await up());
+else if (command === 'down') process.exit(await down());
 else {
   process.stderr.write('usage: control-plane-demo.js up|down\n');
   process.exitCode = 2;
