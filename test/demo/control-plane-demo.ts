@@ -66,8 +66,7 @@ async function up(): Promise<number> {
   say(`$ kill -KILL ${apiserver.pid}     # ${owner}'s kube-apiserver`);
   process.kill(apiserver.pid, 'SIGKILL');
   const next = await step(
-    (n: NodeHost) =>
-      `the VIP moved: ${n} answers ARP for ${cpVip} now (seen ${((Date.now() - t0) / 1000).toFixed(1)} s after the kill)`,
+    (n: NodeHost) => `the VIP moved: ${n} answers ARP for ${cpVip} now`,
     'the VIP did not move',
     () => cpl.owner(30_000, owner),
   );
