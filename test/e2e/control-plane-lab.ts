@@ -9,10 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { controlPlaneBinaries, makeCertificates, repoRoot } from '../env/control-plane.js';
-import { hostV4, Lab, nodeHosts, type LabProcess, type NodeHost } from './lab.js';
+import { hostV4, Lab, labNet, nodeHosts, type LabProcess, type NodeHost } from './lab.js';
+import { birdFiles, startBird } from '../demo/bgp.js';
 import { parseArping, type ArpAnswer } from '../demo/probes.js';
 
 export const cpVip = '10.77.0.50';
+/** BGP mode's VIP: in the range the client routes via the router (lab.ts labNet.bgpRangeV4). */
+export const cpBgpVip = '10.77.100.50';
 export const cpPort = 6443;
 const etcdUrl = `http://${hostV4('router')}:2379`;
 const speakerMain = path.join(repoRoot, 'dist/speaker/main.js');
@@ -143,9 +146,15 @@ export class ControlPlaneLab {
   readonly speakers = new Map<NodeHost, LabProcess>();
   private etcd: LabProcess | undefined;
   kubeconfig = '';
+  readonly mode: 'l2' | 'bgp';
+  /** The VIP the speakers serve and the client uses. */
+  readonly vip: string;
 
-  constructor(prefix: string) {
+  /** bgp: BIRD on the router peers with the three nodes (iBGP, BFD 100 ms × 3), ECMP to the VIP. */
+  constructor(prefix: string, opts: { mode?: 'l2' | 'bgp' } = {}) {
     this.lab = new Lab({ prefix });
+    this.mode = opts.mode ?? 'l2';
+    this.vip = this.mode === 'bgp' ? cpBgpVip : cpVip;
   }
 
   get caFile(): string {
@@ -158,11 +167,11 @@ export class ControlPlaneLab {
     await this.lab.up({ guard: opts.guard ?? true });
     this.certDir = path.join(this.lab.dir, 'pki');
     fs.mkdirSync(this.certDir, { recursive: true });
-    await makeCertificates(this.certDir, [cpVip, '127.0.0.1', ...nodeHosts.map(hostV4)]);
+    await makeCertificates(this.certDir, [cpVip, cpBgpVip, '127.0.0.1', ...nodeHosts.map(hostV4)]);
     fs.writeFileSync(path.join(this.certDir, 'tokens.csv'), `${adminToken},admin,1,"system:masters"\n`);
     fs.writeFileSync(path.join(this.certDir, 'membership.key'), crypto.randomBytes(32));
     this.kubeconfig = path.join(this.lab.dir, 'client.kubeconfig');
-    fs.writeFileSync(this.kubeconfig, kubeconfig(this.caFile));
+    fs.writeFileSync(this.kubeconfig, kubeconfig(this.caFile, this.vip));
 
     this.etcd = this.lab.spawn('router', path.join(this.bins, 'etcd'), [
       `--data-dir=${path.join(this.lab.dir, 'etcd')}`,
@@ -185,8 +194,11 @@ export class ControlPlaneLab {
     );
     for (const node of nodeHosts) this.startApiServer(node);
     await Promise.all(nodeHosts.map((n) => this.waitApiServer(n, 180_000)));
+    if (this.mode === 'bgp')
+      await startBird(this.lab, birdFiles(this.lab.dir), { intervalMs: 100, multiplier: 3 });
     for (const node of nodeHosts) this.startSpeaker(node, opts.speakerArgs ?? []);
-    await this.owner(60_000);
+    if (this.mode === 'bgp') await this.nexthops(3, 60_000);
+    else await this.owner(60_000);
     // Node objects, so that `kubectl get nodes` through the VIP shows the three of them.
     const nodes = path.join(this.lab.dir, 'nodes.yaml');
     fs.writeFileSync(
@@ -215,7 +227,7 @@ export class ControlPlaneLab {
       `--tls-private-key-file=${path.join(d, 'serving.key')}`,
       `--token-auth-file=${path.join(d, 'tokens.csv')}`,
       '--authorization-mode=RBAC',
-      `--service-account-issuer=https://${cpVip}:${cpPort}`,
+      `--service-account-issuer=https://${this.vip}:${cpPort}`,
       `--service-account-key-file=${path.join(d, 'sa.pub')}`,
       `--service-account-signing-key-file=${path.join(d, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/16',
@@ -260,8 +272,16 @@ export class ControlPlaneLab {
     const proc = this.lab.spawn(node, process.execPath, [
       speakerMain,
       'control-plane',
-      `--vip=${cpVip}`,
+      `--vip=${this.vip}`,
       '--interface=eth0',
+      ...(this.mode === 'bgp'
+        ? [
+            `--mode=bgp`,
+            `--bgp-asn=${labNet.routerAsn}`,
+            `--bgp-routers=${hostV4('router')}:${labNet.routerAsn}`,
+            '--bgp-bfd=100msx3',
+          ]
+        : []),
       `--peers=${peers}`,
       `--key-file=${path.join(this.certDir, 'membership.key')}`,
       `--node-name=${node}`,
@@ -298,6 +318,14 @@ export class ControlPlaneLab {
     );
   }
 
+  /** Waits until the router's FIB has exactly `count` next hops for the VIP; returns them. */
+  nexthops(count: number, timeoutMs: number): Promise<string[]> {
+    return waitFor(`${count} next hops for ${this.vip}/32 in the router's FIB`, timeoutMs, async () => {
+      const hops = await this.lab.routeNexthops(`${this.vip}/32`);
+      return hops.length === count ? hops : undefined;
+    });
+  }
+
   kubectl(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return this.lab.exec(
       'client',
@@ -314,7 +342,7 @@ export class ControlPlaneLab {
     const proc = this.lab.spawn(
       'client',
       process.execPath,
-      [requestLoopMain, cpVip, String(cpPort), this.caFile, String(intervalMs), String(timeoutMs)],
+      [requestLoopMain, this.vip, String(cpPort), this.caFile, String(intervalMs), String(timeoutMs)],
       { stdio: 'pipe' },
     );
     return new RequestLoop(proc);
@@ -340,13 +368,13 @@ export class ControlPlaneLab {
   }
 }
 
-function kubeconfig(caFile: string): string {
+function kubeconfig(caFile: string, vip: string): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
     `- name: vip`,
-    `  cluster: {server: "https://${cpVip}:${cpPort}", certificate-authority: "${caFile}"}`,
+    `  cluster: {server: "https://${vip}:${cpPort}", certificate-authority: "${caFile}"}`,
     'users:',
     `- name: admin`,
     `  user: {token: "${adminToken}"}`,
