@@ -146,12 +146,16 @@ export class ControlPlaneLab {
   readonly speakers = new Map<NodeHost, LabProcess>();
   private etcd: LabProcess | undefined;
   kubeconfig = '';
-  readonly mode: 'l2' | 'bgp';
+  readonly mode: 'l2' | 'bgp' | 'keepalived';
   /** The VIP the speakers serve and the client uses. */
   readonly vip: string;
 
   /** bgp: BIRD on the router peers with the three nodes (iBGP, BFD 100 ms × 3), ECMP to the VIP. */
-  constructor(prefix: string, opts: { mode?: 'l2' | 'bgp' } = {}) {
+  /**
+   * keepalived: the seed's keepalived + HAProxy instead of Beacon, on the control-plane nodes
+   * themselves (HAProxy on VIP:6443, the API servers on their node address): the baseline.
+   */
+  constructor(prefix: string, opts: { mode?: 'l2' | 'bgp' | 'keepalived' } = {}) {
     this.lab = new Lab({ prefix });
     this.mode = opts.mode ?? 'l2';
     this.vip = this.mode === 'bgp' ? cpBgpVip : cpVip;
@@ -196,7 +200,8 @@ export class ControlPlaneLab {
     await Promise.all(nodeHosts.map((n) => this.waitApiServer(n, 180_000)));
     if (this.mode === 'bgp')
       await startBird(this.lab, birdFiles(this.lab.dir), { intervalMs: 100, multiplier: 3 });
-    for (const node of nodeHosts) this.startSpeaker(node, opts.speakerArgs ?? []);
+    if (this.mode === 'keepalived') for (const node of nodeHosts) await this.startKeepalived(node);
+    else for (const node of nodeHosts) this.startSpeaker(node, opts.speakerArgs ?? []);
     if (this.mode === 'bgp') await this.nexthops(3, 60_000);
     else await this.owner(60_000);
     // Node objects, so that `kubectl get nodes` through the VIP shows the three of them.
@@ -219,7 +224,8 @@ export class ControlPlaneLab {
     const d = this.certDir;
     const proc = this.lab.spawn(node, path.join(this.bins, 'kube-apiserver'), [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=0.0.0.0',
+      // keepalived + HAProxy: HAProxy holds VIP:6443, so the API server keeps to its node address.
+      `--bind-address=${this.mode === 'keepalived' ? hostV4(node) : '0.0.0.0'}`,
       `--advertise-address=${hostV4(node)}`,
       `--secure-port=${cpPort}`,
       `--cert-dir=${path.join(this.lab.dir, `cert-${node}`)}`,
@@ -289,6 +295,80 @@ export class ControlPlaneLab {
     ]);
     this.speakers.set(node, proc);
     return proc;
+  }
+
+  /**
+   * The seed's HAProxy (round robin over the three API servers, `check inter 10s downinter 5s`)
+   * and keepalived (VRRP, priorities 200/150/100, track `killall -0 haproxy` every 2 s), with
+   * lab addresses. HAProxy binds the VIP before keepalived gives it to the node: nonlocal bind.
+   */
+  async startKeepalived(node: NodeHost): Promise<void> {
+    const dir = path.join(this.lab.dir, `lb-${node}`);
+    fs.mkdirSync(dir, { recursive: true });
+    await this.lab.exec(node, 'sysctl', ['-qw', 'net.ipv4.ip_nonlocal_bind=1']);
+    const haproxy = path.join(dir, 'haproxy.cfg');
+    fs.writeFileSync(
+      haproxy,
+      [
+        'defaults',
+        '    timeout connect 5s',
+        '    timeout client 50s',
+        '    timeout server 50s',
+        'frontend k3s-frontend',
+        `    bind ${this.vip}:${cpPort}`,
+        '    mode tcp',
+        '    option tcplog',
+        '    default_backend k3s-backend',
+        'backend k3s-backend',
+        '    mode tcp',
+        '    option tcp-check',
+        '    balance roundrobin',
+        '    default-server inter 10s downinter 5s',
+        ...nodeHosts.map((n, i) => `    server server-${i + 1} ${hostV4(n)}:${cpPort} check`),
+        '',
+      ].join('\n'),
+    );
+    this.lab.spawn(node, 'haproxy', ['-db', '-f', haproxy]);
+    const priority = { node1: 200, node2: 150, node3: 100 }[node];
+    const keepalived = path.join(dir, 'keepalived.conf');
+    fs.writeFileSync(
+      keepalived,
+      [
+        'global_defs {',
+        `    router_id ${node}`,
+        '    script_user root',
+        '    enable_script_security',
+        '}',
+        'vrrp_script chk_haproxy {',
+        "    script '/usr/bin/killall -0 haproxy'",
+        '    interval 2',
+        '}',
+        'vrrp_instance haproxy-vip {',
+        '    interface eth0',
+        `    state ${node === 'node1' ? 'MASTER' : 'BACKUP'}`,
+        `    priority ${priority}`,
+        '    virtual_router_id 51',
+        '    virtual_ipaddress {',
+        `        ${this.vip}/24`,
+        '    }',
+        '    track_script {',
+        '        chk_haproxy',
+        '    }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    this.lab.spawn(node, 'keepalived', [
+      '--dont-fork',
+      '--log-console',
+      '--vrrp',
+      '-f',
+      keepalived,
+      '-p',
+      path.join(dir, 'keepalived.pid'),
+      '-r',
+      path.join(dir, 'vrrp.pid'),
+    ]);
   }
 
   /** Which nodes answer ARP for the VIP now (two probes). */
