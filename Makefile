@@ -13,7 +13,7 @@ export npm_config_audit := false
 # prometheus: promtool for the alerting rules' unit tests and the metrics lint, and the server the
 # monitoring lab test starts itself on a free loopback port (the package's own service is not used).
 # stress-ng: the CPU hog beside the scale and churn tests and benchmarks.
-DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus stress-ng
+DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus stress-ng keepalived haproxy psmisc
 # Image and install: `make image` builds IMAGE offline with Podman (see image/build.sh).
 VERSION := $(shell node -p "require('./package.json').version" 2>/dev/null)
 IMAGE ?= localhost/beacon:$(VERSION)
@@ -24,7 +24,7 @@ JEST := node --experimental-vm-modules --no-warnings=ExperimentalWarning node_mo
 STAMP := node_modules/.beacon-deps
 
 .PHONY: help deps debs build check lint format test test-unit test-integration test-e2e bench \
-        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-lab demo-bgp demo-down fuzz clean metallb bench-peers test-scale \
+        control-plane testenv-up testenv-down lab-up lab-down lab-status demo demo-lab demo-bgp demo-control-plane demo-down fuzz clean metallb bench-peers test-scale \
         monitoring image helm chart chart-golden manifests cluster-deps test-cluster demo-cluster
 
 help:
@@ -32,6 +32,7 @@ help:
 	@echo "make demo-lab      the same example on the process-based lab, left running (make demo-down stops it)"
 	@echo "make test          run every test (installs what it needs first)"
 	@echo "make demo-bgp      the same Service in BGP mode: ECMP from three nodes via BIRD (make demo-down stops either)"
+	@echo "make demo-control-plane  one VIP for three kube-apiservers on the lab: kubectl through it, a kill, the VIP on another node (make demo-down stops it)"
 	@echo "make check         type check, lint and format check"
 	@echo "make bench         benchmarks, printed as ratios against baselines from the same run"
 	@echo "make bench-peers   Beacon next to MetalLB itself (built once from its Go module), p50/p99 and ratios"
@@ -173,8 +174,13 @@ demo-lab: build control-plane
 demo-bgp: build control-plane
 	@node dist/test/demo.js up-bgp
 
+# `beacon-speaker control-plane` on the lab: the API server VIP of three control-plane nodes.
+demo-control-plane: build control-plane debs
+	@node dist/test/demo/control-plane-demo.js up
+
 demo-down:
 	@if [ -f dist/test/demo.js ]; then node dist/test/demo.js down; fi
+	@if [ -f dist/test/demo/control-plane-demo.js ]; then node dist/test/demo/control-plane-demo.js down; fi
 
 bench: build control-plane
 	@node --expose-gc dist/test/bench/run.js

@@ -27,61 +27,76 @@ const speakerFlags: readonly FlagSpec[] = [
   ...protocols.flatMap((p) => p.flags),
 ];
 
-await runComponent({
-  program: 'beacon-speaker',
-  summary: 'Announces Service IPs from this node: ARP/NDP in layer 2 mode, BGP to routers in BGP mode.',
-  flags: speakerFlags,
-  async start({ flags, log: rootLog, registry, shutdown, setReady }) {
-    const node = flags['node-name'];
-    if (!node) throw new Error('--node-name is required (or METALLB_NODE_NAME)');
-    const log = rootLog.with({ node });
-    const namespace = flags.namespace ?? 'metallb-system';
-    const lbClass = flags['lb-class'] || undefined;
-    const kubeConfig = loadKubeConfig(flags.kubeconfig);
-    log.info('using API server', { server: kubeConfig.getCurrentCluster()?.server, lbClass });
-    const kube = new KubeClient(kubeConfig);
-    const events = new EventRecorder({
-      sink: eventSink(kube),
-      component: 'beacon-speaker',
-      now: Date.now,
-      log,
-    });
+// `beacon-speaker control-plane ...`: the API server VIP mode (control-plane/main.ts), which
+// must not need the Kubernetes API; everything else below is the Service speaker.
+if (process.argv[2] === 'control-plane') {
+  const { runControlPlane } = await import('./control-plane/main.js');
+  await runControlPlane(process.argv.slice(3));
+} else {
+  await runSpeaker();
+}
 
-    // The same validated configuration the controller uses; the speaker also reads the Secrets
-    // that hold BGP passwords. Problems are reported by the controller, counted here too.
-    const metrics = new ConfigMetrics(registry);
-    const config = new ConfigSource({ transport: kube, namespace, log, secrets: true });
-    config.onChange((c) => metrics.update(c));
-    const cluster = new ClusterView({ transport: kube, log, ...(lbClass !== undefined ? { lbClass } : {}) });
-    // Hooks run in reverse: the protocols stop (hand over, withdraw) while the watches still run.
-    shutdown.add('watches', () => {
-      config.stop();
-      cluster.stop();
-    });
-    config.start();
-    cluster.start();
-    await Promise.all([config.synced, cluster.synced]);
+async function runSpeaker(): Promise<void> {
+  await runComponent({
+    program: 'beacon-speaker',
+    summary: 'Announces Service IPs from this node: ARP/NDP in layer 2 mode, BGP to routers in BGP mode.',
+    flags: speakerFlags,
+    async start({ flags, log: rootLog, registry, shutdown, setReady }) {
+      const node = flags['node-name'];
+      if (!node) throw new Error('--node-name is required (or METALLB_NODE_NAME)');
+      const log = rootLog.with({ node });
+      const namespace = flags.namespace ?? 'metallb-system';
+      const lbClass = flags['lb-class'] || undefined;
+      const kubeConfig = loadKubeConfig(flags.kubeconfig);
+      log.info('using API server', { server: kubeConfig.getCurrentCluster()?.server, lbClass });
+      const kube = new KubeClient(kubeConfig);
+      const events = new EventRecorder({
+        sink: eventSink(kube),
+        component: 'beacon-speaker',
+        now: Date.now,
+        log,
+      });
 
-    const owner = speakerPodOwner(process.env);
-    const ctx = {
-      ...(owner !== undefined ? { owner } : {}),
-      node,
-      namespace,
-      flags,
-      log,
-      registry,
-      kube,
-      events,
-      config,
-      cluster,
-    };
-    const running: RunningProtocol[] = [];
-    // Both protocols stop at once: a slow BGP withdrawal must not delay the L2 handover.
-    shutdown.add('protocols', async () => {
-      await Promise.all(running.map((r) => r.stop()));
-    });
-    for (const protocol of protocols)
-      running.push(await protocol.start({ ...ctx, log: log.with({ protocol: protocol.name }) }));
-    setReady(true);
-  },
-});
+      // The same validated configuration the controller uses; the speaker also reads the Secrets
+      // that hold BGP passwords. Problems are reported by the controller, counted here too.
+      const metrics = new ConfigMetrics(registry);
+      const config = new ConfigSource({ transport: kube, namespace, log, secrets: true });
+      config.onChange((c) => metrics.update(c));
+      const cluster = new ClusterView({
+        transport: kube,
+        log,
+        ...(lbClass !== undefined ? { lbClass } : {}),
+      });
+      // Hooks run in reverse: the protocols stop (hand over, withdraw) while the watches still run.
+      shutdown.add('watches', () => {
+        config.stop();
+        cluster.stop();
+      });
+      config.start();
+      cluster.start();
+      await Promise.all([config.synced, cluster.synced]);
+
+      const owner = speakerPodOwner(process.env);
+      const ctx = {
+        ...(owner !== undefined ? { owner } : {}),
+        node,
+        namespace,
+        flags,
+        log,
+        registry,
+        kube,
+        events,
+        config,
+        cluster,
+      };
+      const running: RunningProtocol[] = [];
+      // Both protocols stop at once: a slow BGP withdrawal must not delay the L2 handover.
+      shutdown.add('protocols', async () => {
+        await Promise.all(running.map((r) => r.stop()));
+      });
+      for (const protocol of protocols)
+        running.push(await protocol.start({ ...ctx, log: log.with({ protocol: protocol.name }) }));
+      setReady(true);
+    },
+  });
+}

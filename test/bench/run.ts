@@ -2,7 +2,7 @@
 // same run (ratios, not absolute times: the machine is shared and noisy). Benchmarks are never
 // timed assertions inside tests.
 //
-//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, l2-arp, l2-failover, l2-sim, speaker-churn)
+//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, control-plane-vip, l2-arp, l2-failover, l2-sim, speaker-churn)
 
 import { benchAllocator, type BenchResult } from './allocator-bench.js';
 import { benchBgpBfd } from './bgp-bfd-bench.js';
@@ -13,6 +13,7 @@ import { benchL2 } from './l2-bench.js';
 import { benchL2Failover } from './l2-failover-bench.js';
 import { benchSpeakerChurn } from './speaker-churn-bench.js';
 import { benchL2Sim } from './l2-sim-bench.js';
+import { benchControlPlaneVip } from './control-plane-vip-bench.js';
 
 const benches: Record<string, { title: string; run: () => Promise<BenchResult[]> }> = {
   allocator: {
@@ -55,6 +56,11 @@ const benches: Record<string, { title: string; run: () => Promise<BenchResult[]>
     title:
       'Layer 2 failover on the lab, 20 SIGKILLs and 20 unplugs of the owner (goal: 1 s to the new owner’s gratuitous ARP)',
     run: () => benchL2Failover(),
+  },
+  'control-plane-vip': {
+    title:
+      'Control-plane VIP on the lab: Beacon L2, Beacon BGP (BFD 100 ms x 3) and keepalived + HAProxy (the seed’s settings), SIGKILL, SIGTERM, SIGSTOP of the owner’s API server and unplug, CP_BENCH_TRIALS each (goals: Beacon p99 ≤ 1 s L2, ≤ 0.5 s BGP, fewer failed requests than keepalived + HAProxy)',
+    run: () => benchControlPlaneVip(),
   },
 };
 

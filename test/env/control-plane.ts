@@ -86,7 +86,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function makeCertificates(dir: string, ips: string[]): Promise<void> {
+export async function makeCertificates(dir: string, ips: string[]): Promise<void> {
   const o = (args: string[]) => run('openssl', args, { cwd: dir });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await o([

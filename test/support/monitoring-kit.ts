@@ -15,6 +15,7 @@ import { ControllerMetrics } from '../../controller/metrics.js';
 import { ConfigMetrics } from '../../lib/config/reporter.js';
 import { Layer2Metrics } from '../../speaker/layer2/metrics.js';
 import { BgpMetrics } from '../../speaker/bgp/metrics.js';
+import { ControlPlaneMetrics } from '../../speaker/control-plane/metrics.js';
 import { registerBfdMetrics } from '../../speaker/bgp/bfd/metrics.js';
 import type { BfdPeerStats } from '../../speaker/bgp/bfd/index.js';
 
@@ -62,6 +63,8 @@ export function buildRegistries(opts: { samples?: boolean } = {}): Record<Compon
   new ConfigMetrics(speaker);
   new Layer2Metrics(speaker);
   new BgpMetrics(speaker);
+  // `beacon-speaker control-plane` is the same binary in another process: its families are the speaker's.
+  new ControlPlaneMetrics(speaker);
   // The BFD families read the sessions at scrape time: one Up session gives each a sample.
   const bfdSample = {
     peer: '192.0.2.1',

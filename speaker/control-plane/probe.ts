@@ -1,0 +1,127 @@
+// The I/O edge of health.ts: one probe is GET <url>/readyz and GET <url>/livez over TLS, each
+// on a new connection (a kept-alive connection would hide a listener that stopped accepting),
+// with a timeout. The loop probes every interval and feeds HealthTracker; it never throws.
+
+import fs from 'node:fs';
+import https from 'node:https';
+import { HealthTracker, type HealthChange, type ProbeResult } from './health.js';
+import type { HealthSettings } from './config.js';
+
+function get(url: string, timeoutMs: number, ca: Buffer | undefined): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: ProbeResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    let req: ReturnType<typeof https.get>;
+    try {
+      req = https.get(
+        url,
+        {
+          agent: false,
+          // Without a CA the probe only reads a status code from a server on this node; the
+          // API server's certificate need not name 127.0.0.1 for that.
+          ...(ca !== undefined ? { ca } : { rejectUnauthorized: false }),
+          headers: { accept: 'text/plain' },
+        },
+        (res) => {
+          res.resume();
+          const status = res.statusCode ?? 0;
+          res.on('end', () =>
+            finish(
+              status === 200 ? { ok: true } : { ok: false, reason: `${url}: HTTP ${status}`, declined: true },
+            ),
+          );
+          res.on('error', (err) => finish({ ok: false, reason: `${url}: ${err.message}` }));
+        },
+      );
+    } catch (err) {
+      finish({ ok: false, reason: `${url}: ${(err as Error).message}` });
+      return;
+    }
+    const timer = setTimeout(() => {
+      finish({ ok: false, reason: `${url}: no answer within ${timeoutMs} ms` });
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (err) => finish({ ok: false, reason: `${url}: ${err.message}` }));
+  });
+}
+
+/** One probe: both endpoints; the first failure (a declined /readyz first) is the result. */
+export async function probeApiServer(base: string, timeoutMs: number, ca?: Buffer): Promise<ProbeResult> {
+  const [ready, live] = await Promise.all([
+    get(`${base}/readyz`, timeoutMs, ca),
+    get(`${base}/livez`, timeoutMs, ca),
+  ]);
+  if (!ready.ok) return ready;
+  if (!live.ok) return { ok: false, reason: live.reason };
+  return { ok: true };
+}
+
+export interface HealthMonitorOptions {
+  readonly settings: HealthSettings;
+  readonly now: () => number;
+  readonly onChange: (change: HealthChange, tracker: HealthTracker) => void;
+  /** Every failed probe while the node is not ready yet or still ready (for the first-error log). */
+  readonly onFailure?: (reason: string) => void;
+  readonly probe?: (base: string, timeoutMs: number, ca?: Buffer) => Promise<ProbeResult>;
+}
+
+export class HealthMonitor {
+  readonly tracker: HealthTracker;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private ca: Buffer | undefined;
+
+  constructor(private readonly o: HealthMonitorOptions) {
+    this.tracker = new HealthTracker(o.settings, o.now());
+  }
+
+  /** Reads the CA file (throws naming the flag) and starts probing. */
+  start(): void {
+    const caFile = this.o.settings.caFile;
+    if (caFile !== undefined) {
+      try {
+        this.ca = fs.readFileSync(caFile);
+      } catch (err) {
+        throw new Error(`--health-ca ${JSON.stringify(caFile)}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    void this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    const started = this.o.now();
+    let result: ProbeResult;
+    try {
+      result = await (this.o.probe ?? probeApiServer)(
+        this.o.settings.url,
+        this.o.settings.timeoutMs,
+        this.ca,
+      );
+    } catch (err) {
+      result = { ok: false, reason: (err as Error).message };
+    }
+    if (this.stopped) return;
+    if (!result.ok) this.o.onFailure?.(result.reason);
+    const change = this.tracker.observe(result, this.o.now());
+    if (change !== undefined) {
+      try {
+        this.o.onChange(change, this.tracker);
+      } catch {
+        // The handler logs its own failures; the probe loop must go on.
+      }
+    }
+    const wait = Math.max(0, this.o.settings.intervalMs - (this.o.now() - started));
+    this.timer = setTimeout(() => void this.loop(), wait);
+  }
+}
