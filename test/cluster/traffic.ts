@@ -50,8 +50,10 @@ export class RequestLoop {
 
 /**
  * The router's next hops for `ip`, sampled every 250 ms until stop(): every change, with the
- * time it was seen (seconds since the epoch, as the request loop writes them), so that a failed
- * request can be matched with a change of the ECMP route.
+ * time it was seen (seconds since the epoch, as the request loop writes them) and the next hop
+ * the router's kernel picks for the client's packets to `ip` after it (`ip route get ... iif`),
+ * so that a failed request can be matched with a change of the ECMP route that moved the
+ * client's flow to another node.
  */
 export class NexthopWatch {
   private readonly changes: string[] = [];
@@ -60,6 +62,15 @@ export class NexthopWatch {
   private readonly done: Promise<void>;
 
   constructor(cluster: Cluster, ip: string) {
+    const flowVia = async (): Promise<string> => {
+      const res = await cluster.lab.exec(
+        'router',
+        'ip',
+        ['route', 'get', ip, 'from', hostV4('client'), 'iif', 'eth0'],
+        { check: false },
+      );
+      return /\bvia (\S+)/.exec(res.stdout)?.[1] ?? 'none';
+    };
     this.done = (async () => {
       while (this.running) {
         const now = (Date.now() / 1000).toFixed(3);
@@ -67,7 +78,7 @@ export class NexthopWatch {
           .sort()
           .join(',');
         if (this.last !== undefined && hops !== this.last)
-          this.changes.push(`${now} ${this.last} -> ${hops}`);
+          this.changes.push(`${now} ${this.last} -> ${hops} (client flow via ${await flowVia()})`);
         this.last = hops;
         await sleep(250);
       }
