@@ -30,7 +30,7 @@ STAMP := node_modules/.beacon-deps
 help:
 	@echo "make demo          Beacon as Pods on a real 3-node cluster: the layer 2 example, curl through its IP (KEEP=1 keeps it up)"
 	@echo "make demo-lab      the same example on the process-based lab, left running (make demo-down stops it)"
-	@echo "make test          run every test (installs what it needs first)"
+	@echo "make test          run every test, the real-cluster scenarios last (installs what it needs first)"
 	@echo "make demo-bgp      the same Service in BGP mode: ECMP from three nodes via BIRD (make demo-down stops either)"
 	@echo "make demo-control-plane  one VIP for three kube-apiservers on the lab: kubectl through it, a kill, the VIP on another node (make demo-down stops it)"
 	@echo "make check         type check, lint and format check"
@@ -119,8 +119,11 @@ manifests: control-plane
 	  mv dist/manifests/beacon-native.yaml.tmp dist/manifests/beacon-native.yaml
 	@echo "dist/manifests/beacon-native.yaml ($(IMAGE))"
 
-test: build control-plane chart metallb
+# The real-cluster scenarios run last, on their own (each brings up a three-node cluster; about
+# 7 minutes on a loaded 2-core machine once the node binaries and the images are cached).
+test: build control-plane chart metallb cluster-deps
 	$(JEST) --selectProjects unit integration e2e
+	$(JEST) --selectProjects cluster --runInBand
 
 test-unit: build chart
 	$(JEST) --selectProjects unit
@@ -133,15 +136,17 @@ test-e2e: build control-plane
 
 # Beacon's image on a real three-node cluster (kubelets, kube-proxy; root): a rolling update
 # of the speakers under a client request loop, failovers, helm upgrade and uninstall.
-# BEACON_KUBE_PROXY_MODE=nftables runs kube-proxy in nftables mode (default iptables).
-CLUSTER_DEB_PACKAGES := containerd runc containernetworking-plugins iptables nftables mmdebstrap podman
+# BEACON_KUBE_PROXY_MODE=nftables runs kube-proxy in nftables mode (default iptables); the IPVS
+# scenario (strictARP) runs where the kernel has IPVS and says why it is skipped elsewhere.
+# ipset: kube-proxy's IPVS mode needs the tool (it checks its version before anything else).
+CLUSTER_DEB_PACKAGES := containerd runc containernetworking-plugins iptables nftables ipset mmdebstrap podman
 cluster-deps: build chart image
 	@$(MAKE) --no-print-directory debs DEB_PACKAGES="$(CLUSTER_DEB_PACKAGES)"
 	@test/env/build-control-plane.sh --with-nodes >/dev/null
 	@test/cluster/build-images.sh >/dev/null
 
 test-cluster: cluster-deps
-	$(JEST) --selectProjects cluster
+	$(JEST) --selectProjects cluster --runInBand
 
 # The layer 2 example on the real cluster: Beacon installed with Helm from the image just built, three
 # real Pods behind kube-proxy, curl from the client. Tears down at the end (KEEP=1: on Ctrl-C).

@@ -3,8 +3,9 @@
 // ts-jest are used because their dependency tree has no per-platform binary packages, which
 // the npm mirror here only partly serves (that broke `npm ci` with Jest 30 and SWC).
 // Three projects: unit tests (pure, fast), integration tests (a real control plane) and e2e
-// tests (the control plane plus the network lab, root only). A fourth, cluster, runs only on
-// request (`make test-cluster`): Beacon's image on a real three-node cluster (test/cluster/).
+// tests (the control plane plus the network lab, root only). A fourth, cluster, is Beacon's
+// image on a real three-node cluster (test/cluster/): `make test` runs it last and in band (one
+// cluster at a time), `make test-cluster` alone.
 
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true, diagnostics: false }],

@@ -28,6 +28,7 @@ import {
   type InterfaceSnapshot,
 } from './responder/interfaces.js';
 import { Responder, type OwnedIp } from './responder/responder.js';
+import { StrictArpCheck } from './responder/strict-arp.js';
 import type { Peer } from './membership/index.js';
 import { ETH_P_ARP, PacketSocket } from '../native/index.js';
 import { planL2, type Election, type IPOwnership, type L2Plan } from './plan/index.js';
@@ -211,9 +212,11 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
     }
     loop?.setHealth(h);
   }
+  const strictArp = new StrictArpCheck((message) => log.warn(message));
   const watcher = await InterfaceWatcher.start({
     onChange: (snapshot) => {
       interfaces = snapshot;
+      strictArp.check(snapshot.links.map((l) => l.name));
       probeRawSocket();
       responder.setInterfaces(snapshot);
       checkPlacement();

@@ -3,15 +3,11 @@
 // what operators do to it happens: a rolling update of the speakers, a speaker Pod deleted, the
 // leading controller Pod deleted, `helm upgrade` and `helm uninstall`. Root only.
 
-import fs from 'node:fs';
-import path from 'node:path';
 import { arpFromClient, curlFromClient } from '../demo/probes.js';
-import { routeClientViaRouter } from '../demo/bgp.js';
-import { repoRoot } from '../env/control-plane.js';
-import { hostMac, hostV4, isRoot, labNet, nodeHosts, type LabProcess, type NodeHost } from '../e2e/lab.js';
-import { birdConfig } from '../e2e/router.js';
+import { hostMac, hostV4, isRoot, nodeHosts, type NodeHost } from '../e2e/lab.js';
 import {
   applySeed,
+  type PodInfo,
   beaconNs,
   helmInstall,
   ingressIp,
@@ -22,45 +18,11 @@ import {
   waitRolledOut,
 } from './beacon.js';
 import { Cluster, proxyModeFromEnv } from './cluster.js';
+import { BgpMode, NexthopWatch, RequestLoop } from './traffic.js';
 
 const prefix = process.env.LAB_PREFIX ?? 'bcn-';
 const describeRoot = isRoot() ? describe : describe.skip;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * A client that requests the Service IP in a loop; each request is one line: `ok <time>` or
- * `fail <time> curl=<exit code> http=<status>` (time: seconds since the epoch, for matching
- * a failure with the logs).
- */
-class RequestLoop {
-  private readonly proc: LabProcess;
-  private readonly file: string;
-
-  constructor(cluster: Cluster, name: string) {
-    this.file = path.join(cluster.lab.dir, 'logs', `requests-${name}.log`);
-    const script =
-      `while :; do t=$(date +%s.%N); ` +
-      `code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' http://${serviceIp}/); rc=$?; ` +
-      `if [ "$code" = 200 ]; then echo "ok $t"; else echo "fail $t curl=$rc http=$code"; fi; ` +
-      `sleep 0.05; done`;
-    this.proc = cluster.lab.spawn('client', 'sh', ['-c', script], { logFile: this.file });
-  }
-
-  lines(): string[] {
-    return fs.existsSync(this.file) ? fs.readFileSync(this.file, 'utf8').split('\n') : [];
-  }
-
-  counts(): { ok: number; fail: number; failures: string[] } {
-    const lines = this.lines();
-    const failures = lines.filter((l) => l.startsWith('fail '));
-    return { ok: lines.filter((l) => l.startsWith('ok ')).length, fail: failures.length, failures };
-  }
-
-  async stop(): Promise<{ ok: number; fail: number; failures: string[] }> {
-    await this.proc.stop(1000);
-    return this.counts();
-  }
-}
 
 /** The node whose MAC the client's ARP requests for the Service IP get (exactly one). */
 async function arpOwner(cluster: Cluster): Promise<NodeHost> {
@@ -92,6 +54,83 @@ async function leaseHolder(cluster: Cluster): Promise<string> {
     '-o',
     'jsonpath={.spec.holderIdentity}',
   ]);
+}
+
+/** The one-replica app behind the externalTrafficPolicy: Local Service. */
+const localApp = 'myapp-local';
+const localAppObjects = JSON.stringify({
+  apiVersion: 'v1',
+  kind: 'List',
+  items: [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: localApp, namespace: 'default' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: localApp } },
+        template: {
+          metadata: { labels: { app: localApp } },
+          spec: {
+            terminationGracePeriodSeconds: 5,
+            containers: [{ name: 'myapp', image: 'ikubernetes/myapp:v1', ports: [{ containerPort: 80 }] }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: localApp, namespace: 'default' },
+      spec: {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        selector: { app: localApp },
+        ports: [{ port: 80, targetPort: 80 }],
+      },
+    },
+  ],
+});
+
+/** Applies the Local app (idempotent); resolves with its Service IP and its one ready Pod. */
+async function localAppUp(cluster: Cluster): Promise<{ ip: string; pod: PodInfo }> {
+  await cluster.kubectl(['apply', '-f', '-'], localAppObjects);
+  let ip = '';
+  await cluster.waitFor(`an IP for ${localApp}`, 60_000, async () => {
+    ip = await ingressIp(cluster, localApp);
+    return ip !== '';
+  });
+  let pod: PodInfo | undefined;
+  await cluster.waitFor(`one ready ${localApp} Pod`, 180_000, async () => {
+    const ready = (await pods(cluster, 'default', `app=${localApp}`)).filter((p) => p.ready);
+    pod = ready.length === 1 ? ready[0] : undefined;
+    return pod !== undefined;
+  });
+  return { ip, pod: pod! };
+}
+
+/**
+ * Moves the Local app's only Pod to another node, as a drain does: the node is cordoned and
+ * the Pod deleted, so the Deployment's replacement lands elsewhere. Resolves with the new
+ * Pod once it is ready; the node stays cordoned until `uncordon`.
+ */
+async function rescheduleLocalPod(cluster: Cluster, from: PodInfo): Promise<PodInfo> {
+  await cluster.kubectl(['cordon', from.node]);
+  await cluster.kubectl(['delete', 'pod', from.name, '-n', 'default', '--wait=false']);
+  let next: PodInfo | undefined;
+  await cluster.waitFor(`the ${localApp} Pod ready on another node`, 180_000, async () => {
+    next = (await pods(cluster, 'default', `app=${localApp}`)).find(
+      (p) => p.ready && p.uid !== from.uid && p.node !== from.node,
+    );
+    return next !== undefined;
+  });
+  return next!;
+}
+
+/** Which Pod answered the client through `ip` (the app's /hostname.html), '' if none did. */
+async function servedBy(cluster: Cluster, ip: string): Promise<string> {
+  const res = await curlFromClient(cluster.lab, `http://${ip}/hostname.html`);
+  return res.code === 0 ? res.body.trim() : '';
 }
 
 describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyModeFromEnv()})`, () => {
@@ -224,27 +263,87 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
     await cluster.kubectl(['delete', 'service', 'after-failover', '-n', 'default']);
   }, 300_000);
 
-  it('BGP mode: loses no request while the speaker DaemonSet rolls (BIRD on the router, ECMP)', async () => {
-    // The layer 2 example's pool announced over BGP instead (test/demo/seed-002-bgp.yaml): BIRD
-    // in the router namespace peers with the three nodes; the client reaches the Service IP via
-    // the router, which spreads flows over the nodes that announce it.
-    const dir = path.join(cluster.lab.dir, 'bird');
-    fs.mkdirSync(dir, { recursive: true });
-    const conf = path.join(dir, 'bird.conf');
-    const socket = path.join(dir, 'bird.ctl');
-    const peers = nodeHosts.map((n) => ({ address: hostV4(n), asn: labNet.routerAsn }));
-    fs.writeFileSync(conf, birdConfig({ asn: labNet.routerAsn, peers }, path.join(dir, 'bird.log')));
-    const bird = cluster.lab.spawn('router', 'bird', ['-f', '-c', conf, '-s', socket]);
-    const bgpFile = path.join(repoRoot, 'test/demo/seed-002-bgp.yaml');
+  it('externalTrafficPolicy Local, layer 2: the announcing node follows the only Pod to another node', async () => {
+    const { ip, pod } = await localAppUp(cluster);
+    expect(ip).not.toBe(serviceIp);
+    // Only the node with the ready local endpoint may answer (kube-proxy drops the Service's
+    // traffic on the others), and the client's requests reach that very Pod.
+    await cluster.waitFor(`ARP for ${ip} answered by ${pod.node}`, 60_000, async () => {
+      const answers = await arpFromClient(cluster.lab, ip, 3000);
+      return answers.length === 1 && answers[0]?.node === pod.node;
+    });
+    await cluster.waitFor(
+      `${pod.name} serving ${ip}`,
+      60_000,
+      async () => (await servedBy(cluster, ip)) === pod.name,
+    );
     try {
-      await cluster.kubectl(['delete', 'l2advertisement', 'example', '-n', beaconNs]);
-      await cluster.kubectl(['apply', '-f', bgpFile]);
-      await routeClientViaRouter(cluster.lab, serviceIp);
+      const moved = await rescheduleLocalPod(cluster, pod);
+      expect(moved.node).not.toBe(pod.node);
+      await cluster.waitFor(`ARP for ${ip} answered by ${moved.node} alone`, 120_000, async () => {
+        const answers = await arpFromClient(cluster.lab, ip, 3000);
+        return answers.length === 1 && answers[0]?.node === moved.node;
+      });
+      const status = JSON.parse(
+        await cluster.kubectl([
+          'get',
+          'servicel2statuses.metallb.io',
+          '-n',
+          beaconNs,
+          '-l',
+          `metallb.io/service-name=${localApp}`,
+          '-o',
+          'json',
+        ]),
+      ) as { items: { status?: { node?: string } }[] };
+      expect(status.items.map((i) => i.status?.node)).toEqual([moved.node]);
+      // The client follows the gratuitous ARP: its requests reach the new Pod.
+      await cluster.waitFor(
+        `${moved.name} serving ${ip}`,
+        60_000,
+        async () => (await servedBy(cluster, ip)) === moved.name,
+      );
+    } finally {
+      await cluster.kubectl(['uncordon', pod.node]);
+    }
+  }, 600_000);
+
+  describe('BGP mode (BIRD on the router, ECMP, graceful restart)', () => {
+    let bgp: BgpMode | undefined;
+    let localIp = '';
+
+    beforeAll(async () => {
+      localIp = (await localAppUp(cluster)).ip;
+      bgp = await BgpMode.start(cluster, [serviceIp, localIp]);
       await cluster.waitFor('three ECMP next hops on the router', 120_000, async () => {
         return (await cluster.lab.routeNexthops(`${serviceIp}/32`)).length === nodeHosts.length;
       });
+    }, 600_000);
+
+    afterAll(async () => {
+      await cluster.kubectl([
+        'delete',
+        'deployment,service',
+        localApp,
+        '-n',
+        'default',
+        '--ignore-not-found',
+      ]);
+      await bgp?.stop();
+      await cluster.waitFor('the page over layer 2 again', 120_000, async () =>
+        (await curlFromClient(cluster.lab, `http://${serviceIp}/`)).body.includes(myappPage),
+      );
+    }, 300_000);
+
+    it('loses no request while the speaker DaemonSet rolls, and the router keeps every next hop', async () => {
       const loop = new RequestLoop(cluster, 'speaker-rollout-bgp');
       await cluster.waitFor('first answers', 30_000, async () => loop.counts().ok >= 5);
+      // Each speaker closes its session without withdrawing (graceful restart): BIRD keeps the
+      // node's route as stale until the new speaker's End-of-RIB, so the ECMP route never
+      // changes. A route that changed would move the client's flow to another next hop in
+      // mid-connection (the router's hash picks the next hop per packet), and that node's
+      // kube-proxy has no connection-tracking entry for it: the request fails.
+      const watch = new NexthopWatch(cluster, serviceIp);
       await cluster.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
       await cluster.kubectl([
         'rollout',
@@ -257,27 +356,48 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
       await cluster.waitFor('three next hops again', 120_000, async () => {
         return (await cluster.lab.routeNexthops(`${serviceIp}/32`)).length === nodeHosts.length;
       });
+      await sleep(3000); // the last speaker's End-of-RIB ends the stale period: nothing may go then
+      const changes = await watch.stop();
       const counts = await loop.stop();
       process.stdout.write(
-        `speaker rolling update, BGP mode: ${counts.ok} requests answered, ${counts.fail} failed\n`,
+        `speaker rolling update, BGP mode: ${counts.ok} requests answered, ${counts.fail} failed, ` +
+          `${changes.length} next-hop changes at the router\n`,
       );
-      const birdLog = fs.readFileSync(path.join(dir, 'bird.log'), 'utf8').split('\n').slice(-40);
-      expect({ failures: counts.failures, birdLog: counts.fail ? birdLog : [] }).toEqual({
-        failures: [],
-        birdLog: [],
-      });
+      expect({
+        failures: counts.failures,
+        nexthopChanges: changes,
+        birdLog: counts.fail + changes.length ? bgp!.birdLog() : [],
+      }).toEqual({ failures: [], nexthopChanges: [], birdLog: [] });
       expect(counts.ok).toBeGreaterThan(10);
-    } finally {
-      // Back to layer 2 for the next test.
-      await cluster.kubectl(['delete', '-f', bgpFile, '--ignore-not-found']).catch(() => '');
-      await cluster.kubectl(['apply', '-f', path.join(repoRoot, 'manifests/samples/seed-002.yaml')]);
-      await cluster.lab.exec('client', 'ip', ['route', 'del', `${serviceIp}/32`], { check: false });
-      await bird.stop();
-    }
-    await cluster.waitFor('the page over layer 2 again', 120_000, async () =>
-      (await curlFromClient(cluster.lab, `http://${serviceIp}/`)).body.includes(myappPage),
-    );
-  }, 900_000);
+    }, 900_000);
+
+    it('externalTrafficPolicy Local: only the node with the Pod announces, and it follows the Pod', async () => {
+      const { pod } = await localAppUp(cluster);
+      await cluster.waitFor(`${localIp} announced by ${pod.node} alone`, 60_000, async () => {
+        return (await cluster.lab.routeNexthops(`${localIp}/32`)).join() === hostV4(pod.node as NodeHost);
+      });
+      await cluster.waitFor(
+        `${pod.name} serving ${localIp}`,
+        60_000,
+        async () => (await servedBy(cluster, localIp)) === pod.name,
+      );
+      try {
+        const moved = await rescheduleLocalPod(cluster, pod);
+        await cluster.waitFor(`${localIp} announced by ${moved.node} alone`, 120_000, async () => {
+          return (await cluster.lab.routeNexthops(`${localIp}/32`)).join() === hostV4(moved.node as NodeHost);
+        });
+        await cluster.waitFor(
+          `${moved.name} serving ${localIp}`,
+          60_000,
+          async () => (await servedBy(cluster, localIp)) === moved.name,
+        );
+        // The Cluster-policy Service is still announced by every node.
+        expect((await cluster.lab.routeNexthops(`${serviceIp}/32`)).length).toBe(nodeHosts.length);
+      } finally {
+        await cluster.kubectl(['uncordon', pod.node]);
+      }
+    }, 600_000);
+  });
 
   it('helm upgrade rolls the new values out and keeps serving; helm uninstall removes Beacon', async () => {
     const loop = new RequestLoop(cluster, 'helm-upgrade');

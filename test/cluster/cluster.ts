@@ -21,6 +21,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { ControlPlane, repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { Lab, hostV4, nodeHosts, processAlive, type LabProcess, type NodeHost } from '../e2e/lab.js';
 import { relayRootEndpoint, targetFromUrl, type Relay } from '../e2e/relay.js';
@@ -90,13 +91,40 @@ export interface ClusterOptions {
   proxyMode?: ProxyMode;
 }
 
-export type ProxyMode = 'iptables' | 'nftables';
+export const proxyModes = ['iptables', 'nftables', 'ipvs'] as const;
+export type ProxyMode = (typeof proxyModes)[number];
 
 export function proxyModeFromEnv(): ProxyMode {
   const mode = process.env.BEACON_KUBE_PROXY_MODE ?? 'iptables';
-  if (mode !== 'iptables' && mode !== 'nftables')
-    throw new Error(`BEACON_KUBE_PROXY_MODE="${mode}": use iptables or nftables`);
-  return mode;
+  const known = proxyModes.find((m) => m === mode);
+  if (known === undefined)
+    throw new Error(`BEACON_KUBE_PROXY_MODE="${mode}": use one of ${proxyModes.join(', ')}`);
+  return known;
+}
+
+/**
+ * Why kube-proxy cannot run in IPVS mode on this machine, or undefined when it can. The kernel
+ * creates /proc/net/ip_vs in every network namespace once IPVS is in it (built in, or the
+ * ip_vs module loaded); loading a module would change the host's kernel, which the lab never
+ * does, so a missing ip_vs is a reason to skip, not something to fix.
+ */
+export function ipvsUnavailable(): string | undefined {
+  if (fs.existsSync('/proc/net/ip_vs')) return undefined;
+  let config = '';
+  try {
+    config = zlib.gunzipSync(fs.readFileSync('/proc/config.gz')).toString('utf8');
+  } catch {
+    /* no kernel configuration exposed */
+  }
+  const setting = (name: string): string =>
+    new RegExp(`^${name}=(\\w+)$`, 'm').exec(config)?.[1] ??
+    (config.includes(`# ${name} is not set`) ? 'not set' : 'unknown');
+  return (
+    `the kernel has no IPVS: /proc/net/ip_vs does not exist` +
+    (config
+      ? ` (CONFIG_IP_VS ${setting('CONFIG_IP_VS')}, CONFIG_MODULES ${setting('CONFIG_MODULES')} in /proc/config.gz)`
+      : '')
+  );
 }
 
 interface NodeRun {
@@ -499,6 +527,10 @@ function kubeProxyConfig(dir: string, node: NodeHost, mode: ProxyMode): string {
       clientConnection: { kubeconfig: path.join(dir, 'kubeconfig') },
       hostnameOverride: node,
       mode,
+      // IPVS binds every Service IP to the kube-ipvs0 dummy interface, so without strictARP
+      // (arp_ignore=1, arp_announce=2) each node's kernel would answer ARP for the LoadBalancer
+      // IPs too: MetalLB requires it (https://metallb.universe.tf/installation/#preparation).
+      ...(mode === 'ipvs' ? { ipvs: { strictARP: true } } : {}),
       clusterCIDR: clusterNet.podCidr,
       healthzBindAddress: '127.0.0.1:10256',
       metricsBindAddress: '127.0.0.1:10249',
