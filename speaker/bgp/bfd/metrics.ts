@@ -5,8 +5,22 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BfdPeerStats } from './index.js';
 
-export function registerBfdMetrics(registry: Registry, stats: () => readonly BfdPeerStats[]): void {
+export function registerBfdMetrics(
+  registry: Registry,
+  stats: () => readonly BfdPeerStats[],
+  workerRestarts: () => number = () => 0,
+): void {
   const registers = [registry];
+  // Beacon's own: the thread that runs the sessions (client.ts) was lost and replaced.
+  new Counter({
+    name: 'beacon_bfd_worker_restarts_total',
+    help: 'BFD worker threads that failed or exited and were replaced (their sessions were reset)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(workerRestarts());
+    },
+  });
   new Gauge({
     name: 'metallb_bfd_session_up',
     help: 'BFD session state (1 is up, 0 is down)',
