@@ -32,5 +32,6 @@ export async function benchSpeakerChurn(opts: ChurnOptions = {}): Promise<BenchR
     push(`at ${m.services} Services: controller RSS`, m.controllerRssMB, 'MB');
   }
   for (const d of r.dropDetails.slice(0, 20)) process.stderr.write(`speaker-churn: drop: ${d}\n`);
+  for (const e of r.speakerEvents.slice(0, 40)) process.stderr.write(`speaker-churn: speaker log: ${e}\n`);
   return rows;
 }

@@ -65,6 +65,11 @@ export interface ChurnResult {
   deleteMs: number;
   lag: SpeakerLag[];
   memory: MemoryAt[];
+  /**
+   * The speakers' own account: their log lines about BFD and BGP sessions going down and about
+   * the BFD worker (which side saw a failure first, and why).
+   */
+  speakerEvents: string[];
 }
 
 const bfdMs = 100;
@@ -180,6 +185,7 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     nodeHosts.map((n) => [n, { p99: 0, max: 0 }]),
   );
   const memory: MemoryAt[] = [];
+  const speakerEvents: string[] = [];
   const result: Partial<ChurnResult> = {};
   try {
     const report = await demoUp({ mode: 'bgp', prefix, dir, out: () => undefined });
@@ -387,6 +393,13 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     log(
       `speaker-churn: deleted in ${(result.deleteMs / 1000).toFixed(1)} s; all withdrawn ${gone === undefined ? 'NOT within the timeout' : `${(result.routesWithdrawnMs! / 1000).toFixed(1)} s after the last delete`}`,
     );
+    // The speakers' own account of what went down and why.
+    for (const s of state.speakers) {
+      const text = fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : '';
+      for (const line of text.split('\n'))
+        if (/BFD down|BGP session down|BFD worker|hold timer/i.test(line))
+          speakerEvents.push(`${s.node}: ${line.trim().slice(0, 400)}`);
+    }
     // BIRD's own account of expiries.
     const birdLog = fs.existsSync(files.log) ? fs.readFileSync(files.log, 'utf8') : '';
     for (const line of birdLog.split('\n'))
@@ -411,5 +424,6 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     deleteMs: result.deleteMs ?? Number.NaN,
     lag: nodeHosts.map((node) => ({ node, ...lagWorst.get(node)! })),
     memory,
+    speakerEvents,
   };
 }
