@@ -63,6 +63,7 @@ export const bgp: Protocol = {
       ctx.registry,
       () => bfd.stats(),
       () => bfd.workerRestarts,
+      () => bfd.workerLag(),
     );
     const writerOptions = {
       node: ctx.node,

@@ -83,6 +83,11 @@ export class BgpBfd {
     };
   };
 
+  /** The BFD worker's event-loop delay over its last second, ms (0 before it reports). */
+  workerLag(): { p99Ms: number; maxMs: number } {
+    return this.manager instanceof BfdWorkerClient ? this.manager.workerLag() : { p99Ms: 0, maxMs: 0 };
+  }
+
   /** Every BFD session's state and counters (metrics). */
   stats(): BfdPeerStats[] {
     return this.manager?.stats() ?? [];

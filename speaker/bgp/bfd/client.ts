@@ -13,7 +13,13 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../lib/log.js';
 import type { BfdManagerEvents } from './edge.js';
 import type { BfdPeerProfile, BfdPeerStats, BfdStateChange } from './sessions.js';
-import { BfdSessionTable, type BfdListen, type FromBfdWorker, type ToBfdWorker } from './worker-protocol.js';
+import {
+  BfdSessionTable,
+  type BfdListen,
+  type FromBfdWorker,
+  type ToBfdWorker,
+  type WorkerLag,
+} from './worker-protocol.js';
 
 /** What BgpBfd needs of a BFD session owner: BfdManager in-process, or this worker client. */
 export interface BfdBackend extends EventEmitter<BfdManagerEvents> {
@@ -46,6 +52,7 @@ export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements B
   #worker: Worker | undefined;
   #stats: BfdPeerStats[] = [];
   #discarded = new Map<string, number>();
+  #lag: WorkerLag = { p99Ms: 0, maxMs: 0 };
   #closed = false;
   #restart: NodeJS.Timeout | undefined;
   /** Workers lost so far. */
@@ -93,6 +100,11 @@ export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements B
 
   discarded(): ReadonlyMap<string, number> {
     return this.#discarded;
+  }
+
+  /** The worker's event-loop delay over its last counters period (p99 and max, ms). */
+  workerLag(): WorkerLag {
+    return this.#lag;
   }
 
   /**
@@ -207,6 +219,7 @@ export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements B
         case 'stats':
           this.#stats = m.sessions.filter((s) => this.#table.has(s.peer));
           this.#discarded = new Map(m.discarded);
+          this.#lag = m.lag;
           return;
         case 'error':
           if (m.fatal) this.#o.log.error('BFD worker error', { where: m.where, error: m.message });

@@ -13,6 +13,11 @@ export interface BfdListen {
   readonly v6?: readonly string[];
 }
 
+export interface WorkerLag {
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
 export type ToBfdWorker =
   | {
       readonly type: 'start';
@@ -40,6 +45,8 @@ export type FromBfdWorker =
       readonly type: 'stats';
       readonly sessions: readonly BfdPeerStats[];
       readonly discarded: readonly (readonly [string, number])[];
+      /** The worker's own event-loop delay over the period since the last `stats`, ms. */
+      readonly lag: WorkerLag;
     }
   /** Something failed in the worker; `fatal` errors end it (the client starts a new one). */
   | {

@@ -10,6 +10,7 @@
 // the listening sockets is fatal: the worker says so and exits, and the client starts another.
 
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { BfdManager } from './edge.js';
 import type { FromBfdWorker, ToBfdWorker } from './worker-protocol.js';
@@ -29,10 +30,15 @@ const post = (m: FromBfdWorker): void => port.postMessage(m);
 let manager: BfdManager | undefined;
 let statsTimer: NodeJS.Timeout | undefined;
 let statsSoon: NodeJS.Immediate | undefined;
+/** This thread's own event-loop delay: what the sessions' timers and reads may be late by. */
+const delay = monitorEventLoopDelay({ resolution: 10 });
 
 function postStats(): void {
   if (!manager) return;
-  post({ type: 'stats', sessions: manager.stats(), discarded: [...manager.discarded()] });
+  // The histogram is in ns and holds what happened since the last report.
+  const lag = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+  delay.reset();
+  post({ type: 'stats', sessions: manager.stats(), discarded: [...manager.discarded()], lag });
 }
 
 function start(m: Extract<ToBfdWorker, { type: 'start' }>): void {
@@ -64,6 +70,7 @@ function start(m: Extract<ToBfdWorker, { type: 'start' }>): void {
       postStats();
     });
   });
+  delay.enable();
   statsTimer = setInterval(postStats, m.statsEveryMs);
   post({ type: 'ready', priority });
 }
@@ -86,6 +93,7 @@ port.on('message', (m: ToBfdWorker) => {
       case 'close':
         if (statsTimer) clearInterval(statsTimer);
         if (statsSoon) clearImmediate(statsSoon);
+        delay.disable();
         manager?.close({ adminDown: m.adminDown });
         manager = undefined;
         post({ type: 'closed' });
