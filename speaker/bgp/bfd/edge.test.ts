@@ -115,7 +115,7 @@ describe('BfdManager on loopback', () => {
     const peer = dgram.createSocket('udp4');
     await new Promise<void>((r) => peer.bind(0, '127.0.0.2', r));
     peer.setTTL(255);
-    const send = (state: number, yourDiscriminator: number): void => {
+    const send = (state: BfdState, yourDiscriminator: number): void => {
       const pkt = encodeControl({
         diag: 0,
         state,
