@@ -59,7 +59,12 @@ export const bgp: Protocol = {
     // Validated as a port number by the flag parser.
     const listenPort = ctx.flags['bgp-listen-port'];
     const bfd = new BgpBfd(ctx.log);
-    registerBfdMetrics(ctx.registry, () => bfd.stats());
+    registerBfdMetrics(
+      ctx.registry,
+      () => bfd.stats(),
+      () => bfd.workerRestarts,
+      () => bfd.workerLag(),
+    );
     const writerOptions = {
       node: ctx.node,
       namespace: ctx.namespace,
@@ -129,7 +134,7 @@ export const bgp: Protocol = {
         offCluster();
         bfd.onChange = undefined;
         await sessions.stop(mode);
-        bfd.close();
+        await bfd.close();
         await Promise.all([sessionStates.clear(), serviceStatuses.clear()]);
       },
     });

@@ -23,6 +23,8 @@ export async function benchSpeakerChurn(opts: ChurnOptions = {}): Promise<BenchR
   for (const l of r.lag) {
     push(`${l.node}: event-loop lag p99 (worst second)`, l.p99 * 1000, 'ms');
     push(`${l.node}: event-loop lag max (goal < ${lagGoalMs} ms)`, l.max * 1000, 'ms');
+    push(`${l.node}: BFD worker event-loop lag p99 (worst second)`, l.bfdP99 * 1000, 'ms');
+    push(`${l.node}: BFD worker event-loop lag max`, l.bfdMax * 1000, 'ms');
   }
   for (const m of r.memory) {
     m.speakerRssMB.forEach((v, i) => push(`at ${m.services} Services: speaker ${i + 1} RSS`, v, 'MB'));
@@ -32,5 +34,6 @@ export async function benchSpeakerChurn(opts: ChurnOptions = {}): Promise<BenchR
     push(`at ${m.services} Services: controller RSS`, m.controllerRssMB, 'MB');
   }
   for (const d of r.dropDetails.slice(0, 20)) process.stderr.write(`speaker-churn: drop: ${d}\n`);
+  for (const e of r.speakerEvents.slice(0, 40)) process.stderr.write(`speaker-churn: speaker log: ${e}\n`);
   return rows;
 }

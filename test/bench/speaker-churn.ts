@@ -8,7 +8,8 @@
 // - how long after the last create until BIRD has every Service's /32 with 3 paths, and how
 //   long after the last delete until they are all gone;
 // - each speaker's event-loop lag (prom-client's nodejs_eventloop_lag_p99/max_seconds, which
-//   restart at every scrape: scraped every second, the worst interval is kept);
+//   restart at every scrape: scraped every second, the worst interval is kept), and its BFD
+//   worker thread's (beacon_bfd_worker_eventloop_lag_*, per second);
 // - speaker and controller RSS when 1k, 5k and N Services exist, with the speakers' V8 heap.
 // Shared by the benchmark (speaker-churn-bench.ts) and the e2e test, which runs it smaller.
 
@@ -43,6 +44,9 @@ export interface SpeakerLag {
   /** Worst per-second p99 and max over the run, seconds. */
   p99: number;
   max: number;
+  /** The same for the speaker's BFD worker thread (beacon_bfd_worker_eventloop_lag_*). */
+  bfdP99: number;
+  bfdMax: number;
 }
 
 export interface MemoryAt {
@@ -65,6 +69,11 @@ export interface ChurnResult {
   deleteMs: number;
   lag: SpeakerLag[];
   memory: MemoryAt[];
+  /**
+   * The speakers' own account: their log lines about BFD and BGP sessions going down and about
+   * the BFD worker (which side saw a failure first, and why).
+   */
+  speakerEvents: string[];
 }
 
 const bfdMs = 100;
@@ -176,10 +185,11 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
   let stopWatch = false;
   const watchers: Promise<void>[] = [];
   const drops: string[] = [];
-  const lagWorst = new Map<NodeHost, { p99: number; max: number }>(
-    nodeHosts.map((n) => [n, { p99: 0, max: 0 }]),
+  const lagWorst = new Map<NodeHost, Omit<SpeakerLag, 'node'>>(
+    nodeHosts.map((n) => [n, { p99: 0, max: 0, bfdP99: 0, bfdMax: 0 }]),
   );
   const memory: MemoryAt[] = [];
+  const speakerEvents: string[] = [];
   const result: Partial<ChurnResult> = {};
   try {
     const report = await demoUp({ mode: 'bgp', prefix, dir, out: () => undefined });
@@ -275,6 +285,10 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
               const max = metricValue(res.stdout, 'nodejs_eventloop_lag_max_seconds');
               if (p99 > w.p99) w.p99 = p99;
               if (max > w.max) w.max = max;
+              const bfdP99 = metricValue(res.stdout, 'beacon_bfd_worker_eventloop_lag_p99_seconds');
+              const bfdMax = metricValue(res.stdout, 'beacon_bfd_worker_eventloop_lag_max_seconds');
+              if (bfdP99 > w.bfdP99) w.bfdP99 = bfdP99;
+              if (bfdMax > w.bfdMax) w.bfdMax = bfdMax;
             }),
           );
           await sleep(1000);
@@ -387,6 +401,13 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     log(
       `speaker-churn: deleted in ${(result.deleteMs / 1000).toFixed(1)} s; all withdrawn ${gone === undefined ? 'NOT within the timeout' : `${(result.routesWithdrawnMs! / 1000).toFixed(1)} s after the last delete`}`,
     );
+    // The speakers' own account of what went down and why.
+    for (const s of state.speakers) {
+      const text = fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : '';
+      for (const line of text.split('\n'))
+        if (/BFD down|BGP session down|BFD worker|hold timer/i.test(line))
+          speakerEvents.push(`${s.node}: ${line.trim().slice(0, 400)}`);
+    }
     // BIRD's own account of expiries.
     const birdLog = fs.existsSync(files.log) ? fs.readFileSync(files.log, 'utf8') : '';
     for (const line of birdLog.split('\n'))
@@ -411,5 +432,6 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     deleteMs: result.deleteMs ?? Number.NaN,
     lag: nodeHosts.map((node) => ({ node, ...lagWorst.get(node)! })),
     memory,
+    speakerEvents,
   };
 }

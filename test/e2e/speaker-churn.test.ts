@@ -8,10 +8,13 @@
 import { isRoot } from './lab.js';
 import { runSpeakerChurn } from '../bench/speaker-churn.js';
 
-// Not part of `make test` yet: the goal it asserts is not met. On this 2-core machine the
-// speakers' event loops still stall past BFD's 300 ms detection time while 2,000 Services are
-// created beside a CPU hog, and BIRD takes sessions down (seen in every run so far). The
-// benchmark (`make bench`, speaker-churn) prints the drops; BEACON_CHURN_E2E=1 runs this test.
+// Not part of `make test` yet: the goal it asserts is not met reliably. BFD now runs in a
+// worker thread of its own (speaker/bgp/bfd/worker.ts) and the speakers' side keeps its
+// deadlines, but on this 2-core machine, shared with other work beside the CPU hog, sessions
+// still go down now and then, nearly always with BIRD declaring them down first (the speakers
+// log 'Neighbor Signaled Session Down') or with BIRD silent to all three speakers at once. The
+// benchmark (`make bench`, speaker-churn) prints the drops, the speakers' log lines about them
+// and both threads' event-loop lag; BEACON_CHURN_E2E=1 runs this test.
 const root = isRoot();
 const wanted = process.env.BEACON_CHURN_E2E === '1';
 if (!root) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, the network lab needs root\n');

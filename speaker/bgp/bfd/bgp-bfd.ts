@@ -1,13 +1,15 @@
 // BFD for BGP mode: a BGPPeer with a bfdProfile gets a single-hop BFD session (speaker/bgp/bfd)
 // to its address, and BFD Down takes the BGP session down at once (RFC 5882 §4.3) instead of
-// waiting for the hold timer; BFD Up lets it reconnect. One BfdManager (UDP port 3784) serves
-// every session of the speaker; it is opened when the first session needs it.
+// waiting for the hold timer; BFD Up lets it reconnect. One BFD worker thread (client.ts,
+// worker.ts: UDP port 3784, transmission and detection off the main event loop) serves every
+// session of the speaker; it is started when the first session needs it.
 //
 // RFC 5882 §3.2: a peer that says AdminDown is not a failure, so that does not tear BGP down.
 
 import dgram from 'node:dgram';
 import type { Logger } from '../../../lib/log.js';
-import { BfdManager, profileFromBFDProfile } from './index.js';
+import { BfdWorkerClient, type BfdBackend } from './client.js';
+import { profileFromBFDProfile } from './sessions.js';
 import type { BfdPeerStats } from './sessions.js';
 import { canonicalAddress } from './sessions.js';
 import type { SessionSpec } from '../session/session-spec.js';
@@ -35,15 +37,19 @@ interface Watcher {
 }
 
 export class BgpBfd {
-  private manager: BfdManager | undefined;
+  private manager: BfdBackend | undefined;
   private readonly watchers = new Map<string, Watcher>();
+  /** Last reported state per peer (canonical address), as the events said it. */
+  private readonly states = new Map<string, string>();
+  /** BFD workers lost (crashed or exited) and replaced. */
+  workerRestarts = 0;
   /** Called on every BFD state change (BGPSessionState's bfdStatus). */
   onChange: (() => void) | undefined;
 
   constructor(
     private readonly log: Logger,
-    private readonly open: () => BfdManager = () =>
-      BfdManager.start({ onError: (err, peer) => log.debug('BFD socket error', { peer, error: err }) }),
+    private readonly open: () => BfdBackend = () =>
+      new BfdWorkerClient({ log, onWorkerLost: () => this.workerRestarts++ }),
   ) {}
 
   /** The seam BgpSessions calls for each session with a bfdProfile. */
@@ -56,7 +62,13 @@ export class BgpBfd {
     void Promise.resolve(local).then(
       (address) => {
         if (stopped || !spec.bfdProfile) return;
-        this.ensure().add(peer, address, profileFromBFDProfile(spec.bfdProfile));
+        // Caught here: a throw in this callback would be an unhandled rejection.
+        try {
+          this.ensure().add(peer, address, profileFromBFDProfile(spec.bfdProfile));
+        } catch (err) {
+          this.log.error('BFD session not started', { peer, error: err });
+          return;
+        }
         this.log.info('BFD session started', { peer, local: address, bfdProfile: spec.bfdProfile.ref.name });
       },
       (err: unknown) => this.log.error('BFD session not started', { peer, error: err }),
@@ -65,10 +77,16 @@ export class BgpBfd {
       stop: () => {
         stopped = true;
         if (this.watchers.get(peer) === watcher) this.watchers.delete(peer);
+        this.states.delete(peer);
         this.manager?.remove(peer);
       },
     };
   };
+
+  /** The BFD worker's event-loop delay over its last second, ms (0 before it reports). */
+  workerLag(): { p99Ms: number; maxMs: number } {
+    return this.manager instanceof BfdWorkerClient ? this.manager.workerLag() : { p99Ms: 0, maxMs: 0 };
+  }
 
   /** Every BFD session's state and counters (metrics). */
   stats(): BfdPeerStats[] {
@@ -77,18 +95,19 @@ export class BgpBfd {
 
   /** The BFD state of the session to `peer` (any spelling of the address), if there is one. */
   state(peer: string): string | undefined {
-    const p = canonicalAddress(peer);
-    return this.stats().find((s) => s.peer === p)?.state;
+    return this.states.get(canonicalAddress(peer));
   }
 
   /** Ends every BFD session; peers are told AdminDown, so their BGP is left to its own timers. */
-  close(): void {
-    this.manager?.close();
+  async close(): Promise<void> {
+    const m = this.manager;
     this.manager = undefined;
     this.watchers.clear();
+    this.states.clear();
+    await m?.close();
   }
 
-  private ensure(): BfdManager {
+  private ensure(): BfdBackend {
     if (this.manager) return this.manager;
     const m = this.open();
     m.on('down', (c) => {
@@ -96,7 +115,10 @@ export class BgpBfd {
       this.watchers.get(c.peer)?.down(`BFD ${c.from} → ${c.to} (${c.diagName})`);
     });
     m.on('up', (c) => this.watchers.get(c.peer)?.up());
-    m.on('state', () => this.onChange?.());
+    m.on('state', (c) => {
+      if (this.watchers.has(c.peer)) this.states.set(c.peer, c.to);
+      this.onChange?.();
+    });
     this.manager = m;
     return m;
   }

@@ -105,4 +105,59 @@ describe('BfdManager on loopback', () => {
     ]);
     expect(a.stats()[0]).toMatchObject({ ttlRejected: 1, state: 'Init' });
   });
+
+  test('reads packets that arrived in time before detection runs after a stalled event loop', async () => {
+    const a = BfdManager.start({ port: port + 3, listen: { v4: ['127.0.0.1'], v6: [] } });
+    managers.push(a);
+    const downs: BfdStateChange[] = [];
+    a.on('down', (c) => downs.push(c));
+    a.add('127.0.0.2', '127.0.0.1', profile);
+    const peer = dgram.createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.2', r));
+    peer.setTTL(255);
+    const send = (state: BfdState, yourDiscriminator: number): void => {
+      const pkt = encodeControl({
+        diag: 0,
+        state,
+        poll: false,
+        final: false,
+        cpi: false,
+        demand: false,
+        detectMult: 3,
+        myDiscriminator: 5,
+        yourDiscriminator,
+        desiredMinTxUs: 50_000,
+        requiredMinRxUs: 50_000,
+        requiredMinEchoRxUs: 0,
+      });
+      peer.send(pkt, port + 3, '127.0.0.1');
+    };
+    try {
+      // Down, then Init with a's discriminator: a is Up (RFC 5880 §6.8.6), detection 3 x 50 ms.
+      send(BfdState.Down, 0);
+      await new Promise((r) => setTimeout(r, 50));
+      const mine = a.stats()[0]!.localDiscriminator;
+      const up = waitFor(a, 'up', 2000);
+      send(BfdState.Init, mine);
+      await up;
+      // The peer's next packet reaches the socket, then the loop is held for twice the
+      // detection time: when it runs again, detection must see that packet.
+      // (Held in a setImmediate callback: the next loop iteration starts with its timers.)
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          send(BfdState.Up, mine);
+          const until = performance.now() + 300;
+          while (performance.now() < until);
+          resolve();
+        }),
+      );
+      await new Promise((r) => setImmediate(r));
+      expect(downs).toEqual([]);
+      expect(a.stats()[0]).toMatchObject({ state: 'Up' });
+      // Silence from here on is a failure, detected as before.
+      expect((await waitFor(a, 'down', 2000)).diagName).toBe('Control Detection Time Expired');
+    } finally {
+      peer.close();
+    }
+  });
 });

@@ -235,10 +235,17 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     if (at === Infinity) return;
     this.#timer = setTimeout(
       () => {
+        // Node runs due timers before it reads sockets: after the loop was held (a busy CPU),
+        // packets that arrived in time may still be unread, and detection (RFC 5880 §6.8.4)
+        // would declare a live session down. The tick runs after the poll phase instead
+        // (setImmediate), so those packets count first; transmission waits only that long.
         this.#timer = undefined;
         this.#timerAt = Infinity;
-        this.#sessions.tick(this.#clock());
-        this.#arm();
+        setImmediate(() => {
+          if (this.#closed) return;
+          this.#sessions.tick(this.#clock());
+          this.#arm();
+        });
       },
       Math.max(0, Math.ceil(at - this.#clock())),
     );

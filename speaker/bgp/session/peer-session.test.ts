@@ -23,6 +23,8 @@ interface FakePeer {
   updates: BgpMessage[];
   /** Stop sending KEEPALIVEs (a hung peer). */
   mute(): void;
+  /** Send one KEEPALIVE now. */
+  keepalive(): void;
   closed: Promise<void>;
   close(): Promise<void>;
 }
@@ -40,6 +42,9 @@ async function fakePeer(): Promise<FakePeer> {
     notifications: [],
     updates: [],
     mute: () => (muted = true),
+    keepalive: () => {
+      for (const s of sockets) if (!s.destroyed) s.write(encodeMessage({ type: 'keepalive' }, ctx));
+    },
     closed: new Promise<void>((r) => (resolveClosed = r)),
     close: async () => {
       timers.forEach(clearInterval);
@@ -189,6 +194,27 @@ describe('PeerSession over TCP', () => {
     expect(after).toBeGreaterThanOrEqual(2000);
     expect(after).toBeLessThan(4500);
     expect((await next('down')).type).toBe('down');
+  });
+
+  it('reads a KEEPALIVE that arrived in time before its hold timer expires after a stalled event loop', async () => {
+    const { peer, next } = speaker(fake.port);
+    running = peer;
+    peer.start();
+    await next('established');
+    fake.mute();
+    // The peer's KEEPALIVE reaches the socket, then the event loop is held past the hold time
+    // (3 s): when the loop runs again its timers come before the read of the socket.
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        fake.keepalive();
+        const until = Date.now() + 3300;
+        while (Date.now() < until);
+        resolve();
+      }, 0),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.notifications).toEqual([]);
+    expect(peer.state).toBe('Established');
   });
 
   it('sends Cease / Administrative Shutdown (6/2) on stop and closes the connection', async () => {

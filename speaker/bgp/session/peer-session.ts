@@ -257,16 +257,23 @@ export class PeerSession {
         this.timers.delete(a.timer);
         if (a.at === undefined) return;
         const ev = { type: `${a.timer}_Expires` } as FsmEvent;
-        this.timers.set(
-          a.timer,
-          setTimeout(
-            () => {
-              this.timers.delete(a.timer);
-              this.step(ev);
-            },
-            Math.max(0, a.at - Date.now()),
-          ),
+        const expire = (): void => {
+          if (this.timers.get(a.timer) !== handle) return;
+          this.timers.delete(a.timer);
+          this.step(ev);
+        };
+        const handle = setTimeout(
+          () => {
+            if (a.timer !== 'HoldTimer') return expire();
+            // RFC 4271 §6.5: the hold timer expires when nothing was received for HoldTime. After
+            // the event loop was held (bulk work, a busy CPU), Node runs due timers before it
+            // reads sockets, so a KEEPALIVE that arrived in time may still be unread: decide
+            // after the poll phase (setImmediate), where such a message re-arms the timer.
+            setImmediate(expire);
+          },
+          Math.max(0, a.at - Date.now()),
         );
+        this.timers.set(a.timer, handle);
         return;
       }
       case 'state':

@@ -1,0 +1,106 @@
+// The BFD worker: a worker_threads thread that owns the BFD UDP sockets (RFC 5881) and the
+// session table with its timer (edge.ts' BfdManager), so Control packets go out every 100 ms
+// and detection runs on time whatever the speaker's main thread is doing: with BFD 100 ms x 3
+// a 300 ms stall of the main event loop (watch events, planning, status writes beside a busy
+// CPU) was enough for the router to declare the session down. The main thread sends session
+// requests (worker-protocol.ts); the worker posts state changes as they happen and counters
+// every statsEveryMs.
+//
+// Every handler catches: an error is posted, never thrown out of the thread. A failure to open
+// the listening sockets is fatal: the worker says so and exits, and the client starts another.
+
+import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parentPort } from 'node:worker_threads';
+import { BfdManager } from './edge.js';
+import type { FromBfdWorker, ToBfdWorker } from './worker-protocol.js';
+
+/**
+ * Nice value asked for this thread. On Linux nice is per thread, and os.setPriority(0, ...)
+ * applies to the calling thread only: the worker competes ahead of the main thread and of
+ * CPU hogs for the few microseconds each packet needs. Needs CAP_SYS_NICE; without it the
+ * worker runs at the process's priority (`ready` says which).
+ */
+const workerNice = -10;
+
+const port = parentPort;
+if (port === null) throw new Error('BFD worker: must run as a worker_threads Worker');
+const post = (m: FromBfdWorker): void => port.postMessage(m);
+
+let manager: BfdManager | undefined;
+let statsTimer: NodeJS.Timeout | undefined;
+let statsSoon: NodeJS.Immediate | undefined;
+/** This thread's own event-loop delay: what the sessions' timers and reads may be late by. */
+const delay = monitorEventLoopDelay({ resolution: 10 });
+
+function postStats(): void {
+  if (!manager) return;
+  // The histogram is in ns and holds what happened since the last report.
+  const lag = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+  delay.reset();
+  post({ type: 'stats', sessions: manager.stats(), discarded: [...manager.discarded()], lag });
+}
+
+function start(m: Extract<ToBfdWorker, { type: 'start' }>): void {
+  let priority = false;
+  try {
+    os.setPriority(0, workerNice);
+    priority = true;
+  } catch {
+    // No CAP_SYS_NICE (an unprivileged Pod): run at the process's priority.
+  }
+  try {
+    manager = BfdManager.start({
+      ...(m.listen ? { listen: { v4: [...(m.listen.v4 ?? [])], v6: [...(m.listen.v6 ?? [])] } } : {}),
+      ...(m.port !== undefined ? { port: m.port } : {}),
+      onError: (err, peer) =>
+        post({ type: 'error', where: 'socket', message: err.message, ...(peer ? { peer } : {}) }),
+    });
+  } catch (err) {
+    post({ type: 'error', where: 'start', message: (err as Error).message, fatal: true });
+    // Let the message leave first; the client notices the exit and starts a new worker.
+    setTimeout(() => process.exit(1), 10);
+    return;
+  }
+  manager.on('state', (change) => {
+    post({ type: 'state', change });
+    // Counters follow a transition soon, so metrics show it without waiting a period.
+    statsSoon ??= setImmediate(() => {
+      statsSoon = undefined;
+      postStats();
+    });
+  });
+  delay.enable();
+  statsTimer = setInterval(postStats, m.statsEveryMs);
+  post({ type: 'ready', priority });
+}
+
+port.on('message', (m: ToBfdWorker) => {
+  try {
+    switch (m.type) {
+      case 'start':
+        start(m);
+        return;
+      case 'add':
+        manager?.add(m.peer, m.local, m.profile);
+        return;
+      case 'update':
+        manager?.update(m.peer, m.profile);
+        return;
+      case 'remove':
+        manager?.remove(m.peer);
+        return;
+      case 'close':
+        if (statsTimer) clearInterval(statsTimer);
+        if (statsSoon) clearImmediate(statsSoon);
+        delay.disable();
+        manager?.close({ adminDown: m.adminDown });
+        manager = undefined;
+        post({ type: 'closed' });
+        return;
+    }
+  } catch (err) {
+    const peer = 'peer' in m ? m.peer : undefined;
+    post({ type: 'error', where: m.type, message: (err as Error).message, ...(peer ? { peer } : {}) });
+  }
+});
