@@ -155,7 +155,7 @@ describe('PeerSession over TCP', () => {
     });
   });
 
-  it('keeps sending KEEPALIVEs on time while a 10,000-UPDATE table is written', async () => {
+  it('keeps sending KEEPALIVEs within the hold time while a 10,000-UPDATE table is written', async () => {
     const { peer, next } = speaker(fake.port);
     running = peer;
     // A distinct large community per prefix: 10,000 attribute sets, 10,000 UPDATEs.
@@ -178,7 +178,10 @@ describe('PeerSession over TCP', () => {
     const maxGap = Math.max(...gaps);
     process.stdout.write(`10,000 UPDATEs written in ${tableMs} ms; largest KEEPALIVE gap ${maxGap} ms\n`);
     expect(fake.updates.length).toBe(10_001);
-    expect(maxGap).toBeLessThan(1000 + 250);
+    // What the session needs, not a speed: no gap reaches the hold time (3 s), after which the
+    // peer would close the session (RFC 4271 §6.5). The gap itself is printed above; on an idle
+    // machine it is the keepalive interval (1 s).
+    expect(maxGap).toBeLessThan(3000);
   }, 30_000);
 
   it('sends Hold Timer Expired (4/0) when the peer goes silent', async () => {
