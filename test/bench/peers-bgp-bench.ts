@@ -281,11 +281,16 @@ export async function benchPeersBgp(
           log(`bgp ${impl}: trial ${trial + 1}/${trials}`);
           const t0 = performance.now();
           for (const node of nodeHosts) spawnSpeaker(impl, node);
-          const all = await waitRoutes(
-            `${impl}: ${n} prefixes from 3 speakers`,
-            (r) => r >= 3 * count,
-            900_000,
-          );
+          let all: number;
+          try {
+            all = await waitRoutes(`${impl}: ${n} prefixes from 3 speakers`, (r) => r >= 3 * count, 900_000);
+          } catch (err) {
+            // A trial that never gets there is reported (its sessions in the message) and
+            // leaves no figure; the next one starts from stopped speakers again.
+            log(`bgp ${impl}: trial ${trial + 1}: ${(err as Error).message}`);
+            await stopSpeakers();
+            continue;
+          }
           add(`${n} prefixes: spawn → all at the router from 3 speakers`, 's', (all - t0) / 1000);
           // Let the last UPDATEs be counted before reading the counters.
           await sleep(1000);
