@@ -131,7 +131,7 @@ test-unit: build chart
 test-integration: build control-plane metallb
 	$(JEST) --selectProjects integration
 
-test-e2e: build control-plane
+test-e2e: build control-plane metallb
 	$(JEST) --selectProjects e2e
 
 # Beacon's image on a real three-node cluster (kubelets, kube-proxy; root): a rolling update

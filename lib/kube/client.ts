@@ -1,13 +1,13 @@
 // The one HTTP client both programs use against the API server: reads (paginated LIST and
-// streaming WATCH, for the reflectors) and writes (JSON requests and PATCHes), authenticated by a
-// @kubernetes/client-node KubeConfig. Raw HTTP rather than the generated clients so that a body
+// streaming WATCH, for the reflectors) and writes (JSON requests and PATCHes), authenticated by
+// the kubeconfig loaded in kubeconfig.ts (or a @kubernetes/client-node KubeConfig, which has the
+// same shape). Raw HTTP rather than the generated clients so that a body
 // can carry int64 values beyond 2^53 exactly (toJSON), watches are streamed line by line, and
 // every write is counted in one place (metallb_k8s_client_updates_total / _update_errors_total).
 
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
 import {
   patchContentTypes,
   toJSON,
@@ -15,6 +15,7 @@ import {
   type PatchType,
   type RequestMethod,
 } from './api-request.js';
+import type { ApiAccess } from './kubeconfig.js';
 import { ApiError, type ListPage, type Transport, type WatchEvent, type WatchHandle } from './transport.js';
 
 export interface WriteCounters {
@@ -24,7 +25,7 @@ export interface WriteCounters {
 
 export class KubeClient implements Transport, ApiRequester {
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: ApiAccess,
     private readonly counters: WriteCounters = {},
   ) {}
 

@@ -2,15 +2,18 @@
 // the same control plane in the same run, each row over several trials and printed as p50, p99
 // and the ratio Beacon ÷ MetalLB of the p50s (below 1 is less time, memory, CPU or writes).
 //
-//   node --expose-gc dist/test/bench/peers.js [controller] [l2]    (BENCH_TRIALS, BENCH_SERVICES, BENCH_L2_TRIALS)
+//   node --expose-gc dist/test/bench/peers.js [controller] [l2] [bgp]
+//   (BENCH_TRIALS, BENCH_SERVICES, BENCH_L2_TRIALS, BENCH_L2_SERVICES, BENCH_BGP_TRIALS, BENCH_BGP_PREFIXES)
 
 import { benchPeersController, peersControllerTitle, type Sample } from './peers-controller-bench.js';
+import { benchPeersBgp, peersBgpTitle } from './peers-bgp-bench.js';
 import { benchPeersL2, peersL2Title } from './peers-l2-bench.js';
 import { percentile } from './proc-stats.js';
 
 const benches: Record<string, { title: string; run: () => Promise<Sample[]> }> = {
   controller: { title: peersControllerTitle, run: () => benchPeersController() },
   l2: { title: peersL2Title, run: () => benchPeersL2() },
+  bgp: { title: peersBgpTitle, run: () => benchPeersBgp() },
 };
 
 const fmt = (v: number | undefined) =>

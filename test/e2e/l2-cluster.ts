@@ -131,9 +131,11 @@ export class GratuitousCapture {
   }
 }
 
-/** The l2f-connect-loop fixture in the client namespace: start times of connected attempts. */
+/** The l2f-connect-loop fixture in the client namespace: start times of its attempts. */
 export class ConnectLoop {
   readonly connected: number[] = [];
+  /** Attempts refused, reset or not connected within the fixture's timeout: start time, reason. */
+  readonly failed: { at: number; reason: string }[] = [];
   private partial = '';
 
   private constructor(private readonly proc: LabProcess) {
@@ -141,17 +143,33 @@ export class ConnectLoop {
       const lines = (this.partial + chunk.toString('utf8')).split('\n');
       this.partial = lines.pop() ?? '';
       for (const line of lines) {
-        const m = /^ok (\d+\.\d+)/.exec(line);
-        if (m?.[1]) this.connected.push(Number(m[1]));
+        const m = /^(ok|fail) (\d+\.\d+)(?: (\S+))?/.exec(line);
+        if (m?.[1] === 'ok') this.connected.push(Number(m[2]));
+        else if (m?.[1] === 'fail') this.failed.push({ at: Number(m[2]), reason: m[3] ?? '' });
       }
     });
   }
 
-  static async start(lab: Lab, ip: string, port: number, intervalMs = 20): Promise<ConnectLoop> {
+  /** Attempts that started in [from, to] (epoch ms): how many connected, which failed. */
+  attempts(from: number, to: number): { connected: number; failed: { at: number; reason: string }[] } {
+    return {
+      connected: this.connected.filter((t) => t >= from && t <= to).length,
+      failed: this.failed.filter((f) => f.at >= from && f.at <= to),
+    };
+  }
+
+  /** One attempt every `intervalMs`; an attempt not connected within `timeoutMs` failed. */
+  static async start(
+    lab: Lab,
+    ip: string,
+    port: number,
+    intervalMs = 20,
+    timeoutMs = 250,
+  ): Promise<ConnectLoop> {
     const proc = lab.spawn(
       'client',
       process.execPath,
-      [connectLoopMain, ip, String(port), String(intervalMs)],
+      [connectLoopMain, ip, String(port), String(intervalMs), String(timeoutMs)],
       {
         stdio: 'pipe',
       },
@@ -204,6 +222,7 @@ export class L2Cluster {
   private readonly stateFile: string;
   private readonly kubeconfig: string;
   private metallb: { bin: string; controller: MetalLBProcess; secretDir: string } | undefined;
+  private beaconControllerPid: number | undefined;
 
   constructor(private readonly opts: L2ClusterOptions) {
     this.lab = new Lab({ prefix: `${process.env.LAB_PREFIX ?? ''}${opts.prefix}` });
@@ -261,9 +280,27 @@ export class L2Cluster {
     );
     await this.proxy.addServiceIP(seedVip, 80);
     this.controllerMetricsPort = await freePort();
-    if (this.opts.impl === 'metallb') await this.startMetalLB();
+    await this.startImplementation(this.opts.impl ?? 'beacon');
+    await waitFor('the EXTERNAL-IP of default/myapp', 30_000, async () =>
+      (await this.ingress('default', 'myapp')) === seedVip ? true : undefined,
+    );
+    await this.owner(seedVip, 60_000);
+  }
+
+  /** Whose controller and speakers run now. */
+  get impl(): 'beacon' | 'metallb' {
+    return this.metallb !== undefined ? 'metallb' : 'beacon';
+  }
+
+  /**
+   * Starts `impl`'s controller and a speaker on every node. With MetalLB that is also the
+   * Deployment owning its memberlist Secret and the speaker Pods its speakers find each other by
+   * (idempotent: a switch back to MetalLB finds them in place).
+   */
+  async startImplementation(impl: 'beacon' | 'metallb'): Promise<void> {
+    if (impl === 'metallb') await this.startMetalLB();
     else
-      this.lab.spawnRoot(
+      this.beaconControllerPid = this.lab.spawnRoot(
         process.execPath,
         [
           controllerMain,
@@ -277,10 +314,25 @@ export class L2Cluster {
         'controller.log',
       );
     for (const node of nodeHosts) this.startSpeaker(node);
-    await waitFor('the EXTERNAL-IP of default/myapp', 30_000, async () =>
-      (await this.ingress('default', 'myapp')) === seedVip ? true : undefined,
-    );
-    await this.owner(seedVip, 60_000);
+  }
+
+  /**
+   * Stops the speakers and the controller that run now with SIGTERM, as deleting a DaemonSet
+   * and scaling a Deployment to 0 would, and waits until they have exited. Objects stay.
+   */
+  async stopImplementation(): Promise<void> {
+    await Promise.all([...this.speakers.values()].map((p) => p.stop(10_000).catch(() => undefined)));
+    this.speakers.clear();
+    if (this.metallb !== undefined) {
+      await stopMetalLB(this.metallb.controller, 'SIGTERM');
+      this.metallb = undefined;
+    }
+    const pid = this.beaconControllerPid;
+    if (pid !== undefined) {
+      process.kill(pid, 'SIGTERM');
+      await waitFor('the controller to exit', 15_000, async () => (processAlive(pid) ? undefined : true), 50);
+      this.beaconControllerPid = undefined;
+    }
   }
 
   async ingress(ns: string, name: string): Promise<string | undefined> {
