@@ -91,6 +91,9 @@ async function runSetup(
           await cpl.waitApiServer(victim, 180_000);
         } else await cpl.lab.plug(victim);
         if (mode === 'bgp') await cpl.nexthops(3, 60_000).catch(() => undefined);
+        // HAProxy marks a server up again only after `rise` (2) good checks `inter` (10 s)
+        // apart: wait for that, or the next fault would hit a server it is not using.
+        if (mode === 'keepalived') await sleep(25_000);
         await settled(loop, Date.now(), 3000, 5000, 120_000);
       }
       out.set(fault, results);
