@@ -263,7 +263,8 @@ export class ControlPlaneLab {
             '2',
             '--cacert',
             this.caFile,
-            `https://127.0.0.1:${cpPort}/readyz`,
+            // keepalived + HAProxy: the API server listens on its node address only.
+            `https://${this.mode === 'keepalived' ? hostV4(node) : '127.0.0.1'}:${cpPort}/readyz`,
           ],
           { check: false },
         );

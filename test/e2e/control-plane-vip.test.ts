@@ -138,6 +138,27 @@ describeRoot('control-plane VIP on the lab', () => {
     );
   }, 600_000);
 
+  it('fails over with two control-plane nodes left (no Lease, no quorum of the API needed)', async () => {
+    // A third node leaves for good: its speaker stops (it tells its peers) and its API server too.
+    const owner = await cpl.owner(30_000);
+    const gone = nodeHosts.find((n) => n !== owner)!;
+    await cpl.speakers.get(gone)!.stop(30_000);
+    cpl.speakers.delete(gone);
+    await cpl.apiservers.get(gone)!.stop(30_000);
+    await moves(
+      `SIGKILL of the API server, two nodes (${gone} gone)`,
+      async (o) => {
+        const p = cpl.apiservers.get(o)!;
+        process.kill(p.pid, 'SIGKILL');
+        await p.exited;
+      },
+      async (o) => {
+        cpl.startApiServer(o);
+        await cpl.waitApiServer(o, 180_000);
+      },
+    );
+  }, 600_000);
+
   it('never had two MACs answer one ARP request for the VIP, and every speaker is still running', () => {
     expect(arp!.answers).toBeGreaterThan(0);
     expect(arp!.doubleAnswers()).toEqual([]);
