@@ -138,7 +138,10 @@ export class RingOwnership {
 
   /** Adds the time since the last call to the IPs unowned meanwhile; notes the set from now. */
   private countUnowned(): void {
-    const answering = this.o.now() < this.until;
+    // Only a lease that lapsed leaves this node's IPs unanswered: its peers still count it alive.
+    // While it joins (−∞: after a start, or health regained) they answer for it, as they do when
+    // it is unhealthy or leaving, so those IPs are not unowned.
+    const answering = !(Number.isFinite(this.until) && this.o.now() >= this.until);
     const inputs = [this.plan, this.noOwner, this.owned, answering];
     if (inputs.some((v, i) => v !== this.unownedInputs[i])) {
       this.unownedInputs = inputs;
