@@ -72,7 +72,11 @@ export async function benchL2Failover(opts: L2FailoverBenchOptions = {}): Promis
         owner = await cluster.owner(seedVip, 10_000).catch(() => owner);
       } finally {
         cluster.startSpeaker(from);
-        await cluster.speakerReady(from);
+        // A start on a machine loaded by the CPU hog can take far longer than on an idle one;
+        // a slow start spoils no later trial (the owner is read again below).
+        await cluster.speakerReady(from, 120_000).catch((err: Error) => {
+          trial.error ??= err.message;
+        });
         // Its join, then the hand-back if the order gives the IP to it again.
         await sleep(1500);
         owner = await cluster.owner(seedVip, 10_000).catch(() => owner);
