@@ -1,19 +1,21 @@
 // Layer 2 mode: this node answers ARP/NDP for the Service IPs it owns.
 //
 // Wiring, on every change of configuration, cluster view, membership or local health:
-//   plan (planL2: which nodes may announce each IP) → elect (electOwners, inside OwnershipLoop:
-//   who does) → responder.setOwned(the IPs this node claims, with their interfaces) → on a
-//   gained placement, announcer.takeOver (gratuitous ARP / unsolicited NA at once and repeated).
-// Membership heartbeats go over UDP on --memberlist-port to every Node's first InternalIP,
+//   plan (planL2: which nodes may announce each IP) → own (RingOwnership: the membership worker
+//   ranks the live eligible nodes of each IP, rendezvous order, and holds the lease) →
+//   responder.setOwned(the IPs this node may answer, with their interfaces) → on a gained
+//   placement, announcer.takeOver (gratuitous ARP / unsolicited NA at once and repeated).
+// Membership datagrams go over UDP on --memberlist-port to every Node's first InternalIP,
 // authenticated with the key of Secret `memberlist` (data.secretkey) in the speaker's
 // namespace. Without that key the speaker announces nothing and says why: an unauthenticated
 // membership would let any host on the node network take Service IPs over.
 //
-// Health in heartbeats: linkUp = an eligible interface has carrier; responderOk = a packet
-// socket can be opened (CAP_NET_RAW) and the responder reports no socket failure.
+// Local health, which peers learn through membership: linkUp = an eligible interface has
+// carrier; responderOk = a packet socket can be opened (CAP_NET_RAW) and the responder reports
+// no socket failure.
 //
-// SIGTERM (stop): a `leaving` heartbeat with no claims first (the successor announces within
-// one network delay), then stop answering, then close sockets and delete our ServiceL2Status.
+// SIGTERM (stop): stop answering, tell the peers this node left (the next owners announce
+// within one network delay), then close sockets and delete our ServiceL2Status.
 
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../../lib/config/types.js';
@@ -29,18 +31,16 @@ import {
 } from './responder/interfaces.js';
 import { Responder, type OwnedIp } from './responder/responder.js';
 import { StrictArpCheck } from './responder/strict-arp.js';
-import type { Peer } from './membership/index.js';
+import type { Peer } from './membership/types.js';
 import { ETH_P_ARP, PacketSocket } from '../native/index.js';
-import { planL2, type Election, type IPOwnership, type L2Plan } from './plan/index.js';
+import { planL2, type L2Plan } from './plan/index.js';
 import type { Protocol, ProtocolContext, RunningProtocol } from '../mode.js';
 import { announcements, ownedKey, type AnnouncedService } from './ownership/announced.js';
-import { HeartbeatSocket } from './membership/heartbeat-socket.js';
 import { L2StatusWriter } from './status.js';
 import { UnplacedIPs } from './ownership/unplaced.js';
 import { memberlistKey, memberlistSecretKey, memberlistSecretName } from './membership/memberlist-key.js';
 import { Layer2Metrics } from './metrics.js';
-import { OwnershipLoop } from './ownership/ownership-loop.js';
-import { RingOwnership, type OwnershipDriver, type RingElection } from './ownership/ring-ownership.js';
+import { RingOwnership, type Answerable } from './ownership/ring-ownership.js';
 
 const flags: readonly FlagSpec[] = [
   {
@@ -48,16 +48,7 @@ const flags: readonly FlagSpec[] = [
     env: 'METALLB_ML_BIND_PORT',
     default: '7946',
     kind: 'port',
-    help: 'UDP port of the speakers’ membership heartbeats (the same on every node).',
-  },
-  {
-    name: 'l2-membership',
-    env: 'BEACON_L2_MEMBERSHIP',
-    default: 'ring',
-    help:
-      'Layer 2 membership: "ring" (default: rendezvous ownership, ring monitors, lease fencing, ' +
-      'in a worker thread; docs/layer2.md) or "claims" (the previous design: per-IP claims in ' +
-      'full-mesh heartbeats).',
+    help: 'UDP port of the speakers’ membership datagrams (the same on every node).',
   },
   {
     name: 'ignore-interfaces',
@@ -111,15 +102,11 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   const exclude = excludedInterfaces(ctx.flags['ignore-interfaces']);
   const metrics = new Layer2Metrics(ctx.registry);
   const now = (): number => performance.now();
-  const membershipMode = ctx.flags['l2-membership'] ?? 'ring';
-  if (membershipMode !== 'ring' && membershipMode !== 'claims')
-    throw new Error(`--l2-membership: ${JSON.stringify(membershipMode)} is neither "ring" nor "claims"`);
-  /** CLOCK_MONOTONIC ms, the membership worker's clock (ring mode). */
+  /** CLOCK_MONOTONIC ms, the membership worker's clock. */
   const monotonic = (): number => Number(process.hrtime.bigint()) / 1e6;
 
   let plan: L2Plan = { ips: [], notAnnounced: new Map() };
-  let loop: (OwnershipDriver & { onDatagram?: (msg: Buffer) => void }) | undefined;
-  let socket: HeartbeatSocket | undefined;
+  let loop: RingOwnership | undefined;
   let stopped = false;
 
   // --- Data plane -------------------------------------------------------------------------
@@ -236,7 +223,6 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   });
   let announced: ReadonlyMap<string, AnnouncedService> = new Map();
   let lastOwned = '';
-  let lastOwners: ReadonlyMap<string, IPOwnership> = new Map();
 
   const serviceTarget = (key: string) => {
     const obj = ctx.cluster.current()?.serviceObjects.get(key);
@@ -288,17 +274,16 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
     }
   }
 
-  function onElection(election: Election): void {
+  function onAnswerable(answerable: Answerable): void {
     if (stopped) return;
-    const ann = announcements(plan, election, self);
+    const ann = announcements(plan, answerable.ips, self);
     const key = ownedKey(ann.owned);
     if (key !== lastOwned) {
       const before = new Set(ownedNow.map((o) => o.ip));
       const after = new Set(ann.owned.map((o) => o.ip));
       for (const o of ann.owned) {
         if (before.has(o.ip)) continue;
-        const prev =
-          lastOwners.get(o.ip)?.owner ?? (election as Partial<RingElection>).previousOwners?.get(o.ip);
+        const prev = answerable.previousOwners.get(o.ip);
         const lostAt = prev !== undefined && prev !== self ? loop?.lostAt(prev) : undefined;
         if (lostAt !== undefined) pendingFailover.set(o.ip, lostAt);
       }
@@ -307,7 +292,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
         announcer.release(ip);
         metrics.announcingSince.remove({ ip, node: self });
         answering.delete(ip);
-        log.info('no longer announcing', { ip, owner: election.owners.get(ip)?.owner });
+        log.info('no longer announcing', { ip });
       }
       lastOwned = key;
       responder.setOwned(ann.owned);
@@ -315,7 +300,6 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       checkPlacement();
       for (const ip of pendingFailover.keys()) if (!after.has(ip)) pendingFailover.delete(ip);
     }
-    lastOwners = election.owners;
     updateServices(ann.services);
   }
 
@@ -366,7 +350,6 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
 
   // --- The key, then membership -------------------------------------------------------------
   let keyProblem: string | undefined;
-  let starting: Promise<void> | undefined;
   const onKey = (): void => {
     if (stopped) return;
     const k = memberlistKey(ctx.config.objects('secrets'), ctx.namespace);
@@ -391,52 +374,26 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       loop.setKey(k.key);
       return;
     }
-    if (membershipMode === 'ring') {
-      // The worker owns the membership socket; the lease reaches the responder through a
-      // shared deadline cell when the responder has that fence (else main-thread fencing only).
-      const fenced = responder as Responder & { setAnswerDeadlineCell?: (cell: SharedArrayBuffer) => void };
-      const deadlineCell = new SharedArrayBuffer(8);
-      new Float64Array(deadlineCell)[0] = Number.NaN;
-      fenced.setAnswerDeadlineCell?.(deadlineCell);
-      loop = new RingOwnership({
-        self,
-        port,
-        key: k.key,
-        log,
-        now: monotonic,
-        onElection,
-        deadlineCell,
-        onCounters: (c) => metrics.membershipDrops(c.dropped),
-        onUnowned: (ip, seconds) => metrics.unownedSeconds.inc({ ip }, seconds),
-      });
-      log.info('membership started', { port, mode: 'ring' });
-      loop.setHealth(health());
-      replan();
-      return;
-    }
-    starting ??= (async () => {
-      socket = await HeartbeatSocket.open(port, (msg) => loop?.onDatagram?.(msg), log);
-      if (stopped) {
-        socket.close();
-        return;
-      }
-      loop = new OwnershipLoop({
-        self,
-        port,
-        key: k.key,
-        socket,
-        log,
-        now,
-        onElection,
-        onUnowned: (ip, seconds) => metrics.unownedSeconds.inc({ ip }, seconds),
-      });
-      log.info('membership started', { port });
-      loop.setHealth(health());
-      replan();
-    })().catch((err: Error) => {
-      log.error('could not start membership', { port, error: err.message });
-      starting = undefined;
+    // The worker owns the membership socket; the lease reaches the responder through a
+    // shared deadline cell when the responder has that fence (else main-thread fencing only).
+    const fenced = responder as Responder & { setAnswerDeadlineCell?: (cell: SharedArrayBuffer) => void };
+    const deadlineCell = new SharedArrayBuffer(8);
+    new Float64Array(deadlineCell)[0] = Number.NaN;
+    fenced.setAnswerDeadlineCell?.(deadlineCell);
+    loop = new RingOwnership({
+      self,
+      port,
+      key: k.key,
+      log,
+      now: monotonic,
+      onAnswerable,
+      deadlineCell,
+      onCounters: (c) => metrics.membershipDrops(c.dropped),
+      onUnowned: (ip, seconds) => metrics.unownedSeconds.inc({ ip }, seconds),
     });
+    log.info('membership started', { port });
+    loop.setHealth(health());
+    replan();
   };
 
   const offConfig = ctx.config.onChange(() => {
@@ -453,13 +410,13 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       stopped = true;
       offConfig();
       offCluster();
-      // First tell the peers (they take over at once), then stop answering.
+      // Stop answering, then tell the peers (they take over at once); the native fence stops
+      // the responder's thread first too (the lease deadline goes to −∞ before `left` is sent).
       const left = loop?.leave();
       announcer.stop();
       responder.close();
       watcher.close();
       await left;
-      socket?.close();
       for (const [key, svc] of announced)
         for (const ip of svc.ips)
           metrics.announced.remove({ protocol: 'layer2', service: key, node: self, ip });

@@ -205,8 +205,6 @@ export interface L2ClusterOptions {
   dir?: string;
   /** Extra speaker arguments per node. */
   speakerArgs?: Partial<Record<NodeHost, string[]>>;
-  /** Beacon's layer 2 membership (--l2-membership); default the speaker's own default. */
-  membership?: 'ring' | 'claims';
   /** Whose controller and speakers run: Beacon's (default) or MetalLB's (test/peers/). */
   impl?: 'beacon' | 'metallb';
 }
@@ -432,7 +430,6 @@ export class L2Cluster {
         '127.0.0.1',
         '--metrics-port',
         String(speakerMetricsPort),
-        ...(this.opts.membership !== undefined ? [`--l2-membership=${this.opts.membership}`] : []),
         ...extraArgs,
       ],
       { logFile: path.join(this.dir, `speaker-${node}-${Date.now()}.log`) },

@@ -27,7 +27,7 @@ if (!root) process.stderr.write('test/e2e/l2-hostile.test.ts: SKIPPED, the netwo
 const describeRoot = root ? describe : describe.skip;
 
 describeRoot('layer 2 on a hostile segment', () => {
-  const cluster = new L2Cluster({ prefix: 'l2h-', membership: 'ring' });
+  const cluster = new L2Cluster({ prefix: 'l2h-' });
   const report: string[] = [];
   let ips: string[] = [];
   /** IP → the MAC answering it before any flood. */

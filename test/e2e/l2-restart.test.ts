@@ -14,7 +14,7 @@ const describeRoot = root ? describe : describe.skip;
 const rounds = Number(process.env.L2_RESTART_ROUNDS ?? 5);
 
 describeRoot('layer 2 through restart storms', () => {
-  const cluster = new L2Cluster({ prefix: 'l2r-', membership: 'ring' });
+  const cluster = new L2Cluster({ prefix: 'l2r-' });
   const report: string[] = [];
   let ips: string[] = [];
   let probe: ArpProbe | undefined;

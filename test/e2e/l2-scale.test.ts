@@ -29,7 +29,7 @@ const services = Number(process.env.L2_SCALE_SERVICES ?? 2000);
 const seconds = Number(process.env.L2_SCALE_SECONDS ?? 60);
 
 describeRoot(`layer 2 with ${services} Services under a CPU hog`, () => {
-  const cluster = new L2Cluster({ prefix: 'l2s-', membership: 'ring' });
+  const cluster = new L2Cluster({ prefix: 'l2s-' });
   const report: string[] = [];
   let sampled: string[] = [];
   let probe: ArpProbe | undefined;

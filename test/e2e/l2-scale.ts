@@ -393,7 +393,7 @@ export function speakerLogLines(cluster: L2Cluster, node: NodeHost): Record<stri
   return out;
 }
 
-/** Membership flaps in log lines: a peer leaving `alive` (ownership-loop.ts logs each change). */
+/** Membership flaps in log lines: a peer leaving `alive` (membership/client.ts logs each change). */
 export function flapLines(lines: readonly Record<string, unknown>[]): Record<string, unknown>[] {
   return lines.filter((l) => l.msg === 'speaker membership changed' && l.to !== 'alive' && l.to !== 'left');
 }

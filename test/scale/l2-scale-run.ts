@@ -82,7 +82,7 @@ async function scanUntil(
 }
 
 async function main(): Promise<void> {
-  const cluster = new L2Cluster({ prefix: 'l2x-', membership: 'ring' });
+  const cluster = new L2Cluster({ prefix: 'l2x-' });
   let probe: ArpProbe | undefined;
   const hog: { stop(graceMs?: number): Promise<void> }[] = [];
   try {

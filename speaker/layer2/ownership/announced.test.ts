@@ -1,5 +1,5 @@
 import { parseIP } from '../../../lib/ip/index.js';
-import type { Election, IPPlan, L2Plan } from '../plan/index.js';
+import type { IPPlan, L2Plan } from '../plan/index.js';
 import { announcements, ownedKey } from './announced.js';
 
 function ipPlan(ip: string, services: string[], interfaces: Record<string, 'all' | string[]>): IPPlan {
@@ -13,11 +13,9 @@ function ipPlan(ip: string, services: string[], interfaces: Record<string, 'all'
   };
 }
 
-function election(claims: Record<string, number>): Election {
-  return { owners: new Map(), claims: new Map(Object.entries(claims)), notAnnounced: new Map() };
-}
+const answerable = (...ips: string[]): ReadonlySet<string> => new Set(ips);
 
-describe('what a node announces after an election', () => {
+describe('what a node announces of the IPs it may answer', () => {
   const plan: L2Plan = {
     ips: [
       ipPlan('192.168.10.222', ['default/myapp'], { node1: 'all', node2: ['eth1'] }),
@@ -27,8 +25,8 @@ describe('what a node announces after an election', () => {
     notAnnounced: new Map(),
   };
 
-  it('answers only for the IPs it claims, restricted to its interfaces from the plan', () => {
-    const a = announcements(plan, election({ '192.168.10.222': 1, 'fd00:77::200:10': 3 }), 'node2');
+  it('answers only for the IPs it owns, restricted to its interfaces from the plan', () => {
+    const a = announcements(plan, answerable('192.168.10.222', 'fd00:77::200:10'), 'node2');
     expect(a.owned).toEqual([
       { ip: '192.168.10.222', interfaces: ['eth1'] },
       { ip: 'fd00:77::200:10', interfaces: ['eth1'] },
@@ -38,12 +36,12 @@ describe('what a node announces after an election', () => {
     ]);
   });
 
-  it('announces every Service sharing a claimed IP, and none when it claims nothing', () => {
-    const a = announcements(plan, election({ '192.168.10.223': 2 }), 'node1');
+  it('announces every Service sharing an owned IP, and none when it owns nothing', () => {
+    const a = announcements(plan, answerable('192.168.10.223'), 'node1');
     expect(a.owned).toEqual([{ ip: '192.168.10.223' }]);
     expect([...a.services.keys()]).toEqual(['default/other', 'default/shared']);
     expect(a.services.get('default/other')?.interfaces).toEqual([]);
-    expect(announcements(plan, election({}), 'node1').services.size).toBe(0);
+    expect(announcements(plan, answerable(), 'node1').services.size).toBe(0);
   });
 
   it('keys owned sets by IP and interfaces, whatever the order', () => {

@@ -1,9 +1,9 @@
-// What this node does with an election (pure): the IPs the responder answers for, on which
-// interfaces, and the Services it announces (for ServiceL2Status, Events and
+// What this node does with the IPs it may answer (pure): the IPs the responder answers for, on
+// which interfaces, and the Services it announces (for ServiceL2Status, Events and
 // metallb_speaker_announced).
 
 import type { OwnedIp } from '../responder/responder.js';
-import type { Election, L2Plan } from '../plan/index.js';
+import type { L2Plan } from '../plan/index.js';
 
 export interface AnnouncedService {
   /** "namespace/name". */
@@ -20,11 +20,12 @@ export interface Announcements {
   readonly services: ReadonlyMap<string, AnnouncedService>;
 }
 
-export function announcements(plan: L2Plan, election: Election, self: string): Announcements {
+/** `answerable`: the IPs this node owns and may answer now (ring-ownership.ts). */
+export function announcements(plan: L2Plan, answerable: ReadonlySet<string>, self: string): Announcements {
   const owned: OwnedIp[] = [];
   const byService = new Map<string, { ips: string[]; interfaces: Set<string> }>();
   for (const ip of plan.ips) {
-    if (!election.claims.has(ip.ip)) continue;
+    if (!answerable.has(ip.ip)) continue;
     const set = ip.interfaces.get(self) ?? 'all';
     owned.push(set === 'all' ? { ip: ip.ip } : { ip: ip.ip, interfaces: set });
     for (const key of ip.services) {

@@ -1,32 +1,21 @@
-// Layer 2 ownership driven by the ring membership worker (../membership/client.ts), behind the
-// same interface protocol.ts used for the claim-based OwnershipLoop, so the mode's wiring
-// (responder, announcer, status, Events) stays as it is: it receives an Election whose
-// `claims` are the IPs this node may answer now.
+// Layer 2 ownership on the main thread, driven by the membership worker (../membership/
+// client.ts): it hands the layer 2 mode the IPs this node may answer now, and remembers what
+// the mode needs besides (when a peer was lost, for the failover histogram; each peer's state,
+// for ServiceL2Status cleanup; the unowned time metric).
 //
 // "May answer now" = owned by the rendezvous rule in this node's view AND the lease is valid.
 // The worker writes the lease end into a shared cell the responder reads on its own clock (the
 // fence that holds even when this thread lags); this class also enforces it on the main thread:
-// when the lease ends the Election becomes empty until it is renewed, so a responder without
-// the native fence stops too, a little later.
+// when the lease ends the answerable set becomes empty until it is renewed, so a responder
+// without the native fence stops too, a little later.
 
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../../lib/log.js';
-import type { LocalHealth, MemberState, Peer } from '../membership/index.js';
-import type { Election, IPOwnership, L2Plan } from '../plan/index.js';
+import type { LocalHealth, MemberState, Peer } from '../membership/types.js';
+import type { L2Plan } from '../plan/index.js';
 import { MembershipClient } from '../membership/client.js';
 import type { RuntimeCounters } from '../membership/runtime.js';
 import { UnownedTime, unownedNow } from './unowned-time.js';
-
-/** What protocol.ts needs of an ownership driver (OwnershipLoop has the same methods). */
-export interface OwnershipDriver {
-  setKey(key: Buffer): void;
-  setPlan(plan: L2Plan): void;
-  setPeers(peers: readonly Peer[]): void;
-  setHealth(health: LocalHealth): void;
-  lostAt(node: string): number | undefined;
-  state(node: string): MemberState | undefined;
-  leave(): Promise<void>;
-}
 
 export interface RingOwnershipOptions {
   readonly self: string;
@@ -35,7 +24,7 @@ export interface RingOwnershipOptions {
   readonly log: Logger;
   /** Monotonic ms, the same clock as the worker's (process.hrtime). */
   readonly now: () => number;
-  readonly onElection: (election: Election) => void;
+  readonly onAnswerable: (answerable: Answerable) => void;
   readonly onCounters?: (counters: RuntimeCounters) => void;
   /** Seconds with no live owner, per IP, as this speaker sees it (unowned-time.ts). */
   readonly onUnowned?: (ip: string, seconds: number) => void;
@@ -43,14 +32,15 @@ export interface RingOwnershipOptions {
   readonly deadlineCell?: SharedArrayBuffer;
 }
 
-/** An Election that also says, for IPs just taken over, who owned them (failover timing). */
-export interface RingElection extends Election {
+/** The IPs this node answers now, and for IPs just taken over, who owned them (failover timing). */
+export interface Answerable {
+  readonly ips: ReadonlySet<string>;
   readonly previousOwners: ReadonlyMap<string, string>;
 }
 
 const emptyPlan: L2Plan = { ips: [], notAnnounced: new Map() };
 
-export class RingOwnership implements OwnershipDriver {
+export class RingOwnership {
   private readonly client: MembershipClient;
   private plan: L2Plan = emptyPlan;
   private owned: readonly string[] = [];
@@ -148,7 +138,10 @@ export class RingOwnership implements OwnershipDriver {
 
   /** Adds the time since the last call to the IPs unowned meanwhile; notes the set from now. */
   private countUnowned(): void {
-    const answering = this.o.now() < this.until;
+    // Only a lease that lapsed leaves this node's IPs unanswered: its peers still count it alive.
+    // While it joins (−∞: after a start, or health regained) they answer for it, as they do when
+    // it is unhealthy or leaving, so those IPs are not unowned.
+    const answering = !(Number.isFinite(this.until) && this.o.now() >= this.until);
     const inputs = [this.plan, this.noOwner, this.owned, answering];
     if (inputs.some((v, i) => v !== this.unownedInputs[i])) {
       this.unownedInputs = inputs;
@@ -163,7 +156,7 @@ export class RingOwnership implements OwnershipDriver {
     if (this.o.onUnowned !== undefined) for (const [ip, s] of added) this.o.onUnowned(ip, s);
   }
 
-  /** The Election protocol.ts applies: the owned IPs while the lease is valid, else none. */
+  /** What the mode applies: the owned IPs while the lease is valid, else none. */
   private publish(): void {
     this.countUnowned();
     const now = this.o.now();
@@ -177,13 +170,9 @@ export class RingOwnership implements OwnershipDriver {
     if (key === this.lastKey && this.plan === this.published) return;
     this.lastKey = key;
     this.published = this.plan;
-    const claims = new Map(ips.map((ip) => [ip, 0] as const));
-    const owners = new Map<string, IPOwnership>(
-      ips.map((ip) => [ip, { ip, owner: this.o.self, term: 0, claimed: true }] as const),
-    );
     const previousOwners = new Map(this.previousOwners);
     this.previousOwners.clear();
-    this.o.onElection({ owners, claims, notAnnounced: new Map(), previousOwners } as RingElection);
+    this.o.onAnswerable({ ips: new Set(ips), previousOwners });
   }
 
   private published: L2Plan | undefined;

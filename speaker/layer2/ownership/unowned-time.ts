@@ -1,7 +1,7 @@
 // `beacon_layer2_unowned_seconds_total`, decided without I/O: how long each IP that should be
 // announced had no live owner as this speaker sees it. Unowned means: no eligible node is a
-// candidate in this speaker's view, or this speaker owns the IP but may not answer it now (its
-// lease lapsed, it is joining, its data plane is unhealthy). Each speaker counts on its own; the
+// candidate in this speaker's view, or this speaker owns the IP but may not answer it now
+// because its lease lapsed (ring-ownership.ts decides which). Each speaker counts on its own; the
 // alert and the dashboard take the maximum across speakers (docs/metrics.md).
 //
 // The edge calls `update` whenever the unowned set may have changed and at least once a second

@@ -1,6 +1,5 @@
-// The L2 announcement planner: which nodes may announce each Service IP (planner.ts) and
-// which one owns it (ownership.ts). Pure; the speaker feeds it the Kubernetes view and the
-// membership view and carries out the result.
+// The L2 announcement planner: which nodes may announce each Service IP (planner.ts). Pure;
+// which one of them owns it is ../ownership/'s business (rendezvous order over the live ones).
 
 export type {
   InterfaceSet,
@@ -13,5 +12,3 @@ export type {
 } from './types.js';
 export { excludeLBLabel, poolAnnotation, reasonText } from './types.js';
 export { planL2 } from './planner.js';
-export type { Election, IPOwnership, MemberView } from '../ownership/ownership.js';
-export { electionHash, electOwners } from '../ownership/ownership.js';

@@ -1,6 +1,6 @@
 // Which nodes may answer ARP/NDP for which Service IP, on which interfaces, with which
 // preference — MetalLB's L2 eligibility rules (MetalLB's speaker/layer2_controller.go ShouldAnnounce), without liveness.
-// Liveness and the choice of one owner are ownership.ts's job; this part depends only on the
+// Liveness and the choice of one owner are ../ownership/'s job (owner-index.ts); this depends only on the
 // Kubernetes view, which every speaker shares, so every speaker computes the same plan.
 
 import type { LabelSelector } from '../../../lib/kube/label-selector.js';
