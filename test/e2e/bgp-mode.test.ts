@@ -368,7 +368,15 @@ describeRoot('BGP mode', () => {
         expect(o?.status?.lastTransitionTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         expect(o?.status?.prefixesSent).toBeGreaterThanOrEqual(1);
       }
-    const services = await serviceStatuses();
+    // Written after the routes, asynchronously: a session that came up a moment ago may not
+    // have its node's object yet.
+    const services = await waitFor('a ServiceBGPStatus per node naming both peers', 10_000, async () => {
+      const found = await serviceStatuses();
+      return found.length === nodeHosts.length &&
+        found.every((o) => (o.status?.peers as unknown[] | undefined)?.length === 2)
+        ? found
+        : undefined;
+    }).catch(() => serviceStatuses());
     expect(services.map((o) => o.metadata.labels['metallb.io/node']).sort()).toEqual([...nodeHosts].sort());
     for (const o of services) {
       expect(o.metadata.name).toMatch(/^bgp-/);

@@ -79,6 +79,16 @@ export function buildRegistries(opts: { samples?: boolean } = {}): Record<Compon
   return { controller, speaker };
 }
 
+/**
+ * The families only `beacon-speaker control-plane` exports: a lab of Service speakers never
+ * shows them (the control-plane lab runs that mode).
+ */
+export function controlPlaneOnlyFamilies(): Set<string> {
+  const registry = new Registry();
+  new ControlPlaneMetrics(registry);
+  return new Set(registry.getMetricsAsArray().map((m) => m.name));
+}
+
 function addSamples(registry: Registry): void {
   for (const m of registry.getMetricsAsArray()) {
     if (isDefaultMetric(m.name)) continue;
