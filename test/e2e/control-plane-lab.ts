@@ -12,6 +12,7 @@ import { controlPlaneBinaries, makeCertificates, repoRoot } from '../env/control
 import { hostV4, Lab, labNet, nodeHosts, type LabProcess, type NodeHost } from './lab.js';
 import { birdFiles, startBird } from '../demo/bgp.js';
 import { parseArping, type ArpAnswer } from '../demo/probes.js';
+import { sleep, waitFor } from './l2-cluster.js';
 
 export const cpVip = '10.77.0.50';
 /** BGP mode's VIP: in the range the client routes via the router (lab.ts labNet.bgpRangeV4). */
@@ -22,22 +23,9 @@ const speakerMain = path.join(repoRoot, 'dist/speaker/main.js');
 const requestLoopMain = path.join(repoRoot, 'dist/test/e2e/fixtures/cpv-request-loop.js');
 export const adminToken = 'cpv-admin-token';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-  everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+// The lab's waiting helpers are the layer 2 lab's (one copy); re-exported for the
+// control-plane tests, demo and bench that import them from here.
+export { sleep, waitFor };
 
 /** One request of the client's loop. */
 export interface Request {
