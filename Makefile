@@ -135,9 +135,10 @@ test-e2e: build control-plane metallb
 	$(JEST) --selectProjects e2e
 
 # Beacon's image on a real three-node cluster (kubelets, kube-proxy; root): a rolling update
-# of the speakers under a client request loop, failovers, helm upgrade and uninstall.
-# BEACON_KUBE_PROXY_MODE=nftables runs kube-proxy in nftables mode (default iptables); the IPVS
-# scenario (strictARP) runs where the kernel has IPVS and says why it is skipped elsewhere.
+# of the speakers under a client request loop, failovers, helm upgrade and uninstall, with
+# kube-proxy in iptables mode (BEACON_KUBE_PROXY_MODE=nftables runs those in nftables mode);
+# then the nftables scenarios and the IPVS one (strictARP), each where the kernel supports the
+# mode, saying why it is skipped elsewhere.
 # ipset: kube-proxy's IPVS mode needs the tool (it checks its version before anything else).
 CLUSTER_DEB_PACKAGES := containerd runc containernetworking-plugins iptables nftables ipset mmdebstrap podman
 cluster-deps: build chart image

@@ -54,6 +54,17 @@ export async function applySeed(cluster: Cluster): Promise<void> {
   for (const f of seedFiles) await cluster.kubectl(['apply', '-f', f]);
 }
 
+/**
+ * What every scenario starts from: Beacon installed with the chart and rolled out, the seed's
+ * objects applied and its three app Pods rolled out. `values` as for `helmInstall`.
+ */
+export async function installWithSeed(cluster: Cluster, values: string[] = []): Promise<void> {
+  await helmInstall(cluster, values);
+  await waitRolledOut(cluster);
+  await applySeed(cluster);
+  await cluster.kubectl(['rollout', 'status', 'deployment/myapp-deploy', '-n', 'default', '--timeout=240s']);
+}
+
 /** The Service's first ingress IP ('' while it has none). */
 export async function ingressIp(cluster: Cluster, name = 'myapp', ns = 'default'): Promise<string> {
   return cluster.kubectl([

@@ -6,11 +6,11 @@
 import { arpFromClient, curlFromClient } from '../demo/probes.js';
 import { hostMac, hostV4, isRoot, nodeHosts, type NodeHost } from '../e2e/lab.js';
 import {
-  applySeed,
   type PodInfo,
   beaconNs,
   helmInstall,
   ingressIp,
+  installWithSeed,
   myappPage,
   pods,
   release,
@@ -138,17 +138,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
 
   beforeAll(async () => {
     cluster = await Cluster.up({ prefix, guard: true });
-    await helmInstall(cluster);
-    await waitRolledOut(cluster);
-    await applySeed(cluster);
-    await cluster.kubectl([
-      'rollout',
-      'status',
-      'deployment/myapp-deploy',
-      '-n',
-      'default',
-      '--timeout=240s',
-    ]);
+    await installWithSeed(cluster);
     await cluster.waitFor('the page through the Service IP', 120_000, async () =>
       (await curlFromClient(cluster.lab, `http://${serviceIp}/`)).body.includes(myappPage),
     );

@@ -7,7 +7,7 @@
 //
 //   node dist/test/cluster/withdraw-rollouts.js [rollouts, default 4]
 
-import { applySeed, beaconNs, helmInstall, release, serviceIp, waitRolledOut } from './beacon.js';
+import { beaconNs, installWithSeed, release, serviceIp } from './beacon.js';
 import { Cluster } from './cluster.js';
 import { BgpMode, NexthopWatch, RequestLoop } from './traffic.js';
 import { nodeHosts } from '../e2e/lab.js';
@@ -19,10 +19,7 @@ const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 const cluster = await Cluster.up({ guard: true, log: out });
 try {
-  await helmInstall(cluster);
-  await waitRolledOut(cluster);
-  await applySeed(cluster);
-  await cluster.kubectl(['rollout', 'status', 'deployment/myapp-deploy', '-n', 'default', '--timeout=240s']);
+  await installWithSeed(cluster);
   await BgpMode.start(cluster, [serviceIp], false);
   const threeHops = async (): Promise<boolean> =>
     (await cluster.lab.routeNexthops(`${serviceIp}/32`)).length === nodeHosts.length;
