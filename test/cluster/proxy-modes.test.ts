@@ -100,7 +100,7 @@ for (const { mode, suffix, unavailable } of modes) {
           expect(table.stdout).toContain(serviceIp);
 
           const loop = new RequestLoop(c, 'nftables-rollout');
-          let replaced: string[] = [];
+          let replaced: string[] | undefined;
           let counts: Awaited<ReturnType<RequestLoop['stop']>>;
           try {
             await c.waitFor('first answers', 30_000, async () => loop.counts().ok >= 5);
