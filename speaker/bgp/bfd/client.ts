@@ -2,15 +2,15 @@
 // BGP side (bgp-bfd.ts) does not care where the sessions run. Requests are posted at once;
 // state changes come back as events, counters as snapshots (metrics read the latest).
 //
-// A worker that fails or exits is logged and counted, every session it had Up is reported
-// down (BGP resets those sessions, as the peer's BFD will have declared them down too), and a
-// new worker is started after a pause with the same sessions. The speaker never goes down
-// with it.
+// A worker that fails or exits is logged and counted (SupervisedWorker), every session it had
+// Up is reported down (BGP resets those sessions, as the peer's BFD will have declared them
+// down too), and a new worker is started after a pause with the sessions wanted then. The
+// speaker never goes down with it.
 
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../lib/log.js';
+import { SupervisedWorker } from '../../supervised-worker.js';
 import type { BfdManagerEvents } from './edge.js';
 import type { BfdPeerProfile, BfdPeerStats, BfdStateChange } from './sessions.js';
 import {
@@ -49,19 +49,37 @@ export interface BfdWorkerClientOptions {
 export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements BfdBackend {
   readonly #o: BfdWorkerClientOptions;
   readonly #table = new BfdSessionTable();
-  #worker: Worker | undefined;
+  readonly #worker: SupervisedWorker<ToBfdWorker, FromBfdWorker>;
   #stats: BfdPeerStats[] = [];
   #discarded = new Map<string, number>();
   #lag: WorkerLag = { p99Ms: 0, maxMs: 0 };
   #closed = false;
-  #restart: NodeJS.Timeout | undefined;
-  /** Workers lost so far. */
-  restarts = 0;
 
   constructor(opts: BfdWorkerClientOptions) {
     super();
     this.#o = opts;
-    this.#spawn([]);
+    this.#worker = new SupervisedWorker<ToBfdWorker, FromBfdWorker>({
+      name: 'BFD worker',
+      url: opts.workerUrl ?? new URL('./worker.js', import.meta.url),
+      log: opts.log,
+      ...(opts.restartAfterMs !== undefined ? { restartAfterMs: opts.restartAfterMs } : {}),
+      onStart: () => [
+        {
+          type: 'start',
+          ...(opts.listen ? { listen: opts.listen } : {}),
+          ...(opts.port !== undefined ? { port: opts.port } : {}),
+          statsEveryMs: opts.statsEveryMs ?? 1000,
+        },
+        ...this.#table.replay(),
+      ],
+      onMessage: (m) => this.#onMessage(m),
+      onLost: () => this.#lost(),
+    });
+  }
+
+  /** Workers lost so far. */
+  get restarts(): number {
+    return this.#worker.restarts;
   }
 
   add(peer: string, localAddress: string, profile: BfdPeerProfile): void {
@@ -112,7 +130,7 @@ export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements B
    * new worker): for tests of that path and for an operator's debugging.
    */
   async killWorker(): Promise<void> {
-    await this.#worker?.terminate();
+    await this.#worker.kill();
   }
 
   /**
@@ -122,78 +140,28 @@ export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements B
   async close(opts: { adminDown?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#restart) clearTimeout(this.#restart);
-    const w = this.#worker;
-    if (!w) return;
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        const onMessage = (m: FromBfdWorker): void => {
-          if (m.type !== 'closed') return;
-          w.off('message', onMessage);
-          resolve();
-        };
-        w.on('message', onMessage);
-        this.#post({ type: 'close', adminDown: opts.adminDown !== false });
-      }),
-      new Promise<void>((r) => setTimeout(r, 500).unref()),
-    ]);
-    this.#worker = undefined;
-    await w.terminate();
+    await this.#worker.request(
+      { type: 'close', adminDown: opts.adminDown !== false },
+      (m) => m.type === 'closed',
+      500,
+    );
+    await this.#worker.stop();
   }
 
   #post(m: ToBfdWorker): void {
-    try {
-      this.#worker?.postMessage(m);
-    } catch (err) {
-      // The exit handler replays every wanted session to the next worker.
-      this.#o.log.warn('BFD worker: message not delivered', { type: m.type, error: err });
-    }
+    // Without a worker the message is dropped: the next one is given every wanted session.
+    this.#worker.post(m);
   }
 
-  #spawn(replay: readonly ToBfdWorker[]): void {
-    this.#restart = undefined;
-    if (this.#closed) return;
-    const url = this.#o.workerUrl ?? new URL('./worker.js', import.meta.url);
-    let w: Worker;
-    try {
-      w = new Worker(url);
-    } catch (err) {
-      this.#o.log.error('BFD worker did not start', { error: err });
-      this.#lost(undefined);
-      return;
-    }
-    this.#worker = w;
-    w.on('message', (m: FromBfdWorker) => this.#onMessage(m));
-    w.on('error', (err) => this.#o.log.error('BFD worker failed', { error: err }));
-    w.on('exit', (code) => {
-      if (this.#worker !== w) return;
-      this.#worker = undefined;
-      if (this.#closed) return;
-      this.#o.log.error('BFD worker exited; starting a new one', { code });
-      this.#lost(w);
-    });
-    w.postMessage({
-      type: 'start',
-      ...(this.#o.listen ? { listen: this.#o.listen } : {}),
-      ...(this.#o.port !== undefined ? { port: this.#o.port } : {}),
-      statsEveryMs: this.#o.statsEveryMs ?? 1000,
-    } satisfies ToBfdWorker);
-    for (const m of replay) w.postMessage(m);
-  }
-
-  /** The worker is gone (or never started): report its sessions down, start another later. */
-  #lost(_w: Worker | undefined): void {
-    this.restarts++;
+  /** The worker is gone (or never started): report its sessions down. */
+  #lost(): void {
     try {
       this.#o.onWorkerLost?.();
     } catch (err) {
       this.#o.log.error('BFD worker-lost handler failed', { error: err });
     }
-    const { lost, replay } = this.#table.workerLost(performance.now());
     this.#stats = [];
-    for (const c of lost) this.#emitChange(c);
-    this.#restart = setTimeout(() => this.#spawn(replay), this.#o.restartAfterMs ?? 1000);
-    this.#restart.unref();
+    for (const c of this.#table.workerLost(performance.now())) this.#emitChange(c);
   }
 
   #emitChange(c: BfdStateChange): void {

@@ -4,7 +4,7 @@
 //   sessions.ts the table: demultiplexing, TTL check, BFDProfile mapping (pure)
 //   edge.ts     BfdManager: sockets on port 3784, per-session source ports, one timer
 //   worker.ts   the thread that runs a BfdManager off the main event loop
-//   client.ts   BfdWorkerClient: the main thread's handle on it (restarts a lost worker)
+//   client.ts   BfdWorkerClient: the main thread’s handle on it (a lost worker is replaced by SupervisedWorker)
 //   worker-protocol.ts  their messages and the main thread's session table (pure)
 export { BfdDiag, BfdState, bfdDiagNames, decodeControl, encodeControl } from './codec.js';
 export type { BfdControlPacket, BfdDecodeResult, BfdRejectReason, BfdStateName } from './codec.js';

@@ -60,14 +60,14 @@ describe('BfdSessionTable', () => {
     expect(t.state('10.0.0.2')).toBeUndefined();
   });
 
-  test('a lost worker reports its Up and Init sessions down and replays every session', () => {
+  test('a lost worker reports its Up and Init sessions down; a new one is given every session wanted', () => {
     const t = new BfdSessionTable();
     t.add('10.0.0.2', '10.0.0.1', profile);
     t.add('10.0.0.3', '10.0.0.1', profile);
     t.add('10.0.0.4', '10.0.0.1', { ...profile, passiveMode: true });
     t.onState(change('10.0.0.2', 'Init', 'Up'));
     t.onState(change('10.0.0.3', 'Down', 'Init'));
-    const { lost, replay } = t.workerLost(42);
+    const lost = t.workerLost(42);
     expect(lost).toEqual([
       {
         peer: '10.0.0.2',
@@ -81,13 +81,16 @@ describe('BfdSessionTable', () => {
       },
       expect.objectContaining({ peer: '10.0.0.3', from: 'Init', to: 'Down' }),
     ]);
-    expect(replay).toEqual([
+    expect(t.replay()).toEqual([
       { type: 'add', peer: '10.0.0.2', local: '10.0.0.1', profile },
       { type: 'add', peer: '10.0.0.3', local: '10.0.0.1', profile },
       { type: 'add', peer: '10.0.0.4', local: '10.0.0.1', profile: { ...profile, passiveMode: true } },
     ]);
     expect(t.peers().map((p) => t.state(p))).toEqual(['Down', 'Down', 'Down']);
     // Lost again before anything came Up: nothing more to report down.
-    expect(t.workerLost(43).lost).toEqual([]);
+    expect(t.workerLost(43)).toEqual([]);
+    // A session removed while no worker ran is not given to the next one.
+    t.remove('10.0.0.3');
+    expect(t.replay().map((m) => (m.type === 'add' ? m.peer : m.type))).toEqual(['10.0.0.2', '10.0.0.4']);
   });
 });

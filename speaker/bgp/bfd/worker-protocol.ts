@@ -125,13 +125,11 @@ export class BfdSessionTable {
   }
 
   /**
-   * The worker is gone. Every session that was Up is reported down (`lost`, as a transition
-   * Up → Down the clients act on); every session is Down until the new worker says otherwise,
-   * and `replay` are the messages that give the new worker the same sessions.
+   * The worker is gone. Every session that was Up is reported down (a transition Up → Down the
+   * clients act on); every session is Down until the new worker says otherwise.
    */
-  workerLost(at: number): { lost: BfdStateChange[]; replay: ToBfdWorker[] } {
+  workerLost(at: number): BfdStateChange[] {
     const lost: BfdStateChange[] = [];
-    const replay: ToBfdWorker[] = [];
     for (const [peer, w] of this.#wanted) {
       if (w.state !== 'Down')
         lost.push({
@@ -145,8 +143,12 @@ export class BfdSessionTable {
           at,
         });
       w.state = 'Down';
-      replay.push({ type: 'add', peer, local: w.local, profile: w.profile });
     }
-    return { lost, replay };
+    return lost;
+  }
+
+  /** The messages that give a new worker every session wanted now. */
+  replay(): ToBfdWorker[] {
+    return [...this.#wanted].map(([peer, w]) => ({ type: 'add', peer, local: w.local, profile: w.profile }));
   }
 }

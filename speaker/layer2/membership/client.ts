@@ -2,10 +2,11 @@
 // peers, the plan, the local health and the key, applies the owned sets it reports to the
 // responder (then confirms with `applied`), and gives the answer deadline to the responder.
 // A worker that exits or fails is fenced at once (deadline −∞: answer nothing) and started
-// again with a new incarnation after a pause: the speaker itself never goes down with it.
+// again with a new incarnation after a pause (SupervisedWorker): the speaker itself never goes
+// down with it.
 
-import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../lib/log.js';
+import { SupervisedWorker } from '../../supervised-worker.js';
 import type { OwnershipInput } from '../ownership/plan-table.js';
 import type { RuntimeCounters, RuntimePeer } from './runtime.js';
 import { compactPlan, type FromWorker, type ToWorker } from './worker-protocol.js';
@@ -33,22 +34,31 @@ export interface MembershipClientOptions {
   readonly workerUrl?: URL;
 }
 
-const restartAfterMs = 1000;
-
 export class MembershipClient {
-  private worker: Worker | undefined;
+  private readonly worker: SupervisedWorker<ToWorker, FromWorker>;
   private peers: readonly RuntimePeer[] = [];
   private plan: ToWorker | undefined;
   private healthy = true;
   private key: Buffer;
-  private stopped = false;
-  private leftResolve: (() => void) | undefined;
   /** Last reported state per peer, for the "from" of the membership log line. */
   private readonly states = new Map<string, string>();
 
   constructor(private readonly o: MembershipClientOptions) {
     this.key = o.key;
-    this.spawn();
+    this.worker = new SupervisedWorker<ToWorker, FromWorker>({
+      name: 'membership worker',
+      url: o.workerUrl ?? new URL('./worker.js', import.meta.url),
+      log: o.log,
+      onStart: () => this.startMessages(),
+      onMessage: (m) => this.onMessage(m),
+      // Nobody renews the lease any more: answer nothing until a new worker has joined.
+      onLost: () => this.o.onAnswerUntil(Number.NEGATIVE_INFINITY),
+    });
+  }
+
+  /** Workers lost so far. */
+  get restarts(): number {
+    return this.worker.restarts;
   }
 
   setPeers(peers: readonly RuntimePeer[]): void {
@@ -77,73 +87,36 @@ export class MembershipClient {
 
   /** SIGTERM: the responder must already have stopped answering. Resolves when the news is out. */
   async leave(): Promise<void> {
-    this.stopped = true;
-    const w = this.worker;
-    if (w === undefined) return;
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        this.leftResolve = resolve;
-        this.send({ type: 'leave' });
-      }),
-      new Promise((r) => setTimeout(r, 300)),
-    ]);
-    await w.terminate();
-    this.worker = undefined;
+    await this.worker.request({ type: 'leave' }, (m) => m.type === 'left', 300);
+    await this.stop();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.worker?.terminate();
-    this.worker = undefined;
+    await this.worker.stop();
+    // Nobody renews the lease any more.
+    this.o.onAnswerUntil(Number.NEGATIVE_INFINITY);
   }
 
   private send(m: ToWorker): void {
-    try {
-      this.worker?.postMessage(m);
-    } catch (err) {
-      this.o.log.warn('membership worker: message not delivered', {
-        type: m.type,
-        error: (err as Error).message,
-      });
-    }
+    this.worker.post(m);
   }
 
-  private spawn(): void {
-    if (this.stopped) return;
-    const url = this.o.workerUrl ?? new URL('./worker.js', import.meta.url);
-    let w: Worker;
-    try {
-      w = new Worker(url);
-    } catch (err) {
-      this.o.log.error('membership worker did not start', { error: (err as Error).message });
-      this.o.onAnswerUntil(Number.NEGATIVE_INFINITY);
-      setTimeout(() => this.spawn(), restartAfterMs).unref();
-      return;
-    }
-    this.worker = w;
-    w.on('message', (m: FromWorker) => this.onMessage(m));
-    w.on('error', (err) => this.o.log.error('membership worker failed', { error: err.message }));
-    w.on('exit', (code) => {
-      if (this.worker !== w) return;
-      this.worker = undefined;
-      // Nobody renews the lease any more: answer nothing until a new worker has joined.
-      this.o.onAnswerUntil(Number.NEGATIVE_INFINITY);
-      if (this.stopped) return;
-      this.o.log.error('membership worker exited; starting a new one', { code });
-      setTimeout(() => this.spawn(), restartAfterMs).unref();
-    });
-    w.postMessage({
-      type: 'start',
-      self: this.o.self,
-      // The wall clock makes incarnations grow across restarts of the process and the worker.
-      incarnation: Date.now(),
-      key: new Uint8Array(this.key),
-      port: this.o.port,
-      ...(this.o.deadlineCell !== undefined ? { deadlineCell: this.o.deadlineCell } : {}),
-    } satisfies ToWorker);
-    w.postMessage({ type: 'peers', peers: this.peers } satisfies ToWorker);
-    if (this.plan !== undefined) w.postMessage(this.plan);
-    if (!this.healthy) w.postMessage({ type: 'health', healthy: false } satisfies ToWorker);
+  /** What a new worker is told first: who it is, the peers, the plan and the local health. */
+  private startMessages(): ToWorker[] {
+    return [
+      {
+        type: 'start',
+        self: this.o.self,
+        // The wall clock makes incarnations grow across restarts of the process and the worker.
+        incarnation: Date.now(),
+        key: new Uint8Array(this.key),
+        port: this.o.port,
+        ...(this.o.deadlineCell !== undefined ? { deadlineCell: this.o.deadlineCell } : {}),
+      },
+      { type: 'peers', peers: this.peers },
+      ...(this.plan !== undefined ? [this.plan] : []),
+      ...(this.healthy ? [] : [{ type: 'health', healthy: false } satisfies ToWorker]),
+    ];
   }
 
   private onMessage(m: FromWorker): void {
@@ -181,8 +154,7 @@ export class MembershipClient {
           this.o.log.warn('membership worker error', { where: m.where, error: m.message });
           return;
         case 'left':
-          this.leftResolve?.();
-          return;
+          return; // leave() waits for it
       }
     } catch (err) {
       this.o.log.error('membership event handler failed', { type: m.type, error: (err as Error).message });
