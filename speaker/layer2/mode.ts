@@ -64,17 +64,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   const { log, node: self } = ctx;
   const port = Number(ctx.flags['memberlist-port'] ?? '7946');
   const exclude = excludedInterfaces(ctx.flags['ignore-interfaces']);
-  // The status writer deletes a gone node's leftovers, which only membership knows of.
-  let mode: Layer2Announcements | undefined;
-  const status = new L2StatusWriter({
-    node: self,
-    namespace: ctx.namespace,
-    api: ctx.kube,
-    log,
-    ...(ctx.owner !== undefined ? { owner: ctx.owner } : {}),
-    isGone: (n) => mode?.isGone(n) ?? false,
-  });
-  mode = new Layer2Announcements({
+  const l2: Layer2Announcements = new Layer2Announcements({
     self,
     namespace: ctx.namespace,
     exclude,
@@ -86,7 +76,16 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       secrets: () => ctx.config.objects('secrets'),
     },
     events: ctx.events,
-    status,
+    status: new L2StatusWriter({
+      node: self,
+      namespace: ctx.namespace,
+      api: ctx.kube,
+      log,
+      ...(ctx.owner !== undefined ? { owner: ctx.owner } : {}),
+      // It deletes a gone node's leftovers, which only membership knows of (called on writes,
+      // which come after l2 exists).
+      isGone: (n) => l2.isGone(n),
+    }),
     openResponder: (events) => new Responder({ exclude, ...events }),
     probeSocket: (index) =>
       PacketSocket.open({
@@ -112,7 +111,6 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
     now: () => performance.now(),
     wallClock: () => Date.now(),
   });
-  const l2 = mode;
   await l2.start();
   const offConfig = ctx.config.onChange(() => l2.configChanged());
   const offCluster = ctx.cluster.onChange(() => l2.clusterChanged());
