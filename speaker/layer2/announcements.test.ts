@@ -267,6 +267,8 @@ function setup(opts: { secrets?: KubeObject[]; probe?: () => void; openFails?: (
       new Responder({
         ...handlers,
         exclude: [],
+        // Every duplicate reaches the mode: its own report interval is what is tested here.
+        conflictIntervalMs: 0,
         openSocket: (o) => {
           if (opts.openFails?.()) throw new Error('EPERM');
           const s = new FakeSocket(o);
@@ -560,21 +562,23 @@ describe('Layer2Announcements: duplicate responders and failing handlers', () =>
       for (const f of gratuitousFrames(VIP, OTHER_MAC)) t.arp()?.receive(f);
     };
     conflict();
-    t.setNow(1000 + 20_000);
+    t.setNow(1000 + 29_000);
     conflict();
-    expect(
-      t.events.filter((e) => e.reason === 'ipConflict').map((e) => [e.type, e.target.name, e.message]),
-    ).toEqual([
-      [
-        'Warning',
-        'web',
-        `${VIP} is answered by another station too (MAC ${OTHER_MAC} on eth0 of node "n1"): ` +
-          'two hosts answer ARP/NDP for it; check for a static address or another load balancer',
-      ],
-    ]);
+    const message =
+      `${VIP} is answered by another station too (MAC ${OTHER_MAC} on eth0 of node "n1"): ` +
+      'two hosts answer ARP/NDP for it; check for a static address or another load balancer';
+    const reported = () =>
+      t.events.filter((e) => e.reason === 'ipConflict').map((e) => [e.type, e.target.name, e.message]);
+    expect(reported()).toEqual([['Warning', 'web', message]]);
     expect(t.lines.filter((l) => l.msg === 'another station answers for an IP this node owns')).toHaveLength(
       1,
     );
+    t.setNow(1000 + 30_000);
+    conflict();
+    expect(reported()).toEqual([
+      ['Warning', 'web', message],
+      ['Warning', 'web', message],
+    ]);
   });
 
   it('a handler that throws is logged and counted, and the node keeps answering and following ownership', async () => {
