@@ -424,6 +424,32 @@ describe('Layer2Announcements: taking an IP over', () => {
   });
 });
 
+describe('Layer2Announcements: an owned IP it cannot answer for', () => {
+  it('says so once, as announceFailed on its Service, and answers once an interface is back', async () => {
+    const t = setup();
+    await t.mode.start();
+    const m = t.membership();
+    m.grant();
+    t.interfaces({ links: [], addresses: [] });
+    m.answer([VIP]);
+    t.interfaces({ links: [], addresses: [] });
+    m.answer([VIP]);
+    expect(
+      t.events.filter((e) => e.reason === 'announceFailed').map((e) => [e.type, e.target.name, e.message]),
+    ).toEqual([
+      [
+        'Warning',
+        'web',
+        `${VIP} is not announced from node "n1": no interface here is usable for it (up, not excluded, on its subnet or ARP/NDP capable)`,
+      ],
+    ]);
+    expect(t.answers(VIP)).toBe(false);
+    t.interfaces(eth0());
+    expect(t.answers(VIP)).toBe(true);
+    expect(gratuitousOf(t.arp(), VIP)).toHaveLength(2);
+  });
+});
+
 describe('Layer2Announcements: the membership key', () => {
   it('without the memberlist key starts no membership, announces nothing and says why, once', async () => {
     const t = setup({ secrets: [] });
