@@ -35,6 +35,8 @@ export class Layer2Metrics {
   readonly responderUp: Gauge;
   /** Since when (Unix seconds) this node has been answering for an IP, while it does. */
   readonly announcingSince: Gauge<'ip' | 'node'>;
+  /** A handler of the layer 2 mode threw; it was logged and the mode went on. */
+  readonly handlerErrors: Counter<'handler'>;
   private totals: (() => FrameTotals) | undefined;
   /** Membership datagrams and messages dropped, by reason, as the worker last reported them. */
   private memberDrops: Readonly<Record<string, number>> = {};
@@ -167,6 +169,14 @@ export class Layer2Metrics {
       name: 'beacon_layer2_announcing_since_timestamp_seconds',
       help: 'When this node began answering ARP/NDP for the IP (Unix time), while it does.',
       labelNames: ['ip', 'node'],
+      registers,
+    });
+    this.handlerErrors = new Counter({
+      name: 'beacon_layer2_handler_errors_total',
+      help:
+        'Errors thrown by a handler of the layer 2 mode (a responder callback, a membership report, ' +
+        'a change of configuration, cluster or interfaces), by handler; each is logged and the mode goes on.',
+      labelNames: ['handler'],
       registers,
     });
   }
