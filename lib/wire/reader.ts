@@ -61,6 +61,14 @@ export class BufferReader {
     return v;
   }
 
+  /** An unsigned 64-bit field (a bigint: above 2^53 a number would lose bits). */
+  u64(): bigint {
+    this.need(8);
+    const hi = this.u32();
+    const lo = this.u32();
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
   /** A view (not a copy) of the next n octets. */
   bytes(n: number): Buffer {
     this.need(n);

@@ -55,6 +55,15 @@ export class BufferWriter {
     return this;
   }
 
+  u64(v: bigint): this {
+    if (v < 0n || v > 0xffffffffffffffffn)
+      throw this.fail(`8-octet field value ${v} is out of range 0..2^64-1`);
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(v, this.pos);
+    this.pos += 8;
+    return this;
+  }
+
   bytes(b: Uint8Array): this {
     this.ensure(b.length);
     this.buf.set(b, this.pos);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { decodeDatagram, encodeDatagram } from './datagram.js';
 import { maxDatagramBytes, messageBytes, type Message } from './messages.js';
 
@@ -50,6 +50,31 @@ describe('membership datagram', () => {
     expect(cause(bytes.subarray(0, 20))).toBe('size');
     expect(cause(Buffer.alloc(maxDatagramBytes + 1))).toBe('size');
     expect(cause(bytes, now + 31_000)).toBe('old');
+  });
+
+  it('refuses an authenticated datagram whose body does not parse, saying what is wrong', () => {
+    // What a peer with the key but a bug could send: the body altered, then signed again.
+    const resigned = (edit: (body: Buffer) => Buffer): string => {
+      const bytes = encodeDatagram(heartbeat, key, now);
+      const body = edit(Buffer.from(bytes.subarray(0, bytes.length - 16)));
+      const mac = createHmac('sha256', key).update(body).digest().subarray(0, 16);
+      const d = decodeDatagram(Buffer.concat([body, mac]), key, now);
+      return d.ok ? 'ok' : `${d.cause}: ${d.detail}`;
+    };
+    const at = (b: Buffer, offset: number, value: number): Buffer => {
+      b[offset] = value;
+      return b;
+    };
+    const firstRumour = 36 + heartbeat.from.length + 1;
+    expect(resigned((b) => b)).toBe('ok');
+    expect(resigned((b) => at(b, 5, 9))).toBe('malformed: kind 9');
+    expect(resigned((b) => at(b, 7, 0))).toBe('malformed: sender name length 0');
+    expect(resigned((b) => Buffer.concat([b, Buffer.from([0])]))).toBe('malformed: 1 trailing bytes');
+    expect(resigned((b) => b.subarray(0, b.length - 3))).toMatch(/^malformed: membership datagram truncated/);
+    expect(resigned((b) => at(b, firstRumour + 1 + 'node-b'.length + 8, 0x08))).toBe(
+      'malformed: rumour 0 about "node-b": flags 0x8',
+    );
+    expect(resigned((b) => at(b, 8, 0xff))).toBe('malformed: incarnation is beyond 2^53');
   });
 
   it('random garbage never decodes', () => {
