@@ -151,11 +151,27 @@ export async function benchPeersController(
       };
     };
 
+    // A watch the API server ends (or that fails) would leave the wait below blind: the phase
+    // fails saying so instead of waiting out its deadline. A watch belongs to the phase that
+    // opened it, so the end of one the bench aborted is never blamed on a later phase.
+    let phase = 0;
+    let watchEnded: string | undefined;
+    const newPhase = (): number => {
+      watchEnded = undefined;
+      return ++phase;
+    };
+    const onWatchEnd = (which: string, of: number) => (err: unknown) => {
+      if (of === phase)
+        watchEnded ??= `the ${which} watch ended (${err ? String(err) : 'closed by the API server'})`;
+    };
+
     /** Waits until `done()` holds, the process still running; then until `quiet` ms pass with no write. */
     const waitFor = async (p: Running, done: () => boolean, lastWrite: () => number, what: string) => {
       const deadline = performance.now() + 1_800_000;
       while (!done()) {
         if (p.exited()) throw new Error(`${what}: the controller exited:\n${p.logs().slice(-20).join('\n')}`);
+        if (watchEnded !== undefined)
+          throw new Error(`${what}: ${watchEnded} before the controller was done`);
         if (performance.now() > deadline) throw new Error(`${what}: not within 30 min`);
         await sleep(20);
       }
@@ -170,6 +186,7 @@ export async function benchPeersController(
         await inParallel(names, 32, create);
 
         // (cold)
+        const cold0 = newPhase();
         const initial = await list();
         const withIngress = new Set<string>();
         let modified = 0;
@@ -185,7 +202,7 @@ export async function benchPeersController(
             if ((obj.status?.loadBalancer?.ingress ?? []).length > 0) withIngress.add(obj.metadata.name);
             if (withIngress.size === count) allAt ||= performance.now();
           },
-          () => {},
+          onWatchEnd('Service', cold0),
         );
         let events = 0;
         const eventWatch = await new Watch(kc).watch(
@@ -196,7 +213,7 @@ export async function benchPeersController(
             events++;
             lastWrite = performance.now();
           },
-          () => {},
+          onWatchEnd('Event', cold0),
         );
         let t = performance.now();
         current = await start(impl);
@@ -233,6 +250,7 @@ export async function benchPeersController(
         const probeSeen = { at: 0 };
         let restartLastWrite = performance.now();
         const rv = (await list()).metadata.resourceVersion;
+        const restart0 = newPhase();
         const probeWatch = await new Watch(kc).watch(
           `/api/v1/namespaces/${ns}/services`,
           { resourceVersion: rv },
@@ -242,7 +260,7 @@ export async function benchPeersController(
             if (obj.metadata.name === 'probe' && (obj.status?.loadBalancer?.ingress ?? []).length > 0)
               probeSeen.at ||= performance.now();
           },
-          () => {},
+          onWatchEnd('Service (restart)', restart0),
         );
         t = performance.now();
         current = await start(impl);
