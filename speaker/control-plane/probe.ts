@@ -1,10 +1,14 @@
 // The I/O edge of health.ts: one probe is GET <url>/readyz and GET <url>/livez over TLS, each
 // on a new connection (a kept-alive connection would hide a listener that stopped accepting),
 // with a timeout. The loop probes every interval and feeds HealthTracker; it never throws.
+// The timeout adapts to the server's recent latency (ProbeTimeout in health.ts). While the node
+// is ready, a failed probe is confirmed by the next one at once rather than an interval later:
+// a hung server then loses the VIP after `fall` adaptive timeouts back to back, and a stall must
+// outlast all of them (≥ fall × --health-timeout-min) to move the VIP.
 
 import fs from 'node:fs';
 import https from 'node:https';
-import { HealthTracker, type HealthChange, type ProbeResult } from './health.js';
+import { HealthTracker, ProbeTimeout, type HealthChange, type ProbeResult } from './health.js';
 import type { HealthSettings } from './config.js';
 
 function get(url: string, timeoutMs: number, ca: Buffer | undefined): Promise<ProbeResult> {
@@ -72,12 +76,14 @@ export interface HealthMonitorOptions {
 
 export class HealthMonitor {
   readonly tracker: HealthTracker;
+  readonly timeout: ProbeTimeout;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private ca: Buffer | undefined;
 
   constructor(private readonly o: HealthMonitorOptions) {
     this.tracker = new HealthTracker(o.settings, o.now());
+    this.timeout = new ProbeTimeout({ floorMs: o.settings.timeoutMinMs, ceilingMs: o.settings.timeoutMs });
   }
 
   /** Reads the CA file (throws naming the flag) and starts probing. */
@@ -103,16 +109,13 @@ export class HealthMonitor {
     const started = this.o.now();
     let result: ProbeResult;
     try {
-      result = await (this.o.probe ?? probeApiServer)(
-        this.o.settings.url,
-        this.o.settings.timeoutMs,
-        this.ca,
-      );
+      result = await (this.o.probe ?? probeApiServer)(this.o.settings.url, this.timeout.timeoutMs(), this.ca);
     } catch (err) {
       result = { ok: false, reason: (err as Error).message };
     }
     if (this.stopped) return;
-    if (!result.ok) this.o.onFailure?.(result.reason);
+    if (result.ok) this.timeout.good(this.o.now() - started);
+    else this.o.onFailure?.(result.reason);
     const change = this.tracker.observe(result, this.o.now());
     if (change !== undefined) {
       try {
@@ -121,7 +124,9 @@ export class HealthMonitor {
         // The handler logs its own failures; the probe loop must go on.
       }
     }
-    const wait = Math.max(0, this.o.settings.intervalMs - (this.o.now() - started));
+    // Suspicion (a failure while still ready): confirm now, not an interval later.
+    const suspect = !result.ok && this.tracker.ready;
+    const wait = suspect ? 0 : Math.max(0, this.o.settings.intervalMs - (this.o.now() - started));
     this.timer = setTimeout(() => void this.loop(), wait);
   }
 }
