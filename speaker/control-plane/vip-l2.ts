@@ -3,8 +3,10 @@
 // decides who owns them over signed UDP heartbeats among the control-plane nodes — no
 // Kubernetes API involved, since the VIP fronts that API.
 //
-// Ownership is the rendezvous rule over the candidates (../layer2/ownership/hrw.ts): every node
-// computes the same owner from the same view, one owner per VIP. A node that stops being a
+// Ownership is sticky (../layer2/membership/member.ts `sticky`): the candidate that has been one
+// longest owns, ties by the rendezvous rule (../layer2/ownership/hrw.ts); seniority travels in
+// the membership incarnations, so every node computes the same owner from the same view, one
+// owner per VIP. A node that stops being a
 // candidate (API server not ready, link down, stopping) stops answering here first, then the
 // worker tells the peers (a new incarnation, unhealthy), and the next candidate takes over with
 // gratuitous ARP / unsolicited NA (Announcer). The worker's lease is the fence: it writes the
@@ -67,6 +69,13 @@ export class VipL2 {
       key: o.key,
       log,
       deadlineCell,
+      // The VIP stays with its owner while it is a candidate: a node that recovers does not
+      // take it back (which would be a second outage), and after a partition heals the
+      // longest-standing candidate keeps it (member.ts, sticky).
+      sticky: true,
+      // Peers believed dead hear from this node every 100 ms (default 500 ms): a handful of
+      // control-plane nodes, and a healed partition is noticed — and settled — sooner.
+      probeEveryMs: 100,
       onOwned: (owned, post) => {
         this.owned = owned;
         this.publish();
