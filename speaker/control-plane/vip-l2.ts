@@ -73,9 +73,11 @@ export class VipL2 {
       // take it back (which would be a second outage), and after a partition heals the
       // longest-standing candidate keeps it (member.ts, sticky).
       sticky: true,
-      // Peers believed dead hear from this node every 100 ms (default 500 ms): a handful of
-      // control-plane nodes, and a healed partition is noticed — and settled — sooner.
-      probeEveryMs: 100,
+      // Peers believed dead hear from this node every 25 ms (default 500 ms; a few dozen
+      // datagrams a second among a handful of control-plane nodes): when a partition heals,
+      // both sides' owners can be heard until the first datagram crosses and its receiver
+      // pauses (the settle time of member.ts), so that window is at most this long.
+      probeEveryMs: 25,
       onOwned: (owned, post) => {
         this.owned = owned;
         this.publish();
