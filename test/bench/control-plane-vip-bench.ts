@@ -10,7 +10,8 @@
 // and unplugging the node. Per fault: the client-visible outage, from the first failed request
 // to the first successful one after the last failure (an intermittent failure — a round robin
 // still sending to a dead server — counts until it stops), and the failed requests.
-// CP_BENCH_TRIALS trials per fault (default 20); CP_BENCH_SETUPS selects setups (default all);
+// CP_BENCH_TRIALS trials per fault (default 20); CP_BENCH_SETUPS selects setups and
+// CP_BENCH_FAULTS faults (default all, e.g. CP_BENCH_FAULTS=sigstop,unplug);
 // CP_BENCH_CAP_S caps each trial's observation (default 30 s): a trial not recovered by then is
 // reported as "> cap" (its outage counts as the cap in the percentiles, its failed requests are
 // those within the cap), so a fault the baseline never recovers from (SIGSTOP: HAProxy's TCP
@@ -29,7 +30,9 @@ import type { BenchResult } from './allocator-bench.js';
 
 type Setup = 'beacon-l2' | 'beacon-bgp' | 'keepalived-haproxy';
 type Fault = 'sigkill' | 'sigterm' | 'sigstop' | 'unplug';
-const faults: readonly Fault[] = ['sigkill', 'sigterm', 'sigstop', 'unplug'];
+const allFaults: readonly Fault[] = ['sigkill', 'sigterm', 'sigstop', 'unplug'];
+const onlyFaults = process.env.CP_BENCH_FAULTS?.split(',').map((x) => x.trim());
+const faults = allFaults.filter((f) => onlyFaults === undefined || onlyFaults.includes(f));
 
 interface Trial {
   outageMs: number;
