@@ -42,6 +42,7 @@ export class VipL2 {
   private answering: readonly string[] = [];
   private fenceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private awareness = 0;
 
   constructor(private readonly o: VipL2Options) {
     const { log } = o;
@@ -89,6 +90,18 @@ export class VipL2 {
       },
       onMemberChange: (node, candidate, status) =>
         log.info('control-plane peer', { peer: node, candidate, status }),
+      // Lifeguard (../layer2/membership/lifeguard.ts): a node whose own timers run late
+      // stretches its detection timeout by 1 + awareness, so a loaded node declares a dead
+      // peer — an unplugged owner — later. Logged when it changes: it explains slow failovers.
+      onCounters: (counters) => {
+        if (counters.awareness === this.awareness) return;
+        this.awareness = counters.awareness;
+        log.info('membership awareness', {
+          awareness: counters.awareness,
+          detectionFactor: 1 + counters.awareness,
+          rejoins: counters.rejoins,
+        });
+      },
     });
     // Not a candidate until the health probe says so: join as unhealthy.
     this.client.setHealthy(false);

@@ -23,6 +23,7 @@
 // Note: in the lab, `killall -0 haproxy` sees every namespace's HAProxy (one PID namespace), so
 // keepalived's track script never fails here; no fault below is to HAProxy itself.
 
+import fs from 'node:fs';
 import { nodeHosts, type NodeHost } from '../e2e/lab.js';
 import { ControlPlaneLab, sleep, type RequestLoop } from '../e2e/control-plane-lab.js';
 import { percentile } from '../e2e/l2-cluster.js';
@@ -102,6 +103,9 @@ async function runSetup(
           `  ${setup} ${fault} #${i + 1} on ${victim}: outage ${capped ? `> ${capMs}` : Math.round(o.outageMs)} ms, ` +
             `${o.failed} failed${capped ? ' (not recovered within the cap)' : ''}`,
         );
+        // A layer 2 trial over the goal: what the speakers said meanwhile (peers declared dead,
+        // Lifeguard's awareness stretching detection, candidacy, answering), to explain it.
+        if (mode === 'l2' && !capped && o.outageMs > 1000) log(speakerLog(cpl, t0 - 1000, end));
         // Heal, then let everything settle before the next trial.
         if (fault === 'sigkill') await api.exited.then(() => undefined);
         if (fault === 'sigkill' || fault === 'sigterm') {
@@ -172,6 +176,34 @@ export async function benchControlPlaneVip(): Promise<BenchResult[]> {
       });
     }
   return rows;
+}
+
+/** The speakers' log lines in [from, to] (epoch ms) that explain an L2 failover's timing. */
+function speakerLog(cpl: ControlPlaneLab, from: number, to: number): string {
+  const wanted = /peer|awareness|candidate|answering|announcing|API server/;
+  const lines: string[] = [];
+  for (const [node, p] of cpl.speakers) {
+    if (p.logFile === undefined) continue;
+    let text: string;
+    try {
+      text = fs.readFileSync(p.logFile, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      let e: { ts?: string; msg?: string } & Record<string, unknown>;
+      try {
+        e = JSON.parse(line) as typeof e;
+      } catch {
+        continue;
+      }
+      const at = Date.parse(e.ts ?? '');
+      if (!(at >= from && at <= to) || !wanted.test(e.msg ?? '')) continue;
+      const { ts: _ts, level: _l, component: _c, msg, ...rest } = e;
+      lines.push(`${new Date(at).toISOString().slice(11, 23)} ${node} ${msg} ${JSON.stringify(rest)}`);
+    }
+  }
+  return ['    speakers meanwhile:', ...lines.sort().map((l) => `      ${l}`)].join('\n');
 }
 
 /** One line per fault, the setups side by side: outage p50 / p99 and mean failed requests. */
