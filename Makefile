@@ -13,7 +13,8 @@ export npm_config_audit := false
 # prometheus: promtool for the alerting rules' unit tests and the metrics lint, and the server the
 # monitoring lab test starts itself on a free loopback port (the package's own service is not used).
 # stress-ng: the CPU hog beside the scale and churn tests and benchmarks.
-DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus stress-ng keepalived haproxy psmisc
+# nftables: nft, which the control-plane lab test uses to cut one node off at the bridge (a partition).
+DEB_PACKAGES := openssl iproute2 iputils-ping iputils-arping ndisc6 tcpdump bird2 frr socat curl make g++ python3 prometheus stress-ng keepalived haproxy psmisc nftables
 # Image and install: `make image` builds IMAGE offline with Podman (see image/build.sh).
 VERSION := $(shell node -p "require('./package.json').version" 2>/dev/null)
 IMAGE ?= localhost/beacon:$(VERSION)

@@ -21,6 +21,7 @@ describe('control-plane configuration', () => {
       url: 'https://127.0.0.1:6443',
       intervalMs: 200,
       timeoutMs: 500,
+      timeoutMinMs: 100,
       fall: 2,
       rise: 2,
     });
@@ -59,6 +60,7 @@ describe('control-plane configuration', () => {
     [{ 'health-url': 'http://127.0.0.1:6443' }, '--health-url "http://127.0.0.1:6443"'],
     [{ 'health-url': 'not a url' }, '--health-url "not a url"'],
     [{ 'health-interval': 'soon' }, '--health-interval "soon"'],
+    [{ 'health-timeout-min': '800ms' }, '--health-timeout-min "800ms"'],
     [{ peers: 'cp2=nowhere' }, '--peers "cp2=nowhere"'],
     [{ peers: 'cp2=10.0.0.2,cp2=10.0.0.3' }, '--peers "cp2=10.0.0.3"'],
   ])('refuses %j naming the flag and value', (flags, named) => {

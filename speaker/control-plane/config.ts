@@ -23,7 +23,10 @@ export interface HealthSettings {
   /** Base URL of the local API server, e.g. https://127.0.0.1:6443; /readyz and /livez are probed. */
   readonly url: string;
   readonly intervalMs: number;
+  /** The most a probe may take (the timeout before any good probe was seen). */
   readonly timeoutMs: number;
+  /** The least: the timeout follows the server's recent latency in between (health.ts). */
+  readonly timeoutMinMs: number;
   /** Consecutive failed probes that make the node not ready. */
   readonly fall: number;
   /** Consecutive good probes that make it ready again. */
@@ -79,6 +82,7 @@ export const controlPlaneDefaults: Readonly<Record<string, string | undefined>> 
   'membership-port': '7947',
   'health-interval': '200ms',
   'health-timeout': '500ms',
+  'health-timeout-min': '100ms',
   'health-fall': '2',
   'health-rise': '2',
   'bgp-hold-time': '3',
@@ -97,6 +101,7 @@ export const controlPlaneKeys = [
   'health-url',
   'health-interval',
   'health-timeout',
+  'health-timeout-min',
   'health-fall',
   'health-rise',
   'health-ca',
@@ -243,6 +248,13 @@ export function resolveConfig(
     );
   const intervalMs = duration('health-interval', 10);
   const timeoutMs = duration('health-timeout', 10);
+  const timeoutMinMs = duration('health-timeout-min', 10);
+  if (timeoutMinMs > timeoutMs)
+    fatal(
+      'health-timeout-min',
+      get('health-timeout-min') ?? '',
+      `must not exceed --health-timeout (${timeoutMs}ms)`,
+    );
   const caFile = get('health-ca');
   const keyFile = get('key-file');
   if (keyFile === undefined)
@@ -295,6 +307,7 @@ export function resolveConfig(
         url: healthUrl.replace(/\/+$/, ''),
         intervalMs,
         timeoutMs,
+        timeoutMinMs,
         fall: integer('health-fall', 1, 100),
         rise: integer('health-rise', 1, 100),
         ...(caFile !== undefined && caFile !== '' ? { caFile } : {}),

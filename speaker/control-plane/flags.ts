@@ -52,7 +52,14 @@ export const controlPlaneFlags: readonly FlagSpec[] = [
   },
   { name: 'health-url', help: 'Base URL of the local API server (default https://127.0.0.1:<port>).' },
   { name: 'health-interval', help: 'Time between health probes (default 200ms).' },
-  { name: 'health-timeout', help: 'A probe that takes longer fails (default 500ms).' },
+  {
+    name: 'health-timeout',
+    help: 'A probe that takes longer always fails; the ceiling of the adaptive timeout (default 500ms).',
+  },
+  {
+    name: 'health-timeout-min',
+    help: 'Floor of the adaptive probe timeout, 4x the recent p99 of good probes (default 100ms).',
+  },
   { name: 'health-fall', help: 'Consecutive failed probes that make the node not ready (default 2).' },
   { name: 'health-rise', help: 'Consecutive good probes that make it ready again (default 2).' },
   {

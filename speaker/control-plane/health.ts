@@ -73,3 +73,57 @@ export class HealthTracker {
     return change;
   }
 }
+
+// How long one probe may take before it counts as failed. A stopped API server (SIGSTOP, a
+// wedged process) still completes TCP handshakes — the kernel queues them on its listen
+// socket — but never answers, so the only sign is time. A fixed timeout must cover the slowest
+// answer a loaded node ever gives, which makes detection slow everywhere (two 500 ms timeouts
+// were 1.0–1.2 s of outage). Instead the timeout follows the server's own recent latency: a
+// probe fails when it takes `multiplier` times the p99 of the last `window` good probes, never
+// less than `floorMs` and never more than `ceilingMs` (--health-timeout-min, --health-timeout).
+// A node that is loaded answers slowly on every probe, so its p99 and its timeout grow with the
+// load; only a server that suddenly answers many times slower than it just did is suspected,
+// and `fall` such probes in a row (health.ts) are needed before the VIP moves. Before any good
+// probe the ceiling applies. Pure.
+
+export interface ProbeTimeoutSettings {
+  readonly floorMs: number;
+  readonly ceilingMs: number;
+  /** Timeout = multiplier × recent p99 (clamped); default 4. */
+  readonly multiplier?: number;
+  /** Good probes remembered; default 64. */
+  readonly window?: number;
+}
+
+export class ProbeTimeout {
+  private readonly latencies: number[] = [];
+  private readonly multiplier: number;
+  private readonly window: number;
+
+  constructor(private readonly s: ProbeTimeoutSettings) {
+    this.multiplier = s.multiplier ?? 4;
+    this.window = s.window ?? 64;
+  }
+
+  /** A probe that succeeded took `ms`. */
+  good(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    this.latencies.push(ms);
+    if (this.latencies.length > this.window) this.latencies.shift();
+  }
+
+  /** The p99 of the remembered good probes; undefined before the first. */
+  get p99(): number | undefined {
+    if (this.latencies.length === 0) return undefined;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)];
+  }
+
+  /** The timeout for the next probe. */
+  timeoutMs(): number {
+    const p99 = this.p99;
+    const floor = Math.min(this.s.floorMs, this.s.ceilingMs);
+    if (p99 === undefined) return this.s.ceilingMs;
+    return Math.round(Math.min(this.s.ceilingMs, Math.max(floor, this.multiplier * p99)));
+  }
+}

@@ -3,8 +3,10 @@
 // decides who owns them over signed UDP heartbeats among the control-plane nodes — no
 // Kubernetes API involved, since the VIP fronts that API.
 //
-// Ownership is the rendezvous rule over the candidates (../layer2/ownership/hrw.ts): every node
-// computes the same owner from the same view, one owner per VIP. A node that stops being a
+// Ownership is sticky (../layer2/membership/member.ts `sticky`): the candidate that has been one
+// longest owns, ties by the rendezvous rule (../layer2/ownership/hrw.ts); seniority travels in
+// the membership incarnations, so every node computes the same owner from the same view, one
+// owner per VIP. A node that stops being a
 // candidate (API server not ready, link down, stopping) stops answering here first, then the
 // worker tells the peers (a new incarnation, unhealthy), and the next candidate takes over with
 // gratuitous ARP / unsolicited NA (Announcer). The worker's lease is the fence: it writes the
@@ -40,6 +42,7 @@ export class VipL2 {
   private answering: readonly string[] = [];
   private fenceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private awareness = 0;
 
   constructor(private readonly o: VipL2Options) {
     const { log } = o;
@@ -67,6 +70,15 @@ export class VipL2 {
       key: o.key,
       log,
       deadlineCell,
+      // The VIP stays with its owner while it is a candidate: a node that recovers does not
+      // take it back (which would be a second outage), and after a partition heals the
+      // longest-standing candidate keeps it (member.ts, sticky).
+      sticky: true,
+      // Peers believed dead hear from this node every 25 ms (default 500 ms; a few dozen
+      // datagrams a second among a handful of control-plane nodes): when a partition heals,
+      // both sides' owners can be heard until the first datagram crosses and its receiver
+      // pauses (the settle time of member.ts), so that window is at most this long.
+      probeEveryMs: 25,
       onOwned: (owned, post) => {
         this.owned = owned;
         this.publish();
@@ -78,6 +90,18 @@ export class VipL2 {
       },
       onMemberChange: (node, candidate, status) =>
         log.info('control-plane peer', { peer: node, candidate, status }),
+      // Lifeguard (../layer2/membership/lifeguard.ts): a node whose own timers run late
+      // stretches its detection timeout by 1 + awareness, so a loaded node declares a dead
+      // peer — an unplugged owner — later. Logged when it changes: it explains slow failovers.
+      onCounters: (counters) => {
+        if (counters.awareness === this.awareness) return;
+        this.awareness = counters.awareness;
+        log.info('membership awareness', {
+          awareness: counters.awareness,
+          detectionFactor: 1 + counters.awareness,
+          rejoins: counters.rejoins,
+        });
+      },
     });
     // Not a candidate until the health probe says so: join as unhealthy.
     this.client.setHealthy(false);

@@ -82,6 +82,8 @@ export class ArpWatch {
   /** Answers to requests for the VIP, and gratuitous ARP replies (take-overs announcing). */
   answers = 0;
   gratuitous = 0;
+  /** Gratuitous replies (take-overs announcing) with when they were seen (epoch ms) and who sent them. */
+  readonly takeOvers: { at: number; mac: string }[] = [];
 
   constructor(
     private readonly capture: LabProcess,
@@ -104,15 +106,18 @@ export class ArpWatch {
     if (!reply?.[1]) return;
     if (line.includes('> ff:ff:ff:ff:ff:ff')) {
       this.gratuitous++;
+      this.takeOvers.push({ at, mac: reply[1] });
       return;
     }
     this.answers++;
     this.rounds[this.rounds.length - 1]?.macs.add(reply[1]);
   }
 
-  /** Requests for the VIP that two different MACs answered. */
-  doubleAnswers(): { at: number; macs: string[] }[] {
-    return this.rounds.filter((r) => r.macs.size > 1).map((r) => ({ at: r.at, macs: [...r.macs].sort() }));
+  /** Requests for the VIP that two different MACs answered (since `from`, epoch ms). */
+  doubleAnswers(from = 0): { at: number; macs: string[] }[] {
+    return this.rounds
+      .filter((r) => r.at >= from && r.macs.size > 1)
+      .map((r) => ({ at: r.at, macs: [...r.macs].sort() }));
   }
 
   /** Requests for the VIP seen on the wire. */
@@ -358,6 +363,30 @@ export class ControlPlaneLab {
       '-r',
       path.join(dir, 'vrrp.pid'),
     ]);
+  }
+
+  /**
+   * Cuts `node` off from the other control-plane nodes and the client, at the segment's bridge
+   * (nftables in the lab's `lan` namespace): it keeps its carrier and still reaches the router,
+   * where etcd runs, so its API server stays ready — a partition in which both sides stay up.
+   */
+  async isolate(node: NodeHost): Promise<void> {
+    const others = ['client', ...nodeHosts.filter((n) => n !== node)].map((n) => `"${n}"`).join(', ');
+    await this.lab.exec('lan', 'nft', ['add', 'table', 'bridge', 'cpvcut']);
+    await this.lab.exec('lan', 'nft', [
+      'add chain bridge cpvcut cut { type filter hook forward priority 0; policy accept; }',
+    ]);
+    await this.lab.exec('lan', 'nft', [
+      `add rule bridge cpvcut cut iifname "${node}" oifname { ${others} } drop`,
+    ]);
+    await this.lab.exec('lan', 'nft', [
+      `add rule bridge cpvcut cut oifname "${node}" iifname { ${others} } drop`,
+    ]);
+  }
+
+  /** Undoes isolate(). */
+  async heal(): Promise<void> {
+    await this.lab.exec('lan', 'nft', ['delete', 'table', 'bridge', 'cpvcut'], { check: false });
   }
 
   /** Which nodes answer ARP for the VIP now (two probes). */

@@ -4,9 +4,12 @@
 // new connection, runs kubectl through the VIP, and arpings the VIP all along. Each fault is
 // done to the VIP owner's API server or to the owner itself; the VIP must move to another node
 // and the API be reachable through it again, and two MACs must never answer one ARP request.
+// Ownership is sticky: when the faulted node recovers the VIP stays where it moved (no take-over
+// announced after the heal), and a partition in which both sides stay up heals to the node that
+// served the clients meanwhile.
 // Outage figures are printed, not asserted (they are the benchmark's job). Needs root.
 
-import { isRoot, nodeHosts, processAlive, type NodeHost } from './lab.js';
+import { hostMac, isRoot, nodeHosts, processAlive, type NodeHost } from './lab.js';
 import {
   ControlPlaneLab,
   cpVip,
@@ -69,10 +72,28 @@ describeRoot('control-plane VIP on the lab', () => {
     report.push(
       `  ${name}: ${owner} → ${next}; outage ${Math.round(o.outageMs)} ms, ${o.failed}/${o.total} requests failed`,
     );
+    const healedAt = Date.now();
     await heal(owner);
-    // Healed: again exactly one owner, and the API reachable through it.
-    await cpl.owner(60_000);
+    await stays(next, owner, healedAt, name);
+  }
+
+  /**
+   * After `healed` is back (its API server ready, so a candidate again two probes later): the
+   * VIP stays on `owner` — sticky ownership, no second outage — which the client's wire shows
+   * as no other node announcing a take-over since the heal, and arping as `owner` answering.
+   * (`owner` itself may announce again: when it hears from a node it believed dead it pauses
+   * its answers for a settle time, and announces when it resumes.)
+   */
+  async function stays(owner: NodeHost, healed: NodeHost, since: number, name: string): Promise<void> {
+    // Long enough for the healed node to be probed ready (rise 2 × 200 ms) and join.
+    await sleep(3000);
+    expect(await cpl.owner(60_000)).toBe(owner);
+    expect(arp!.takeOvers.filter((t) => t.at >= since && t.mac !== hostMac(owner).toLowerCase())).toEqual([]);
     await apiBack(Date.now());
+    const o = loop!.outage(since, Date.now());
+    report.push(
+      `  ${name}: ${healed} back, the VIP stays on ${owner}; ${o.failed}/${o.total} requests failed since`,
+    );
   }
 
   it('one node answers the VIP and kubectl reaches the API servers through it', async () => {
@@ -136,6 +157,34 @@ describeRoot('control-plane VIP on the lab', () => {
         await sleep(2000);
       },
     );
+  }, 600_000);
+
+  it('a partition with both sides up (owner cut off, its API server ready) heals to one owner: the one that served meanwhile', async () => {
+    const owner = await cpl.owner(30_000);
+    const t0 = Date.now();
+    report.push(
+      `  ${new Date(t0).toISOString()} partition: ${owner} cut off from the other nodes and the client`,
+    );
+    try {
+      await cpl.isolate(owner);
+      const next = await cpl.owner(60_000, owner);
+      await apiBack(t0);
+      // Both sides up: the cut-off node's API server is still ready (etcd is on the router).
+      await cpl.waitApiServer(owner, 10_000);
+      const o = loop!.outage(t0, Date.now());
+      report.push(
+        `  partition: ${owner} → ${next}; outage ${Math.round(o.outageMs)} ms, ${o.failed}/${o.total} failed`,
+      );
+      // Let the cut-off node find itself alone and rejoin on its side.
+      await sleep(3000);
+      const healedAt = Date.now();
+      await cpl.heal();
+      await stays(next, owner, healedAt, 'partition healed');
+      // One node answers, as the capture saw it since the heal.
+      expect(arp!.doubleAnswers(healedAt)).toEqual([]);
+    } finally {
+      await cpl.heal();
+    }
   }, 600_000);
 
   it('fails over with two control-plane nodes left (no Lease, no quorum of the API needed)', async () => {

@@ -10,6 +10,7 @@ import { SupervisedWorker } from '../../supervised-worker.js';
 import type { OwnershipInput } from '../ownership/plan-table.js';
 import type { RuntimeCounters, RuntimePeer } from './runtime.js';
 import { compactPlan, type FromWorker, type ToWorker } from './worker-protocol.js';
+import { seniorityScale } from './member.js';
 
 export interface MembershipClientOptions {
   readonly self: string;
@@ -32,6 +33,10 @@ export interface MembershipClientOptions {
   readonly onCounters?: (counters: RuntimeCounters) => void;
   /** Where the compiled worker is; default: worker.js next to this file. */
   readonly workerUrl?: URL;
+  /** Sticky ownership (member.ts): the longest-standing candidate owns and keeps what it owns. */
+  readonly sticky?: boolean;
+  /** How often peers believed dead hear from this node (member.ts probeEveryMs). */
+  readonly probeEveryMs?: number;
 }
 
 export class MembershipClient {
@@ -107,8 +112,11 @@ export class MembershipClient {
       {
         type: 'start',
         self: this.o.self,
-        // The wall clock makes incarnations grow across restarts of the process and the worker.
-        incarnation: Date.now(),
+        // The wall clock makes incarnations grow across restarts of the process and the worker
+        // (sticky: in units of seniority, member.ts seniorityScale).
+        incarnation: this.o.sticky === true ? Date.now() * seniorityScale : Date.now(),
+        ...(this.o.sticky === true ? { sticky: true } : {}),
+        ...(this.o.probeEveryMs !== undefined ? { probeEveryMs: this.o.probeEveryMs } : {}),
         key: new Uint8Array(this.key),
         port: this.o.port,
         ...(this.o.deadlineCell !== undefined ? { deadlineCell: this.o.deadlineCell } : {}),

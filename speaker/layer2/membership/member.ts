@@ -52,6 +52,29 @@ export interface MemberOptions {
   /** A random peer believed dead or unknown gets our news this often (heals partitions). */
   readonly probeEveryMs?: number;
   readonly random?: () => number;
+  /**
+   * Sticky ownership (the control-plane VIP): candidates rank by seniority before the
+   * rendezvous order, so the node that has been a candidate longest owns, and keeps what it
+   * owns while it stays one. Seniority is carried in the incarnation (seniorityOf) — no new
+   * field on the wire, and every node that knows a peer's incarnation knows its seniority.
+   * Incarnations must then start at `Date.now() * seniorityScale`.
+   */
+  readonly sticky?: boolean;
+  /** Wall clock ms for the seniority of a new candidacy (sticky only). */
+  readonly epochMs?: () => number;
+}
+
+/**
+ * Sticky mode: incarnation = seniority × seniorityScale + a count of rejoins within it. A node
+ * that becomes a candidate (starts, or regains health) jumps to a new seniority, later than the
+ * wall clock's now and than every candidate it knows, so it ranks after all of them; rejoins
+ * (lease lapses, refutations) only add one, keeping the seniority — a monitor's death must not
+ * move the VIP off its owner. Lower seniority ranks first.
+ */
+export const seniorityScale = 1024;
+
+export function seniorityOf(incarnation: number): number {
+  return Math.floor(incarnation / seniorityScale);
 }
 
 export const defaults = {
@@ -70,6 +93,8 @@ export const defaults = {
 export interface ViewChange {
   readonly node: string;
   readonly candidate: boolean;
+  /** Sticky mode: the candidate's seniority (lower ranks first); 0 otherwise. */
+  readonly seniority: number;
 }
 
 export interface Drained {
@@ -129,8 +154,12 @@ export class Member {
   private healthy: boolean;
   private leaving = false;
   private joinedFlag = false;
-  private readonly o: Required<Omit<MemberOptions, 'self' | 'incarnation' | 'healthy' | 'random'>>;
+  private readonly o: Required<
+    Omit<MemberOptions, 'self' | 'incarnation' | 'healthy' | 'random' | 'sticky' | 'epochMs'>
+  >;
   private readonly random: () => number;
+  private readonly sticky: boolean;
+  private readonly epochMs: () => number;
   private readonly peers = new Map<string, PeerRecord>();
   private readonly ring = new Ring();
   private ringDirty = true;
@@ -211,6 +240,8 @@ export class Member {
         `membership: leaseMs ${this.o.leaseMs} + marginMs ${this.o.marginMs} must be below deadAfterMs ${this.o.deadAfterMs}`,
       );
     this.random = options.random ?? Math.random;
+    this.sticky = options.sticky ?? false;
+    this.epochMs = options.epochMs ?? Date.now;
     this.lease = new Lease(this.o);
     this.nextSend = now;
     this.nextProbe = now + this.o.probeEveryMs;
@@ -315,6 +346,7 @@ export class Member {
     if (healthy === this.healthy) return;
     this.healthy = healthy;
     if (healthy) {
+      this.junior();
       this.rejoin(now);
       return;
     }
@@ -605,12 +637,17 @@ export class Member {
     if (!newer(r, rec)) return false;
     const wasCandidate = rec.status === 'alive' && rec.healthy;
     const wasAlive = rec.status === 'alive';
+    const wasSeniority = seniorityOf(rec.incarnation);
     rec.status = r.status;
     rec.incarnation = r.incarnation;
     rec.healthy = r.status === 'alive' && r.healthy;
     rec.declaredBySelf = r.status === 'dead' && declaredHere;
     const isCandidate = rec.status === 'alive' && rec.healthy;
     if (wasCandidate !== isCandidate) this.emit(r.node, isCandidate);
+    // Sticky: a candidate whose seniority changed ranks anew (only its own rejoin does that,
+    // and a rejoining node answers nothing until its barrier completed).
+    else if (this.sticky && isCandidate && seniorityOf(rec.incarnation) !== wasSeniority)
+      this.emit(r.node, true);
     if (rec.status === 'alive') this.unreachable.delete(r.node);
     else if (rec.status === 'dead') this.unreachable.add(r.node);
     else this.unreachable.delete(r.node);
@@ -657,7 +694,24 @@ export class Member {
   /** This incarnation may have been declared dead: stop answering and join again. */
   private taint(now: number, _why: string): void {
     this.counters.leaseTaints++;
+    // Sticky: a node that heard no acknowledgement from anyone for a lease length was cut off
+    // and has probably been declared dead and replaced: it comes back as a new candidacy, so
+    // that when the partition heals the node that served meanwhile keeps the VIP. A node that
+    // only lost one monitor (others still acknowledge) keeps its seniority and its VIP.
+    if (now - this.lastAckAt >= this.o.leaseMs) this.junior();
     this.rejoin(now);
+  }
+
+  /**
+   * Sticky: the next incarnation (rejoin adds one) starts a new seniority, after every
+   * candidate this node knows of and after the wall clock's now, so it ranks after all of them.
+   */
+  private junior(): void {
+    if (!this.sticky) return;
+    let epoch = Math.max(Math.floor(this.epochMs()), seniorityOf(this.inc) + 1);
+    for (const rec of this.peers.values())
+      if (rec.status === 'alive' && rec.healthy) epoch = Math.max(epoch, seniorityOf(rec.incarnation) + 1);
+    this.inc = Math.max(this.inc, epoch * seniorityScale - 1);
   }
 
   private rejoin(now: number): void {
@@ -723,7 +777,8 @@ export class Member {
   }
 
   private emit(node: string, candidate: boolean): void {
-    this.changes.push({ node, candidate });
+    const inc = node === this.self ? this.inc : (this.peers.get(node)?.incarnation ?? 0);
+    this.changes.push({ node, candidate, seniority: this.sticky && candidate ? seniorityOf(inc) : 0 });
     this.versionNo++;
   }
 

@@ -218,7 +218,7 @@ export class MembershipRuntime {
       let ownedChanged = false;
       const gainedFrom: [string, string][] = [];
       for (const c of d.changes) {
-        for (const m of this.index.setCandidate(c.node, c.candidate)) {
+        for (const m of this.index.setCandidate(c.node, c.candidate, c.seniority)) {
           if (m.from === this.o.self || m.to === this.o.self) ownedChanged = true;
           if (m.to === this.o.self && m.from !== undefined) gainedFrom.push([m.ip, m.from]);
         }

@@ -22,6 +22,10 @@ export type ToWorker =
       readonly port: number;
       /** Float64 answer deadline (CLOCK_MONOTONIC ms) the data plane reads; optional. */
       readonly deadlineCell?: SharedArrayBuffer;
+      /** Sticky ownership (member.ts); the incarnation is then scaled by seniorityScale. */
+      readonly sticky?: boolean;
+      /** member.ts probeEveryMs: how often peers believed dead hear from this node. */
+      readonly probeEveryMs?: number;
     }
   | { readonly type: 'peers'; readonly peers: readonly RuntimePeer[] }
   | { readonly type: 'plan'; readonly plan: CompactPlan }

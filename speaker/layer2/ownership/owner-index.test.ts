@@ -114,4 +114,68 @@ describe('OwnerIndex', () => {
       expect(share).toBeLessThan(1.5 / nodes.length);
     }
   });
+
+  describe('sticky (seniority ranks after weights, before the rendezvous score)', () => {
+    const vip: OwnershipInput = { ip: '10.77.0.50', eligible: ['cp1', 'cp2', 'cp3'], weights: new Map() };
+    /** The rendezvous order's first node for the VIP, and the others. */
+    const [first, second, third] = ['cp1', 'cp2', 'cp3'].sort(
+      (a, b) => pairScore(hash(a), hash(vip.ip)) - pairScore(hash(b), hash(vip.ip)),
+    ) as [string, string, string];
+
+    it('a node that becomes a candidate again does not take the VIP back from the interim owner', () => {
+      const index = new OwnerIndex(first);
+      index.setPlan(new PlanTable([vip]));
+      index.setCandidate(first, true, 100);
+      index.setCandidate(second, true, 101);
+      index.setCandidate(third, true, 102);
+      expect(index.owner(vip.ip)).toBe(first);
+      index.setCandidate(first, false);
+      expect(index.owner(vip.ip)).toBe(second);
+      // Recovered: a new candidacy, junior to every candidate (member.ts gives it seniority 200).
+      expect(index.setCandidate(first, true, 200)).toEqual([]);
+      expect(index.owner(vip.ip)).toBe(second);
+      expect(index.owned().size).toBe(0);
+    });
+
+    it('the most senior candidate owns whatever the rendezvous order says; equal seniority falls back to it', () => {
+      const index = new OwnerIndex(third);
+      index.setPlan(new PlanTable([vip]));
+      index.setCandidate(first, true, 5);
+      index.setCandidate(third, true, 3);
+      expect(index.owner(vip.ip)).toBe(third);
+      expect([...index.owned()]).toEqual([vip.ip]);
+      index.setCandidate(second, true, 3);
+      expect(index.owner(vip.ip)).toBe(second);
+      expect(index.owned().size).toBe(0);
+    });
+
+    it('a candidate whose seniority changes is ranked anew', () => {
+      const index = new OwnerIndex(first);
+      index.setPlan(new PlanTable([vip]));
+      index.setCandidate(first, true, 1);
+      index.setCandidate(second, true, 2);
+      expect(index.owner(vip.ip)).toBe(first);
+      const changes = index.setCandidate(first, true, 9);
+      expect(index.owner(vip.ip)).toBe(second);
+      expect(changes[changes.length - 1]).toEqual({ ip: vip.ip, from: first, to: second });
+    });
+
+    it('weights still come first', () => {
+      const index = new OwnerIndex(first);
+      index.setPlan(new PlanTable([{ ...vip, weights: new Map([[third, 10]]) }]));
+      index.setCandidate(first, true, 1);
+      index.setCandidate(third, true, 50);
+      expect(index.owner(vip.ip)).toBe(third);
+    });
+
+    it('keeps a new plan’s owners by seniority', () => {
+      const index = new OwnerIndex(first);
+      index.setPlan(new PlanTable([vip]));
+      index.setCandidate(third, true, 1);
+      index.setCandidate(first, true, 2);
+      index.setPlan(new PlanTable([vip, { ...vip, ip: '10.77.0.51' }]));
+      expect(index.owner('10.77.0.51')).toBe(third);
+      expect(index.owner(vip.ip)).toBe(third);
+    });
+  });
 });

@@ -2,6 +2,12 @@
 // rendezvous order (hrw.ts) among the IP's eligible nodes that the membership view says are
 // alive and healthy. Pure; no I/O, no clock.
 //
+// Sticky ownership (the control-plane VIP, member.ts `sticky`): each candidate comes with a
+// seniority from the view, and the order is weight, then seniority (lower first), then the
+// rendezvous score. A node that becomes a candidate is the most junior, so it takes nothing
+// from a live candidate, and an owner keeps its IPs while it stays a candidate. Without
+// sticky mode every seniority is 0 and the order is the rendezvous order alone.
+//
 // Why incremental: with 10,000 IPs and 2,000 nodes a full election is 20 million scores. A
 // change of the view touches only what it can change:
 // - a node stops being a candidate: only the IPs it owns are re-ranked;
@@ -30,9 +36,12 @@ export class OwnerIndex {
   private owners = new Int32Array(0);
   /** Owner score per IP index (valid when owners[i] >= 0). */
   private scores = new Uint32Array(0);
-  private readonly candidates = new Set<string>();
+  /** Candidate → its seniority (0 unless sticky). */
+  private readonly candidates = new Map<string, number>();
   /** Candidate flag per node id of the current table. */
   private candidateIds = new Uint8Array(0);
+  /** Seniority per node id of the current table (valid for candidates). */
+  private seniorityIds = new Float64Array(0);
   private readonly mine = new Set<string>();
 
   constructor(readonly self: string) {}
@@ -85,9 +94,12 @@ export class OwnerIndex {
     this.owners = new Int32Array(table.ips.length).fill(none);
     this.scores = new Uint32Array(table.ips.length);
     this.candidateIds = new Uint8Array(table.nodes.length);
-    for (const node of this.candidates) {
+    this.seniorityIds = new Float64Array(table.nodes.length);
+    for (const [node, seniority] of this.candidates) {
       const id = table.nodeId(node);
-      if (id !== undefined) this.candidateIds[id] = 1;
+      if (id === undefined) continue;
+      this.candidateIds[id] = 1;
+      this.seniorityIds[id] = seniority;
     }
     const changes: OwnerChange[] = [];
     const kept = new Set<number>();
@@ -126,8 +138,9 @@ export class OwnerIndex {
     this.owners = Int32Array.from(other.owners);
     this.scores = Uint32Array.from(other.scores);
     this.candidateIds = Uint8Array.from(other.candidateIds);
+    this.seniorityIds = Float64Array.from(other.seniorityIds);
     this.candidates.clear();
-    for (const c of other.candidates) this.candidates.add(c);
+    for (const [c, s] of other.candidates) this.candidates.set(c, s);
     this.mine.clear();
     const self = this.table.nodeId(this.self);
     if (self !== undefined)
@@ -135,15 +148,25 @@ export class OwnerIndex {
         if (this.owners[i] === self) this.mine.add(this.table.ips[i] as string);
   }
 
-  /** Membership says `node` is (not) alive and healthy. Returns the IPs whose owner changed. */
-  setCandidate(node: string, candidate: boolean): OwnerChange[] {
-    if (this.candidates.has(node) === candidate) return [];
-    if (candidate) this.candidates.add(node);
+  /**
+   * Membership says `node` is (not) alive and healthy, with `seniority` (sticky mode; lower
+   * ranks first). Returns the IPs whose owner changed.
+   */
+  setCandidate(node: string, candidate: boolean, seniority = 0): OwnerChange[] {
+    const known = this.candidates.get(node);
+    if (candidate && known !== undefined && known !== seniority) {
+      // A candidate ranked anew: out, then in with its new seniority.
+      const out = this.setCandidate(node, false);
+      return [...out, ...this.setCandidate(node, true, seniority)];
+    }
+    if ((known !== undefined) === candidate) return [];
+    if (candidate) this.candidates.set(node, seniority);
     else this.candidates.delete(node);
     const t = this.table;
     const id = t.nodeId(node);
     if (id === undefined) return [];
     this.candidateIds[id] = candidate ? 1 : 0;
+    this.seniorityIds[id] = candidate ? seniority : 0;
     const changes: OwnerChange[] = [];
     if (candidate) {
       const nodeHash = t.nodeHashes[id] ?? 0;
@@ -174,6 +197,9 @@ export class OwnerIndex {
       const wb = w.get(b) ?? 0;
       if (wa !== wb) return wa > wb;
     }
+    const sa = this.seniorityIds[a] ?? 0;
+    const sb = this.seniorityIds[b] ?? 0;
+    if (sa !== sb) return sa < sb;
     if (scoreA !== scoreB) return scoreA < scoreB;
     return (
       compareRank(
