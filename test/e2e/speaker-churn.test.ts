@@ -8,17 +8,16 @@
 import { isRoot } from './lab.js';
 import { runSpeakerChurn } from '../bench/speaker-churn.js';
 
-// Not part of `make test` yet: the goal it asserts is not met reliably. BFD now runs in a
-// worker thread of its own (speaker/bgp/bfd/worker.ts) and the speakers' side keeps its
-// deadlines, but on this 2-core machine, shared with other work beside the CPU hog, sessions
-// still go down now and then, nearly always with BIRD declaring them down first (the speakers
-// log 'Neighbor Signaled Session Down') or with BIRD silent to all three speakers at once. The
-// benchmark (`make bench`, speaker-churn) prints the drops, the speakers' log lines about them
-// and both threads' event-loop lag; BEACON_CHURN_E2E=1 runs this test.
+// Part of `make test`. BFD runs in a worker thread of its own (speaker/bgp/bfd/worker.ts) and
+// the speakers' side keeps its deadlines after a stalled event loop. On a 2-core machine shared
+// with much more than the CPU hog (load 30 and above) sessions can still go down now and then,
+// nearly always with BIRD, itself starved, declaring them down first; the benchmark (`make
+// bench`, speaker-churn) prints the drops, the speakers' log lines about them and both threads'
+// event-loop lag. BEACON_CHURN_E2E=0 skips this test.
 const root = isRoot();
-const wanted = process.env.BEACON_CHURN_E2E === '1';
+const wanted = process.env.BEACON_CHURN_E2E !== '0';
 if (!root) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, the network lab needs root\n');
-else if (!wanted) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, set BEACON_CHURN_E2E=1\n');
+else if (!wanted) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, BEACON_CHURN_E2E=0\n');
 const describeRoot = root && wanted ? describe : describe.skip;
 
 describeRoot('speakers under churn', () => {
@@ -31,6 +30,20 @@ describeRoot('speakers under churn', () => {
       routesTimeoutMs: 300_000,
       log: () => undefined,
     });
+    const s = (ms: number | undefined): string =>
+      ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s`;
+    process.stdout.write(
+      `speaker churn, ${r.services} Services: ${r.sessionDrops} session drops; 3 paths ${s(r.routesPresentMs)} ` +
+        `after the last create, withdrawn ${s(r.routesWithdrawnMs)} after the last delete; event-loop lag max ` +
+        r.lag
+          .map(
+            (l) =>
+              `${l.node} ${(l.max * 1000).toFixed(0)} ms (BFD worker ${(l.bfdMax * 1000).toFixed(0)} ms)`,
+          )
+          .join(', ') +
+        '\n' +
+        r.speakerEvents.map((e) => `  ${e}\n`).join(''),
+    );
     expect(r.dropDetails).toEqual([]);
     expect(r.routesPresentMs).toBeDefined();
     expect(r.routesWithdrawnMs).toBeDefined();
