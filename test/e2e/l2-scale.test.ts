@@ -6,12 +6,14 @@
 // with figures is `make test-scale` (test/scale/l2-scale-run.ts). Needs root.
 
 import { isRoot, nodeHosts } from './lab.js';
-import { L2Cluster, sleep } from './l2-cluster.js';
+import { L2Cluster, sleep, speakerMetricsPort } from './l2-cluster.js';
 import {
   ArpProbe,
   createL2Services,
   everyIpAnsweredOnce,
   flapLines,
+  layer2Diagnostics,
+  NotAnsweredOnce,
   processFigures,
   runningSpeakers,
   sample,
@@ -89,10 +91,20 @@ describeRoot(`layer 2 with ${services} Services under a CPU hog`, () => {
     // Every speaker lived through it.
     expect(runningSpeakers(cluster)).toEqual(pids);
 
+    const killedAt = Date.now();
     await cluster.killSpeaker('node1');
     await cluster.killSpeaker('node2');
     const t0 = Date.now();
-    await everyIpAnsweredOnce(cluster, sampled, ['node3'], 120_000);
+    try {
+      await everyIpAnsweredOnce(cluster, sampled, ['node3'], 120_000);
+    } catch (err) {
+      // A recurrence must be diagnosable after the lab is gone: the survivor's own account
+      // (its membership log lines, incl. "layer 2 answers nothing" with its view, and its
+      // metrics for the IPs still wrong) goes into the failure message.
+      const wrong = err instanceof NotAnsweredOnce ? err.ips : sampled;
+      const why = await layer2Diagnostics(cluster, 'node3', speakerMetricsPort, killedAt - 5000, wrong);
+      throw new Error(`${(err as Error).message}\n${why}`, { cause: err });
+    }
     report.push(
       `after SIGKILL of node1 and node2: node3 answers all ${sampled.length} sampled IPs (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );

@@ -149,6 +149,16 @@ export class Lease {
     return at;
   }
 
+  /** Each monitor's state, for diagnostics: ms since its latest acknowledged heartbeat was sent. */
+  debug(now: number): { name: string; ackedAgoMs: number | null; releasing: boolean; gone: boolean }[] {
+    return [...this.monitors].map(([name, m]) => ({
+      name,
+      ackedAgoMs: m.acked === undefined ? null : Math.round(now - m.acked),
+      releasing: m.releasingFrom !== undefined,
+      gone: m.gone,
+    }));
+  }
+
   /** Forget every monitor (a new incarnation starts its own designations). */
   clear(): void {
     this.monitors.clear();

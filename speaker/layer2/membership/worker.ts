@@ -77,6 +77,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     onUnowned: (ips) => post({ type: 'unowned', ips }),
     onMemberChange: (node, candidate, status) => post({ type: 'member', node, candidate, status }),
     onError: (where, err) => post({ type: 'error', where, message: err.message }),
+    onSilent: (details) => post({ type: 'silent', details }),
   });
   runtime = rt;
   for (const s of [sockets.v4, sockets.v6]) s?.on('message', (msg) => rt.onDatagram(msg));
