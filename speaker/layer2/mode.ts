@@ -388,7 +388,10 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
       now: monotonic,
       onAnswerable,
       deadlineCell,
-      onCounters: (c) => metrics.membershipDrops(c.dropped),
+      onCounters: (c) => {
+        metrics.membershipDrops(c.dropped);
+        metrics.membershipRejoins(c.rejoins);
+      },
       onUnowned: (ip, seconds) => metrics.unownedSeconds.inc({ ip }, seconds),
     });
     log.info('membership started', { port });

@@ -13,10 +13,12 @@ import {
   everyIpAnsweredOnce,
   flapLines,
   layer2Diagnostics,
+  metricSum,
   NotAnsweredOnce,
   processFigures,
   runningSpeakers,
   sample,
+  speakerMetrics,
   speakerLogLines,
   spread,
   startCpuHog,
@@ -79,6 +81,29 @@ describeRoot(`layer 2 with ${services} Services under a CPU hog`, () => {
       const f = processFigures(pid);
       return `${n} RSS ${f?.rssMiB.toFixed(0) ?? '?'} MiB CPU ${f?.cpuSeconds.toFixed(1) ?? '?'} s`;
     });
+    // Where unanswered rounds come from, per speaker since its start: requests it did not
+    // answer because its lease had just lapsed (dropped "fenced"), other drops, the seconds
+    // its IPs had no live owner in its own view, its rejoins (its IPs unanswered until its
+    // peers confirm it) and, during the probes, its reports of having answered nothing for 5 s.
+    const why = await Promise.all(
+      nodeHosts.map(async (n) => {
+        const text = await speakerMetrics(cluster, n, speakerMetricsPort).catch(() => '');
+        const drops = (reason: string): number =>
+          metricSum(text, 'beacon_layer2_dropped_frames_total', new RegExp(`reason="${reason}"`));
+        const unowned = metricSum(text, 'beacon_layer2_unowned_seconds_total');
+        const rejoins = metricSum(text, 'beacon_layer2_membership_rejoins_total');
+        const silent = speakerLogLines(cluster, n).filter(
+          (l) =>
+            Date.parse(String(l.ts)) >= since &&
+            l.msg === 'layer 2 answers nothing: membership does not let it',
+        ).length;
+        return (
+          `${n} fenced ${drops('fenced')}, overload ${drops('overload')}, queue-full ${drops('queue-full')}, ` +
+          `unowned ${unowned.toFixed(1)} s, rejoins ${rejoins}, silent-for-5-s reports ${silent}`
+        );
+      }),
+    );
+    report.push(`per speaker since start: ${why.join('; ')}`);
     const flaps = nodeHosts.flatMap((n) =>
       flapLines(speakerLogLines(cluster, n).filter((l) => Date.parse(String(l.ts)) >= since)),
     );
