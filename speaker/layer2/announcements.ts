@@ -434,7 +434,10 @@ export class Layer2Announcements {
       key: k.key,
       deadlineCell,
       onAnswerable: this.guard('answerable', (a) => this.onAnswerable(a)),
-      onCounters: this.guard('membershipCounters', (c) => metrics.membershipDrops(c.dropped)),
+      onCounters: this.guard('membershipCounters', (c) => {
+        metrics.membershipDrops(c.dropped);
+        metrics.membershipRejoins(c.rejoins);
+      }),
       onUnowned: this.guard('unowned', (ip, seconds) => metrics.unownedSeconds.inc({ ip }, seconds)),
     });
     this.ownership.setHealth(this.health());

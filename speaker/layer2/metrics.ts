@@ -40,6 +40,8 @@ export class Layer2Metrics {
   private totals: (() => FrameTotals) | undefined;
   /** Membership datagrams and messages dropped, by reason, as the worker last reported them. */
   private memberDrops: Readonly<Record<string, number>> = {};
+  /** This speaker's rejoins (new incarnations after its start), as the worker last reported them. */
+  private memberRejoins = 0;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -153,6 +155,18 @@ export class Layer2Metrics {
         for (const [reason, n] of Object.entries(self.memberDrops)) this.inc({ reason }, n);
       },
     });
+    new Counter({
+      name: 'beacon_layer2_membership_rejoins_total',
+      help:
+        'New incarnations of this speaker after its start (its lease lapsed, it refuted news of its ' +
+        'death, or its data plane became healthy again): each leaves its IPs unanswered until every ' +
+        'peer confirmed it.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.memberRejoins);
+      },
+    });
     this.keyMissing = new Gauge({
       name: 'beacon_layer2_memberlist_key_missing',
       help: '1 while the memberlist Secret is missing or invalid: layer 2 announces nothing.',
@@ -189,5 +203,10 @@ export class Layer2Metrics {
   /** The membership worker's cumulative drop counts (ring mode), copied at scrape time. */
   membershipDrops(dropped: Readonly<Record<string, number>>): void {
     this.memberDrops = dropped;
+  }
+
+  /** The membership worker's rejoin count (ring mode), copied at scrape time. */
+  membershipRejoins(rejoins: number): void {
+    this.memberRejoins = rejoins;
   }
 }

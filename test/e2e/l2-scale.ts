@@ -280,21 +280,97 @@ export function everyIpAnsweredOnce(
 ): Promise<Map<string, string[]>> {
   const macs = new Set(allowed.map(hostMac));
   let last = '';
+  let lastBad: string[] = [];
   return waitFor(
     `each of ${ips.length} IPs answered by exactly one of ${allowed.join(', ')}`,
     timeoutMs,
     async () => {
       const scan = await arpScan(cluster, ips);
       const bad = [...scan].filter(([, m]) => m.length !== 1 || !macs.has(m[0] ?? ''));
-      last = bad
-        .slice(0, 5)
-        .map(([ip, m]) => `${ip}: [${m.join(' ')}]`)
-        .join(', ');
+      // How many, then the first few: five IPs listed alone read as "five IPs", not "all of them".
+      last =
+        `${bad.length} of ${ips.length}, ` +
+        `${bad.filter(([, m]) => m.length === 0).length} of them unanswered; first: ` +
+        bad
+          .slice(0, 5)
+          .map(([ip, m]) => `${ip}: [${m.join(' ')}]`)
+          .join(', ');
+      lastBad = bad.map(([ip]) => ip);
       return bad.length === 0 ? scan : undefined;
     },
   ).catch((err: unknown) => {
-    throw new Error(`${String(err)}; still wrong: ${last}`);
+    throw new NotAnsweredOnce(`${String(err)}; still wrong: ${last}`, lastBad);
   });
+}
+
+/** everyIpAnsweredOnce gave up: `ips` were still not answered by exactly one allowed MAC. */
+export class NotAnsweredOnce extends Error {
+  constructor(
+    message: string,
+    readonly ips: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** Log messages that say what a speaker's layer 2 membership and ownership did. */
+const layer2Messages = new Set([
+  'speaker membership changed',
+  'layer 2 answers nothing: membership does not let it',
+  'membership worker error',
+  'membership worker exited; starting a new one',
+  'membership worker failed',
+  'membership event handler failed',
+  'membership started',
+  'local data-plane health',
+]);
+
+/**
+ * What a speaker says about its layer 2 state, for a failure message: its membership log lines
+ * since `since` (the last `maxLines`), how many IPs it began and stopped announcing, and its
+ * /metrics samples that matter for `ips` (unowned time per IP, announced count, fenced and
+ * other dropped frames, membership drops).
+ */
+export async function layer2Diagnostics(
+  cluster: L2Cluster,
+  node: NodeHost,
+  metricsPort: number,
+  since: number,
+  ips: readonly string[],
+  maxLines = 60,
+): Promise<string> {
+  const lines = speakerLogLines(cluster, node).filter((l) => Date.parse(String(l.ts)) >= since);
+  const relevant = lines.filter((l) => layer2Messages.has(String(l.msg)));
+  const count = (msg: string): number => lines.filter((l) => l.msg === msg).length;
+  const wanted = new Set(ips);
+  let metrics: string[];
+  try {
+    const text = await speakerMetrics(cluster, node, metricsPort);
+    const announced = metricSum(text, 'metallb_speaker_announced');
+    metrics = [
+      `metallb_speaker_announced (sum) ${announced}`,
+      ...text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('beacon_layer2_dropped_frames_total') ||
+            l.startsWith('beacon_layer2_membership_dropped_total') ||
+            l.startsWith('beacon_layer2_responder_up') ||
+            l.startsWith('beacon_layer2_memberlist_key_missing') ||
+            (l.startsWith('beacon_layer2_unowned_seconds_total{') &&
+              wanted.has(/ip="([^"]*)"/.exec(l)?.[1] ?? '')),
+        ),
+    ];
+  } catch (err) {
+    metrics = [`(no /metrics: ${String(err)})`];
+  }
+  return [
+    `${node}: ${count('announcing')} "announcing" and ${count('no longer announcing')} "no longer announcing" lines since then`,
+    `${node} log (layer 2 membership, last ${maxLines}):`,
+    ...relevant.slice(-maxLines).map((l) => `  ${JSON.stringify(l)}`),
+    `${node} /metrics:`,
+    ...metrics.map((l) => `  ${l}`),
+  ].join('\n');
 }
 
 /** How many IPs each node answers for, from a scan. */

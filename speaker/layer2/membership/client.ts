@@ -161,6 +161,9 @@ export class MembershipClient {
         case 'error':
           this.o.log.warn('membership worker error', { where: m.where, error: m.message });
           return;
+        case 'silent':
+          this.o.log.warn('layer 2 answers nothing: membership does not let it', m.details);
+          return;
         case 'left':
           return; // leave() waits for it
       }

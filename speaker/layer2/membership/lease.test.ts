@@ -59,4 +59,27 @@ describe('Lease', () => {
     expect(lease.rejoinAt()).toBe(490);
     expect(lease.mustRejoin(490)).toBe(true);
   });
+
+  it('a monitor reported dead and then designated again (its death refuted) is asked to monitor, not released', () => {
+    const lease = new Lease(options);
+    lease.designate(['a', 'b'], 0);
+    lease.sent('a', 1, 0);
+    lease.acked('a', 1, 1);
+    lease.markGone('a');
+    lease.designate(['b'], 2);
+    expect(lease.sent('a', 2, 100)).toBe(false); // monitor: false while it is reported dead
+    // It refuted: back on the ring, wanted again.
+    lease.designate(['a', 'b'], 110);
+    expect(lease.releasing('a')).toBe(false);
+    expect(lease.sent('a', 3, 200)).toBe(true);
+    // The release heartbeat acknowledged late must not drop it now.
+    expect(lease.acked('a', 2, 201)).toBe('renewed');
+    expect(lease.acked('a', 3, 202)).toBe('renewed');
+    expect(lease.names().sort()).toEqual(['a', 'b']);
+    // Not gone any more: no rejoin demanded while it acknowledges.
+    expect(lease.rejoinAt()).toBe(Number.POSITIVE_INFINITY);
+    // The lease still ends L after the oldest monitor's latest acknowledged heartbeat (b has
+    // acknowledged nothing: its first heartbeat, at 0), and a's silence would end it too.
+    expect(lease.end()).toBe(350);
+  });
 });

@@ -21,6 +21,8 @@
 // (it was only cut off from its own monitors) and it may still be watching us. It goes on
 // counting, without acknowledgements the lease lapses, and once D − margin passed since its
 // last acknowledged heartbeat the node must rejoin (`mustRejoin`), as after any long lapse.
+// When it is designated again (its death refuted, back on the ring) it is a monitor like any
+// other from then on (designate).
 
 export interface LeaseOptions {
   readonly leaseMs: number;
@@ -77,7 +79,17 @@ export class Lease {
           sent: new Map(),
           gone: false,
         });
-      else if (!m.gone) m.releasingFrom = undefined;
+      else {
+        // Wanted again: it is back on the ring, so this node's view holds it alive (news of
+        // its death was refuted). It must monitor us again, with `monitor: true`: left
+        // releasing, its acknowledgement would drop it for good (the ring does not change
+        // again to designate it anew), it would stop watching this node, and if this node and
+        // its other monitors then died together nobody could ever declare this node dead.
+        // Safe to count it as a live monitor: its silence still ends the lease, and an
+        // acknowledgement after a gap of D − margin still taints (acked).
+        m.gone = false;
+        m.releasingFrom = undefined;
+      }
     }
     for (const [name, m] of this.monitors)
       if (!set.has(name) && m.releasingFrom === undefined) m.releasingFrom = Number.POSITIVE_INFINITY;
@@ -135,6 +147,16 @@ export class Lease {
     const gap = this.options.deadAfterMs - this.options.marginMs;
     for (const m of this.monitors.values()) if (m.gone) at = Math.min(at, (m.acked ?? m.first) + gap);
     return at;
+  }
+
+  /** Each monitor's state, for diagnostics: ms since its latest acknowledged heartbeat was sent. */
+  debug(now: number): { name: string; ackedAgoMs: number | null; releasing: boolean; gone: boolean }[] {
+    return [...this.monitors].map(([name, m]) => ({
+      name,
+      ackedAgoMs: m.acked === undefined ? null : Math.round(now - m.acked),
+      releasing: m.releasingFrom !== undefined,
+      gone: m.gone,
+    }));
   }
 
   /** Forget every monitor (a new incarnation starts its own designations). */

@@ -7,6 +7,8 @@ class Net {
   now = 0;
   private inFlight: { at: number; to: string; message: Message }[] = [];
   cut = new Set<string>();
+  /** One-way loss: datagrams from `from` to `to` are dropped while this says so. */
+  drop: (from: string, to: string) => boolean = () => false;
   /** Per node: its timers fire this many ms after the deadline it asked for (a loaded node). */
   lag = new Map<string, number>();
 
@@ -25,7 +27,7 @@ class Net {
     for (const j of m.waitingJoiners()) m.release(j);
     const out: Outgoing[] = [...d.out, ...m.drain().out];
     for (const o of out)
-      if (!this.cut.has(m.self) && !this.cut.has(o.to))
+      if (!this.cut.has(m.self) && !this.cut.has(o.to) && !this.drop(m.self, o.to))
         this.inFlight.push({ at: this.now + 1, to: o.to, message: o.message });
   }
 
@@ -130,6 +132,32 @@ describe('Member', () => {
     net.run(net.now + 5000);
     expect(net.get('a').status('c')).toBe('dead');
     expect(net.get('b').status('c')).toBe('dead');
+  });
+
+  it('a peer falsely declared dead and back at once is watched again, so a sole survivor can declare the others dead', () => {
+    const net = new Net(['a', 'b', 'c']);
+    net.run(1000);
+    // b stops hearing c for a while (one-way loss, or b stalled): b declares c dead and the
+    // news reaches a, while c goes on hearing a and acknowledging its heartbeats. c refutes at
+    // once; a hears it alive again before c acknowledged the heartbeat that released it.
+    const from = net.now;
+    net.drop = (src, dst) => src === 'c' && dst === 'b' && net.now < from + 700;
+    net.run(from + 3000);
+    expect(net.get('a').status('c')).toBe('alive');
+    expect(net.get('b').status('c')).toBe('alive');
+    // Every node is monitored by both others again (k = 3 monitors, three nodes).
+    for (const [name, m] of net.members)
+      expect(m.monitorsOfSelf().sort()).toEqual(['a', 'b', 'c'].filter((n) => n !== name));
+    // a and b are killed together: c, their only other monitor, must declare both dead, and
+    // then answer alone.
+    net.cut.add('a');
+    net.cut.add('b');
+    net.run(net.now + 10_000);
+    const c = net.get('c');
+    expect(c.status('a')).toBe('dead');
+    expect(c.status('b')).toBe('dead');
+    expect(c.joined).toBe(true);
+    expect(c.canAnswer(net.now)).toBe(true);
   });
 
   it('drops replays, unknown senders and older incarnations, and counts them by reason', () => {

@@ -437,6 +437,49 @@ export class Member {
     return t;
   }
 
+  /**
+   * Why this node may not answer at `now` (undefined: it may), with the state that decides it:
+   * for the log line an operator reads when a speaker stays silent (runtime.ts). Capped lists,
+   * so it stays one line in a large cluster.
+   */
+  whyNotAnswering(now: number): Record<string, unknown> | undefined {
+    const until = this.answerUntil();
+    if (now < until) return undefined;
+    let reason: string;
+    if (this.leaving) reason = 'leaving';
+    else if (!this.healthy) reason = 'unhealthy data plane';
+    else if (!this.joinedFlag)
+      reason = this.peersKnown
+        ? 'joining: waiting for peers to confirm (sync-ack)'
+        : 'joining: no peer list yet';
+    else if (
+      this.appliedVersion < this.joinedVersion ||
+      (this.settling && this.appliedVersion < this.versionNo)
+    )
+      reason = 'the data plane does not follow the view yet';
+    else if (this.settling) reason = 'settling after contact across a partition';
+    else reason = 'lease lapsed: monitors did not acknowledge heartbeats';
+    const cap = 20;
+    const peers = [...this.peers].slice(0, cap).map(([name, r]) => `${name}:${r.status}@${r.incarnation}`);
+    return {
+      reason,
+      incarnation: this.inc,
+      ...(Number.isFinite(until) ? { leaseEndedMsAgo: Math.round(now - until) } : {}),
+      waitingFor: [...(this.barrier?.waiting ?? [])].slice(0, cap),
+      monitors: this.lease.debug(now).slice(0, cap),
+      watching: [...this.watched].slice(0, cap).map(([name, w]) => ({
+        name,
+        heardMsAgo: Math.round(now - w.lastHeard),
+        incarnation: w.incarnation,
+      })),
+      peers,
+      ring: this.ring.size,
+      awareness: this.awareness.value,
+      lastAckMsAgo: Number.isFinite(this.lastAckAt) ? Math.round(now - this.lastAckAt) : null,
+      versions: { view: this.versionNo, applied: this.appliedVersion, joined: this.joinedVersion },
+    };
+  }
+
   /** The parts of nextDeadline, for diagnostics. */
   debugDeadlines(): Record<string, unknown> {
     return {

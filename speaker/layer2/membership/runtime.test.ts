@@ -5,6 +5,8 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MembershipRuntime } from './runtime.js';
+import { encodeDatagram } from './datagram.js';
+import type { Message } from './messages.js';
 
 const key = Buffer.alloc(32, 3);
 const ips = Array.from({ length: 60 }, (_, i) => `198.51.100.${i}`);
@@ -137,5 +139,56 @@ describe('MembershipRuntime on loopback', () => {
     );
     for (const n of nodes.slice(0, 2)) expect([...n.unowned]).toEqual([pinned]);
     for (const ip of ips) expect(nodes.slice(0, 2).filter((n) => n.owned.has(ip)).length).toBe(1);
+  });
+});
+
+describe('MembershipRuntime that cannot answer', () => {
+  it('says why in one report every few seconds while it stays silent, with its view', () => {
+    // Time and timers by hand: a peer that spoke once and never again, and never asked this
+    // node to watch it (so this node can never declare it dead): the node cannot join nor
+    // hold a lease, and must say so instead of staying silent without a trace.
+    let now = 0;
+    const timers: { at: number; fn: () => void }[] = [];
+    const reports: Record<string, unknown>[] = [];
+    const rt = new MembershipRuntime({
+      self: 'n1',
+      incarnation: 1,
+      key,
+      port: 7946,
+      now: () => now,
+      wallNow: () => 1_700_000_000_000 + now,
+      send: () => undefined,
+      setTimer: (fn, ms) => {
+        const t = { at: now + ms, fn };
+        timers.push(t);
+        return {
+          cancel: () => {
+            const i = timers.indexOf(t);
+            if (i >= 0) timers.splice(i, 1);
+          },
+        };
+      },
+      onOwned: (_owned, post) => rt.applied(post),
+      onAnswerUntil: () => undefined,
+      onSilent: (details) => reports.push(details),
+    });
+    rt.setPeers([{ name: 'n2', address: '127.0.0.1' }]);
+    rt.setPlan(ips.slice(0, 4).map((ip) => ({ ip, eligible: ['n1', 'n2'], weights: new Map() })));
+    const push: Message = { kind: 'push', from: 'n2', incarnation: 5, seq: 1, healthy: true, rumours: [] };
+    rt.onDatagram(encodeDatagram(push, key, 1_700_000_000_000));
+    for (; now <= 12_000; now++) {
+      for (const t of timers.filter((x) => x.at <= now)) {
+        timers.splice(timers.indexOf(t), 1);
+        t.fn();
+      }
+    }
+    rt.stop();
+    expect(reports.length).toBe(2);
+    const first = reports[0] as Record<string, unknown>;
+    expect(first.reason).toMatch(/joining/);
+    expect(first.waitingFor).toEqual(['n2']);
+    expect(first.peers).toEqual(['n2:alive@5']);
+    expect(first.silentMs).toBeGreaterThanOrEqual(5000);
+    expect(Object.values(first.owners as Record<string, number>).reduce((a, b) => a + b)).toBe(4);
   });
 });

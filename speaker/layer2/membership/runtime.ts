@@ -43,6 +43,13 @@ export interface RuntimeOptions {
   /** `status`: alive, dead, left or unknown (alive but not a candidate: unhealthy). */
   readonly onMemberChange?: (node: string, candidate: boolean, status: string) => void;
   readonly onError?: (where: string, err: Error) => void;
+  /**
+   * This node has answered nothing for `silentReportMs` or more although it is healthy and not
+   * leaving: why, with its view (Member.whyNotAnswering), at most once per `silentReportMs`.
+   */
+  readonly onSilent?: (details: Record<string, unknown>) => void;
+  /** Default 5 s. */
+  readonly silentReportMs?: number;
   readonly member?: Partial<MemberOptions>;
 }
 
@@ -76,6 +83,9 @@ export class MembershipRuntime {
   private lastUntil = Number.NaN;
   /** Undefined until the first report: a new worker always says where it stands. */
   private lastUnowned: string | undefined;
+  /** Since when this node may not answer (undefined: it may), and when that was last reported. */
+  private silentSince: number | undefined;
+  private silentReportedAt = Number.NEGATIVE_INFINITY;
   private sent = 0;
   private received = 0;
   private sendErrors = 0;
@@ -200,6 +210,28 @@ export class MembershipRuntime {
     this.o.onOwned([...p.owned], p.id, gainedFrom);
   }
 
+  /**
+   * A healthy node that stays silent for seconds is either still joining (a peer that never
+   * confirms) or has lost its lease for good (monitors that never acknowledge): both leave its
+   * IPs unanswered, and the log line says which and what the view holds.
+   */
+  private noteSilence(now: number): void {
+    if (this.o.onSilent === undefined) return;
+    const why = this.member.whyNotAnswering(now);
+    if (why === undefined || why.reason === 'unhealthy data plane' || why.reason === 'leaving') {
+      this.silentSince = undefined;
+      return;
+    }
+    this.silentSince ??= now;
+    const every = this.o.silentReportMs ?? 5000;
+    if (now - this.silentSince < every || now - this.silentReportedAt < every) return;
+    this.silentReportedAt = now;
+    const owners = Object.fromEntries(
+      [...this.index.ownerCounts()].slice(0, 20).map(([node, n]) => [node === '' ? '(none)' : node, n]),
+    );
+    this.o.onSilent({ silentMs: Math.round(now - this.silentSince), ...why, owners });
+  }
+
   /** A scan of the plan, so only on a change of plan or view, never per heartbeat. */
   private reportUnowned(): void {
     if (this.o.onUnowned === undefined) return;
@@ -240,6 +272,7 @@ export class MembershipRuntime {
         this.lastUntil = until;
         this.o.onAnswerUntil(until);
       }
+      this.noteSilence(now);
       const wall = this.o.wallNow();
       for (const o of out) {
         const peer = this.peers.get(o.to);

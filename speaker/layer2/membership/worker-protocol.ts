@@ -49,6 +49,8 @@ export type FromWorker =
   | { readonly type: 'member'; readonly node: string; readonly candidate: boolean; readonly status: string }
   | { readonly type: 'counters'; readonly counters: RuntimeCounters }
   | { readonly type: 'error'; readonly where: string; readonly message: string }
+  /** This node answers nothing although healthy, for seconds now: why (runtime.ts onSilent). */
+  | { readonly type: 'silent'; readonly details: Record<string, unknown> }
   | { readonly type: 'left' };
 
 export function compactPlan(inputs: readonly OwnershipInput[]): CompactPlan {

@@ -81,6 +81,7 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
       ...(m.sticky === true ? { sticky: true, epochMs: () => Date.now() } : {}),
       ...(m.probeEveryMs !== undefined ? { probeEveryMs: m.probeEveryMs } : {}),
     },
+    onSilent: (details) => post({ type: 'silent', details }),
   });
   runtime = rt;
   for (const s of [sockets.v4, sockets.v6]) s?.on('message', (msg) => rt.onDatagram(msg));

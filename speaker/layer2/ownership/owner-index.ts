@@ -81,6 +81,16 @@ export class OwnerIndex {
     return out;
   }
 
+  /** How many IPs each node owns, and how many have no owner ("" key): a scan, for diagnostics. */
+  ownerCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const id of this.owners) {
+      const name = id === none ? '' : (this.table.nodes[id] as string);
+      out.set(name, (out.get(name) ?? 0) + 1);
+    }
+    return out;
+  }
+
   isCandidate(node: string): boolean {
     return this.candidates.has(node);
   }

@@ -5,9 +5,9 @@
 //
 // "May answer now" = owned by the rendezvous rule in this node's view AND the lease is valid.
 // The worker writes the lease end into a shared cell the responder reads on its own clock (the
-// fence that holds even when this thread lags); this class also enforces it on the main thread:
-// when the lease ends the answerable set becomes empty until it is renewed, so a responder
-// without the native fence stops too, a little later.
+// fence that holds even when this thread lags). Without that cell this class enforces it on the
+// main thread: when the lease ends the answerable set becomes empty until it is renewed. With
+// it, the set is withheld only while the lease is −∞ (hand-over-owned.ts says why).
 
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../../lib/log.js';
@@ -15,6 +15,7 @@ import type { LocalHealth, MemberState, Peer } from '../membership/types.js';
 import type { L2Plan } from '../plan/index.js';
 import { MembershipClient } from '../membership/client.js';
 import type { RuntimeCounters } from '../membership/runtime.js';
+import { handOverOwned } from './hand-over-owned.js';
 import { UnownedTime, unownedNow } from './unowned-time.js';
 
 export interface RingOwnershipOptions {
@@ -28,7 +29,10 @@ export interface RingOwnershipOptions {
   readonly onCounters?: (counters: RuntimeCounters) => void;
   /** Seconds with no live owner, per IP, as this speaker sees it (unowned-time.ts). */
   readonly onUnowned?: (ip: string, seconds: number) => void;
-  /** The shared answer deadline for the responder's native fence (optional). */
+  /**
+   * The shared answer deadline the responder checks at every answer (its fence; optional). With
+   * it, a lease end this thread sees pass is not acted on here (hand-over-owned.ts).
+   */
   readonly deadlineCell?: SharedArrayBuffer;
 }
 
@@ -156,14 +160,16 @@ export class RingOwnership {
     if (this.o.onUnowned !== undefined) for (const [ip, s] of added) this.o.onUnowned(ip, s);
   }
 
-  /** What the mode applies: the owned IPs while the lease is valid, else none. */
+  /** What the mode applies: the owned IPs while the lease allows (hand-over-owned.ts), else none. */
   private publish(): void {
     this.countUnowned();
     const now = this.o.now();
-    const answering = now < this.until;
+    const dataPlaneFenced = this.o.deadlineCell !== undefined;
+    const answering = handOverOwned(this.until, now, dataPlaneFenced);
     if (this.fenceTimer !== undefined) clearTimeout(this.fenceTimer);
     this.fenceTimer = undefined;
-    if (answering && Number.isFinite(this.until))
+    // Without the shared cell this thread is the fence: it withdraws the set when the lease ends.
+    if (!dataPlaneFenced && answering && Number.isFinite(this.until))
       this.fenceTimer = setTimeout(() => this.publish(), Math.max(0, this.until - now) + 1);
     const ips = answering ? this.owned : [];
     const key = `${answering}|${ips.join(',')}|${this.plan.ips.length}`;
