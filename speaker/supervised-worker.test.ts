@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Logger } from '../lib/log.js';
+import { logTexts, recordingLogger, type LogLine } from '../test/support/recording-log.js';
 import { SupervisedWorker } from './supervised-worker.js';
 
 type In = { echo?: string; exit?: boolean; throw?: boolean };
@@ -24,16 +24,6 @@ parentPort.on('message', (m) => {
 );
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function recordingLog(lines: string[]): Logger {
-  const log = (level: string) => (msg: string) => void lines.push(`${level} ${msg}`);
-  return {
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-  } as unknown as Logger;
-}
-
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -48,14 +38,14 @@ describe('SupervisedWorker', () => {
     await Promise.all(workers.splice(0).map((w) => w.stop()));
   });
 
-  function start(opts: { url?: URL; onMessage?: (m: Out) => void; lines?: string[] } = {}) {
+  function start(opts: { url?: URL; onMessage?: (m: Out) => void; lines?: LogLine[] } = {}) {
     const got: string[] = [];
     let lost = 0;
     let starts = 0;
     const w = new SupervisedWorker<In, Out>({
       name: 'echo worker',
       url: opts.url ?? pathToFileURL(echoWorker),
-      log: recordingLog(opts.lines ?? []),
+      log: recordingLogger(opts.lines ?? []),
       restartAfterMs: 50,
       onStart: () => [{ echo: `start ${++starts}` }],
       onMessage: opts.onMessage ?? ((m) => void got.push(m.echo)),
@@ -73,14 +63,14 @@ describe('SupervisedWorker', () => {
   });
 
   test('replaces a worker that exits, tells the owner, counts it, and starts the new one afresh', async () => {
-    const lines: string[] = [];
+    const lines: LogLine[] = [];
     const { w, got, lost } = start({ lines });
     await until('first start', () => got.includes('start 1'));
     w.post({ exit: true });
     await until('the second start', () => got.includes('start 2'));
     expect(lost()).toBe(1);
     expect(w.restarts).toBe(1);
-    expect(lines).toContain('error echo worker exited; starting a new one');
+    expect(logTexts(lines)).toContain('error echo worker exited; starting a new one');
     w.post({ echo: 'after' });
     await until('an echo from the new worker', () => got.includes('after'));
   });
@@ -94,7 +84,7 @@ describe('SupervisedWorker', () => {
   });
 
   test('a worker that cannot start is counted and tried again, never thrown to the owner', async () => {
-    const lines: string[] = [];
+    const lines: LogLine[] = [];
     const { w, lost } = start({ url: pathToFileURL(path.join(dir, 'missing.mjs')), lines });
     await until('two attempts', () => lost() >= 2);
     expect(w.running).toBe(false);
@@ -102,7 +92,7 @@ describe('SupervisedWorker', () => {
   });
 
   test('a handler that throws is logged, and the worker keeps running', async () => {
-    const lines: string[] = [];
+    const lines: LogLine[] = [];
     const seen: string[] = [];
     const { w, lost } = start({
       lines,
@@ -114,7 +104,7 @@ describe('SupervisedWorker', () => {
     w.post({ echo: 'bad' });
     w.post({ echo: 'good' });
     await until('both echoes', () => seen.includes('good'));
-    expect(lines).toContain('error echo worker message handler failed');
+    expect(logTexts(lines)).toContain('error echo worker message handler failed');
     expect(lost()).toBe(0);
   });
 

@@ -7,8 +7,8 @@ import type { Config, L2Advertisement } from '../../lib/config/types.js';
 import { parseIP } from '../../lib/ip/index.js';
 import type { EventTarget, EventType } from '../../lib/kube/events.js';
 import type { KubeObject } from '../../lib/kube/transport.js';
-import type { Logger, LogFields } from '../../lib/log.js';
 import { testPool } from '../../test/support/pools.js';
+import { recordingLogger, type LogLine } from '../../test/support/recording-log.js';
 import type { ClusterSnapshot } from '../cluster/view.js';
 import { ETH_P_ARP, type PacketSocketOptions } from '../native/index.js';
 import {
@@ -175,27 +175,6 @@ const memberlistSecret: KubeObject = {
   metadata: { name: 'memberlist', namespace: NS },
   data: { secretkey: Buffer.alloc(32, 7).toString('base64') },
 } as KubeObject;
-
-interface LogLine {
-  level: string;
-  msg: string;
-  fields: LogFields;
-}
-
-function recordingLogger(lines: LogLine[]): Logger {
-  const at =
-    (level: string) =>
-    (msg: string, fields: LogFields = {}) =>
-      void lines.push({ level, msg, fields });
-  const log: Logger = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    with: () => log,
-  };
-  return log;
-}
 
 interface Recorded {
   target: EventTarget;

@@ -3,8 +3,9 @@
 // objects applied verbatim with kubectl.
 
 import path from 'node:path';
+import { curlFromClient } from '../demo/probes.js';
 import { repoRoot } from '../env/control-plane.js';
-import type { Cluster } from './cluster.js';
+import { Cluster, type ClusterOptions } from './cluster.js';
 
 export const beaconNs = 'metallb-system';
 export const release = 'beacon';
@@ -63,6 +64,37 @@ export async function installWithSeed(cluster: Cluster, values: string[] = []): 
   await waitRolledOut(cluster);
   await applySeed(cluster);
   await cluster.kubectl(['rollout', 'status', 'deployment/myapp-deploy', '-n', 'default', '--timeout=240s']);
+}
+
+/**
+ * A cluster where every scenario starts: up, Beacon and the seed installed (installWithSeed),
+ * and the seed's page served through the Service IP. The cluster is torn down if that fails.
+ */
+export async function upServingSeed(opts: ClusterOptions): Promise<Cluster> {
+  const cluster = await Cluster.up(opts);
+  try {
+    await installWithSeed(cluster);
+    await cluster.waitFor('the page through the Service IP', 120_000, async () =>
+      (await curlFromClient(cluster.lab, `http://${serviceIp}/`)).body.includes(myappPage),
+    );
+    return cluster;
+  } catch (err) {
+    await cluster.down();
+    throw err;
+  }
+}
+
+/** `kubectl rollout restart` of the speaker DaemonSet, waiting until every speaker was replaced. */
+export async function rollSpeakers(cluster: Cluster): Promise<void> {
+  await cluster.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
+  await cluster.kubectl([
+    'rollout',
+    'status',
+    `daemonset/${release}-speaker`,
+    '-n',
+    beaconNs,
+    '--timeout=300s',
+  ]);
 }
 
 /** The Service's first ingress IP ('' while it has none). */

@@ -10,14 +10,15 @@ import {
   beaconNs,
   helmInstall,
   ingressIp,
-  installWithSeed,
+  rollSpeakers,
   myappPage,
   pods,
   release,
   serviceIp,
+  upServingSeed,
   waitRolledOut,
 } from './beacon.js';
-import { Cluster, proxyModeFromEnv } from './cluster.js';
+import { proxyModeFromEnv, type Cluster } from './cluster.js';
 import { BgpMode, NexthopWatch, RequestLoop } from './traffic.js';
 
 const prefix = process.env.LAB_PREFIX ?? 'bcn-';
@@ -137,11 +138,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
   let cluster: Cluster;
 
   beforeAll(async () => {
-    cluster = await Cluster.up({ prefix, guard: true });
-    await installWithSeed(cluster);
-    await cluster.waitFor('the page through the Service IP', 120_000, async () =>
-      (await curlFromClient(cluster.lab, `http://${serviceIp}/`)).body.includes(myappPage),
-    );
+    cluster = await upServingSeed({ prefix, guard: true });
   }, 3_600_000);
 
   afterAll(async () => {
@@ -163,15 +160,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
     const loop = new RequestLoop(cluster, 'speaker-rollout');
     await cluster.waitFor('first answers', 30_000, async () => loop.counts().ok >= 5);
     const before = (await pods(cluster, beaconNs, 'app.kubernetes.io/component=speaker')).map((p) => p.uid);
-    await cluster.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
-    await cluster.kubectl([
-      'rollout',
-      'status',
-      `daemonset/${release}-speaker`,
-      '-n',
-      beaconNs,
-      '--timeout=300s',
-    ]);
+    await rollSpeakers(cluster);
     await sleep(3000);
     const counts = await loop.stop();
     process.stdout.write(`speaker rolling update: ${counts.ok} requests answered, ${counts.fail} failed\n`);
@@ -334,15 +323,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
       // mid-connection (the router's hash picks the next hop per packet), and that node's
       // kube-proxy has no connection-tracking entry for it: the request fails.
       const watch = new NexthopWatch(cluster, serviceIp);
-      await cluster.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
-      await cluster.kubectl([
-        'rollout',
-        'status',
-        `daemonset/${release}-speaker`,
-        '-n',
-        beaconNs,
-        '--timeout=300s',
-      ]);
+      await rollSpeakers(cluster);
       await cluster.waitFor('three next hops again', 120_000, async () => {
         return (await cluster.lab.routeNexthops(`${serviceIp}/32`)).length === nodeHosts.length;
       });

@@ -13,10 +13,10 @@
 // skipped with the reason.
 
 import { execFileSync } from 'node:child_process';
-import { arpFromClient, curlFromClient } from '../demo/probes.js';
+import { arpFromClient } from '../demo/probes.js';
 import { isRoot, type NodeHost } from '../e2e/lab.js';
-import { beaconNs, ingressIp, installWithSeed, myappPage, pods, release, serviceIp } from './beacon.js';
-import { Cluster, ipvsUnavailable, type ProxyMode } from './cluster.js';
+import { beaconNs, ingressIp, pods, rollSpeakers, serviceIp, upServingSeed } from './beacon.js';
+import { ipvsUnavailable, type Cluster, type ProxyMode } from './cluster.js';
 import { RequestLoop } from './traffic.js';
 
 const labPrefix = process.env.LAB_PREFIX ?? 'bcn-';
@@ -64,12 +64,7 @@ for (const { mode, suffix, unavailable } of modes) {
       let cluster: Cluster | undefined;
 
       beforeAll(async () => {
-        cluster = await Cluster.up({ prefix: `${labPrefix}${suffix}`, guard: true, proxyMode: mode });
-        await installWithSeed(cluster);
-        const c = cluster;
-        await c.waitFor('the page through the Service IP', 120_000, async () =>
-          (await curlFromClient(c.lab, `http://${serviceIp}/`)).body.includes(myappPage),
-        );
+        cluster = await upServingSeed({ prefix: `${labPrefix}${suffix}`, guard: true, proxyMode: mode });
       }, 3_600_000);
 
       afterAll(async () => {
@@ -105,15 +100,7 @@ for (const { mode, suffix, unavailable } of modes) {
           try {
             await c.waitFor('first answers', 30_000, async () => loop.counts().ok >= 5);
             const before = (await pods(c, beaconNs, 'app.kubernetes.io/component=speaker')).map((p) => p.uid);
-            await c.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
-            await c.kubectl([
-              'rollout',
-              'status',
-              `daemonset/${release}-speaker`,
-              '-n',
-              beaconNs,
-              '--timeout=300s',
-            ]);
+            await rollSpeakers(c);
             await new Promise((r) => setTimeout(r, 3000));
             const after = (await pods(c, beaconNs, 'app.kubernetes.io/component=speaker')).map((p) => p.uid);
             replaced = after.filter((uid) => !before.includes(uid));

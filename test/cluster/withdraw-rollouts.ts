@@ -7,7 +7,7 @@
 //
 //   node dist/test/cluster/withdraw-rollouts.js [rollouts, default 4]
 
-import { beaconNs, installWithSeed, release, serviceIp } from './beacon.js';
+import { installWithSeed, rollSpeakers, serviceIp } from './beacon.js';
 import { Cluster } from './cluster.js';
 import { BgpMode, NexthopWatch, RequestLoop } from './traffic.js';
 import { nodeHosts } from '../e2e/lab.js';
@@ -29,15 +29,7 @@ try {
     const loop = new RequestLoop(cluster, `withdraw-rollout-${i}`);
     await cluster.waitFor('first answers', 30_000, async () => loop.counts().ok >= 5);
     const watch = new NexthopWatch(cluster, serviceIp);
-    await cluster.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
-    await cluster.kubectl([
-      'rollout',
-      'status',
-      `daemonset/${release}-speaker`,
-      '-n',
-      beaconNs,
-      '--timeout=300s',
-    ]);
+    await rollSpeakers(cluster);
     await cluster.waitFor('three next hops again', 120_000, threeHops);
     await new Promise((r) => setTimeout(r, 3000));
     const changes = await watch.stop();

@@ -4,23 +4,13 @@
 // counts the loss, starts a new worker with the same session, and both sides come Up again.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Logger } from '../../../lib/log.js';
+import { logTexts, recordingLogger, type LogLine } from '../../../test/support/recording-log.js';
 import { BfdWorkerClient } from './client.js';
 import type { BfdStateChange } from './sessions.js';
 
 const workerUrl = pathToFileURL(path.join(process.cwd(), 'dist/speaker/bgp/bfd/worker.js'));
 const port = 30000 + (process.pid % 10000);
 const profile = { receiveIntervalMs: 50, transmitIntervalMs: 50, detectMultiplier: 3, passiveMode: false };
-
-function recordingLog(lines: string[]): Logger {
-  const log = (level: string) => (msg: string) => void lines.push(`${level} ${msg}`);
-  return {
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-  } as unknown as Logger;
-}
 
 function waitFor(c: BfdWorkerClient, event: 'up' | 'down', timeoutMs: number): Promise<BfdStateChange> {
   return new Promise((resolve, reject) => {
@@ -39,10 +29,10 @@ describe('BfdWorkerClient on loopback', () => {
   });
 
   test('runs sessions in its worker, and survives the worker being killed', async () => {
-    const linesA: string[] = [];
+    const linesA: LogLine[] = [];
     let lostA = 0;
     const a = new BfdWorkerClient({
-      log: recordingLog(linesA),
+      log: recordingLogger(linesA),
       listen: { v4: ['127.0.0.1'], v6: [] },
       port,
       workerUrl,
@@ -51,7 +41,7 @@ describe('BfdWorkerClient on loopback', () => {
       onWorkerLost: () => lostA++,
     });
     const b = new BfdWorkerClient({
-      log: recordingLog([]),
+      log: recordingLogger([]),
       listen: { v4: ['127.0.0.2'], v6: [] },
       port,
       workerUrl,
@@ -82,7 +72,7 @@ describe('BfdWorkerClient on loopback', () => {
     expect((await downB).diagName).toBe('Control Detection Time Expired');
     expect(lostA).toBe(1);
     expect(a.restarts).toBe(1);
-    expect(linesA).toContain('error BFD worker exited; starting a new one');
+    expect(logTexts(linesA)).toContain('error BFD worker exited; starting a new one');
 
     // The new worker has the same session, and both sides come Up again.
     const again = await Promise.all([waitFor(a, 'up', 10_000), waitFor(b, 'up', 10_000)]);
@@ -92,13 +82,13 @@ describe('BfdWorkerClient on loopback', () => {
 
   test('close tells the peer AdminDown, which is not a failure to report', async () => {
     const a = new BfdWorkerClient({
-      log: recordingLog([]),
+      log: recordingLogger([]),
       listen: { v4: ['127.0.0.1'], v6: [] },
       port: port + 1,
       workerUrl,
     });
     const b = new BfdWorkerClient({
-      log: recordingLog([]),
+      log: recordingLogger([]),
       listen: { v4: ['127.0.0.2'], v6: [] },
       port: port + 1,
       workerUrl,
