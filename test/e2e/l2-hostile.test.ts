@@ -1,6 +1,6 @@
 // Layer 2 on a hostile segment: anyone on it can send any frame at any rate, and none of it
 // may change who owns a Service IP, make a second MAC answer for one, or turn into a flood of
-// log lines and Events. Three speakers, seed 002 and a few more Services on the lab (prefix
+// log lines and Events. Three speakers, the layer 2 example (MetalLB's, test/demo/) and a few more Services on the lab (prefix
 // l2h-); the client probes every IP every 100 ms and captures each reply with its MAC while a
 // station in the router namespace floods: gratuitous ARPs from random MACs claiming an owned
 // IP, malformed ARP and NDP frames, and garbage datagrams to the membership port. Needs root.
