@@ -106,7 +106,13 @@ export async function createL2Services(
             labels: { 'beacon.test/scale': opts.name },
             annotations: { 'metallb.io/address-pool': opts.name },
           },
-          spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+          spec: {
+            type: 'LoadBalancer',
+            // No NodePorts: the API server has 2,768 (30000–32767 by default), so 10,000
+            // LoadBalancer Services need them off, as they would in a cluster of that size.
+            allocateLoadBalancerNodePorts: false,
+            ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+          },
         },
       }),
     );
