@@ -1,16 +1,8 @@
-import type { InterfaceSnapshot, LinkState } from '../layer2/responder/interfaces.js';
+import type { InterfaceSnapshot } from '../layer2/responder/interfaces.js';
 import { placeVips } from './placement.js';
+import { testLink } from '../../test/support/links.js';
 
-const link = (index: number, name: string, extra: Partial<LinkState> = {}): LinkState => ({
-  index,
-  name,
-  up: true,
-  running: true,
-  broadcast: true,
-  noarp: false,
-  mac: `02:00:00:00:00:0${index}`,
-  ...extra,
-});
+const link = testLink;
 
 const snapshot: InterfaceSnapshot = {
   links: [link(1, 'lo', { broadcast: false }), link(2, 'eth0'), link(3, 'eth1')],

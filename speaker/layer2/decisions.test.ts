@@ -10,18 +10,10 @@ import {
   serviceTarget,
 } from './decisions.js';
 import type { AnnouncedService } from './ownership/announced.js';
-import type { InterfaceSnapshot, LinkState } from './responder/interfaces.js';
+import type { InterfaceSnapshot } from './responder/interfaces.js';
+import { testLink } from '../../test/support/links.js';
 
-const link = (index: number, name: string, over: Partial<LinkState> = {}): LinkState => ({
-  index,
-  name,
-  up: true,
-  running: true,
-  broadcast: true,
-  noarp: false,
-  mac: `02:00:00:00:00:0${index}`,
-  ...over,
-});
+const link = testLink;
 
 describe('localHealth', () => {
   const ok = { rawSocketOk: true, responderFailed: false };

@@ -1,23 +1,7 @@
-import {
-  type InterfaceSnapshot,
-  type LinkState,
-  eligibleInterfaces,
-  interfacesForIp,
-  sameSnapshot,
-} from './interfaces.js';
+import { type InterfaceSnapshot, eligibleInterfaces, interfacesForIp, sameSnapshot } from './interfaces.js';
+import { testLink } from '../../../test/support/links.js';
 
-function link(index: number, name: string, extra: Partial<LinkState> = {}): LinkState {
-  return {
-    index,
-    name,
-    up: true,
-    running: true,
-    broadcast: true,
-    noarp: false,
-    mac: `02:00:00:00:00:${index.toString(16).padStart(2, '0')}`,
-    ...extra,
-  };
-}
+const link = testLink;
 
 const snapshot: InterfaceSnapshot = {
   links: [
