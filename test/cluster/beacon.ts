@@ -41,6 +41,11 @@ export async function waitRolledOut(cluster: Cluster, timeoutS = 240): Promise<v
     `deployment/${release}-controller`,
     `--timeout=${timeoutS}s`,
   ]);
+  await waitSpeakersRolledOut(cluster, timeoutS);
+}
+
+/** Waits until every speaker Pod of the DaemonSet is the current revision and ready. */
+export async function waitSpeakersRolledOut(cluster: Cluster, timeoutS = 300): Promise<void> {
   await cluster.kubectl([
     'rollout',
     'status',
@@ -87,14 +92,7 @@ export async function upServingSeed(opts: ClusterOptions): Promise<Cluster> {
 /** `kubectl rollout restart` of the speaker DaemonSet, waiting until every speaker was replaced. */
 export async function rollSpeakers(cluster: Cluster): Promise<void> {
   await cluster.kubectl(['rollout', 'restart', `daemonset/${release}-speaker`, '-n', beaconNs]);
-  await cluster.kubectl([
-    'rollout',
-    'status',
-    `daemonset/${release}-speaker`,
-    '-n',
-    beaconNs,
-    '--timeout=300s',
-  ]);
+  await waitSpeakersRolledOut(cluster);
 }
 
 /** The Service's first ingress IP ('' while it has none). */

@@ -16,6 +16,7 @@ import {
   release,
   serviceIp,
   upServingSeed,
+  waitSpeakersRolledOut,
   waitRolledOut,
 } from './beacon.js';
 import { proxyModeFromEnv, type Cluster } from './cluster.js';
@@ -199,14 +200,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
     } finally {
       await cluster.kubectl(['taint', 'node', owner, 'beacon-test=failover:NoSchedule-']);
     }
-    await cluster.kubectl([
-      'rollout',
-      'status',
-      `daemonset/${release}-speaker`,
-      '-n',
-      beaconNs,
-      '--timeout=180s',
-    ]);
+    await waitSpeakersRolledOut(cluster, 180);
   }, 600_000);
 
   it('keeps every IP when the leading controller Pod is deleted: the standby takes over', async () => {
