@@ -37,7 +37,10 @@ describe('BfdWorkerClient on loopback', () => {
       port,
       workerUrl,
       statsEveryMs: 100,
-      restartAfterMs: 100,
+      // Longer than B's detection time (3 x 50 ms) with margin for a busy machine: a new worker
+      // that starts sooner sends Down, and B then goes Down with "Neighbor Signaled Session Down"
+      // (RFC 5880 section 6.8.6) instead of detecting the silence this test is about.
+      restartAfterMs: 1500,
       onWorkerLost: () => lostA++,
     });
     const b = new BfdWorkerClient({
