@@ -175,8 +175,16 @@ export interface ProbeDone {
 /** Parses the prober's JSON lines as they come. */
 class JsonLines {
   readonly events: Record<string, unknown>[] = [];
+  /**
+   * Resolves when the child's stdout is closed: its last lines are read. A process's 'exit' can
+   * come before that (Node documents that its stdio may still be open), and the fixture's last
+   * line is its result: 400 KB of JSON for a scan of 10,000 IPs.
+   */
+  readonly ended: Promise<void>;
   private partial = '';
   constructor(proc: LabProcess) {
+    const out = proc.child.stdout;
+    this.ended = out && !out.destroyed ? new Promise((r) => out.once('close', () => r())) : Promise.resolve();
     proc.child.stdout?.on('data', (chunk: Buffer) => {
       const lines = (this.partial + chunk.toString('utf8')).split('\n');
       this.partial = lines.pop() ?? '';
@@ -234,7 +242,7 @@ export class ArpProbe {
   /** Stops probing (SIGTERM: the last round is finished first) and returns the totals. */
   async stop(): Promise<ProbeDone> {
     if (this.proc.child.exitCode === null) this.proc.child.kill('SIGTERM');
-    await within(this.proc.exited, 10_000);
+    await within(Promise.all([this.proc.exited, this.lines.ended]), 10_000);
     fs.rmSync(this.file, { force: true });
     const done = this.lines.of<ProbeDone>('done')[0];
     if (!done) throw new Error(`the ARP prober ended without totals: ${JSON.stringify(this.errors)}`);
@@ -265,11 +273,17 @@ export async function arpScan(cluster: L2Cluster, ips: readonly string[]): Promi
       },
     );
     const lines = new JsonLines(proc);
-    await within(proc.exited, 120_000);
+    await within(Promise.all([proc.exited, lines.ended]), 120_000);
     const scan = lines.of<{ answers: Record<string, string[]> }>('scan')[0];
     if (!scan) {
+      const state =
+        proc.child.exitCode === null && proc.child.signalCode === null
+          ? 'still running after 120 s'
+          : `exit ${proc.child.exitCode ?? proc.child.signalCode}`;
       await proc.stop(1000);
-      throw new Error(`the ARP scan gave no result: ${JSON.stringify(lines.of('error'))}`);
+      throw new Error(
+        `the ARP scan gave no result (${state}, ${lines.events.length} lines): ${JSON.stringify(lines.of('error'))}`,
+      );
     }
     return new Map(Object.entries(scan.answers));
   } finally {
