@@ -44,14 +44,13 @@ export function ipMoves(frames: readonly string[], ip: string): { at: number; fr
 /**
  * Splits the loop's `fail <start> ...` lines into requests reset because the IP moved while
  * they were in flight (a reset from the IP, sent by the MAC the IP moved to, after a move that
- * came at most `slackS` before the request started and before the reset) and the others.
+ * came after the request started: its SYN went to the old owner) and the others.
  */
 export function classifyFailures(
   failed: readonly string[],
   frames: readonly string[],
   ip: string,
   timeoutS = 3,
-  slackS = 0.5,
 ): { resetByMove: string[]; other: string[] } {
   const { resets } = parseFrames(frames, ip);
   const moves = ipMoves(frames, ip);
@@ -63,7 +62,7 @@ export function classifyFailures(
       (r) =>
         r.at >= start &&
         r.at <= start + timeoutS + 0.5 &&
-        moves.some((mv) => mv.to === r.mac && mv.at <= r.at && mv.at >= start - slackS) &&
+        moves.some((mv) => mv.to === r.mac && mv.at <= r.at && mv.at >= start) &&
         // and the IP did not move again before the reset: the resetting node was its owner
         moves.filter((mv) => mv.at <= r.at).at(-1)?.to === r.mac,
     );

@@ -57,6 +57,11 @@ describe('a failed request of the client loop', () => {
     expect(classifyFailures(['fail 1008.990 curl=56 http=000'], frames, ip).other).toHaveLength(1);
   });
 
+  test('a move just before the request started does not explain it: its SYN went to the new owner', () => {
+    const frames = [...rollout, reset('1005.700', a)];
+    expect(classifyFailures(['fail 1005.690 curl=56 http=000'], frames, ip).other).toHaveLength(1);
+  });
+
   test('a timeout with no reset is a defect (nobody answered, or the answer got lost)', () => {
     expect(classifyFailures(['fail 1005.650 curl=28 http=000'], rollout, ip).other).toHaveLength(1);
   });
