@@ -13,7 +13,7 @@ const beaconNs = 'metallb-system';
 const samplesDir = path.join(repoRoot, 'manifests/samples');
 
 // The layer 2 example, verbatim: MetalLB's layer 2 quick start as users paste it.
-const seed002 = `apiVersion: metallb.io/v1beta1
+const layer2Example = `apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata:
   name: first-pool
@@ -130,11 +130,11 @@ describe('MetalLB configuration applies unchanged', () => {
   });
 
   it('keeps the layer 2 example verbatim in manifests/samples', () => {
-    expect(fs.readFileSync(seedFile, 'utf8')).toBe(seed002);
+    expect(fs.readFileSync(seedFile, 'utf8')).toBe(layer2Example);
   });
 
   it('applies the layer 2 example and lists the pool with its printer columns', async () => {
-    const out = await apply(seed002);
+    const out = await apply(layer2Example);
     expect(out).toContain('ipaddresspool.metallb.io/first-pool created');
     expect(out).toContain('l2advertisement.metallb.io/example created');
 
@@ -162,7 +162,7 @@ describe('MetalLB configuration applies unchanged', () => {
   });
 
   it('shows the pool counters the controller writes through the status subresource', async () => {
-    await apply(seed002);
+    await apply(layer2Example);
     const pool = manifest('IPAddressPool', 'first-pool');
     await patchStatus(pool, { assignedIPv4: 2, availableIPv4: 49, assignedIPv6: 0, availableIPv6: 0 });
     const row = (await env.kubectl(['get', 'ipaddresspool', 'first-pool', '-n', beaconNs, '--no-headers']))
