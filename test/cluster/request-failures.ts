@@ -7,65 +7,55 @@
 // what is in flight at that moment. Every other failure (no ARP answer, a refused connection
 // with no move, a timeout) is a defect to report.
 
-/** A gratuitous ARP for the IP, or a TCP reset sent from it: when and from which MAC. */
-interface Seen {
-  at: number;
-  mac: string;
+import { parseGratuitousLine } from '../demo/probes.js';
+
+/** What the client's capture says about one IP: when it moved, and the resets sent from it. */
+export interface Capture {
+  /** The changes of the MAC its gratuitous ARPs name, in capture order (epoch s). */
+  moves: { at: number; from: string; to: string }[];
+  /** TCP resets sent from the IP: when (epoch s) and from which MAC. */
+  resets: { at: number; mac: string }[];
 }
 
-function parseFrames(frames: readonly string[], ip: string): { announced: Seen[]; resets: Seen[] } {
-  const announced: Seen[] = [];
-  const resets: Seen[] = [];
-  const dotted = ip.replace(/\./g, '\\.');
-  const garp = new RegExp(`(Reply ${dotted} is-at |Request who-has ${dotted} tell ${dotted},)`);
-  const reset = new RegExp(`: ${dotted}\\.\\d+ > \\S+: Flags \\[R`);
+export function parseCapture(frames: readonly string[], ip: string): Capture {
+  const moves: Capture['moves'] = [];
+  const resets: Capture['resets'] = [];
+  const reset = new RegExp(
+    `^(\\d+\\.\\d+) ([0-9a-f:]{17}) > .*: ${ip.replace(/\./g, '\\.')}\\.\\d+ > \\S+: Flags \\[R`,
+  );
+  let owner: string | undefined;
   for (const line of frames) {
-    const m = /^(\d+\.\d+) ([0-9a-f:]{17}) > /.exec(line);
-    if (!m) continue;
-    const seen = { at: Number(m[1]), mac: m[2] ?? '' };
-    if (garp.test(line)) announced.push(seen);
-    else if (reset.test(line)) resets.push(seen);
+    const g = parseGratuitousLine(line);
+    if (g?.ip === ip) {
+      if (owner !== undefined && g.mac !== owner) moves.push({ at: g.at / 1000, from: owner, to: g.mac });
+      owner = g.mac;
+      continue;
+    }
+    const r = reset.exec(line);
+    if (r?.[1] && r[2]) resets.push({ at: Number(r[1]), mac: r[2] });
   }
-  return { announced, resets };
-}
-
-/** Times the IP's announced MAC changed (gratuitous ARPs, in capture order): its moves. */
-export function ipMoves(frames: readonly string[], ip: string): { at: number; from: string; to: string }[] {
-  const { announced } = parseFrames(frames, ip);
-  const moves: { at: number; from: string; to: string }[] = [];
-  for (let i = 1; i < announced.length; i++) {
-    const prev = announced[i - 1]!;
-    const cur = announced[i]!;
-    if (cur.mac !== prev.mac) moves.push({ at: cur.at, from: prev.mac, to: cur.mac });
-  }
-  return moves;
+  return { moves, resets };
 }
 
 /**
  * Splits the loop's `fail <start> ...` lines into requests reset because the IP moved while
- * they were in flight (a reset from the IP, sent by the MAC the IP moved to, after a move that
- * came after the request started: its SYN went to the old owner) and the others.
+ * they were in flight (a reset from the IP, sent by the MAC it last moved to, in a move that came
+ * after the request started: its SYN went to the old owner) and the others.
  */
 export function classifyFailures(
   failed: readonly string[],
-  frames: readonly string[],
-  ip: string,
+  capture: Capture,
   timeoutS = 3,
 ): { resetByMove: string[]; other: string[] } {
-  const { resets } = parseFrames(frames, ip);
-  const moves = ipMoves(frames, ip);
   const resetByMove: string[] = [];
   const other: string[] = [];
   for (const line of failed) {
     const start = Number(line.split(' ')[1]);
-    const explained = resets.some(
-      (r) =>
-        r.at >= start &&
-        r.at <= start + timeoutS + 0.5 &&
-        moves.some((mv) => mv.to === r.mac && mv.at <= r.at && mv.at >= start) &&
-        // and the IP did not move again before the reset: the resetting node was its owner
-        moves.filter((mv) => mv.at <= r.at).at(-1)?.to === r.mac,
-    );
+    const explained = capture.resets.some((r) => {
+      if (r.at < start || r.at > start + timeoutS + 0.5) return false;
+      const last = capture.moves.filter((mv) => mv.at <= r.at).at(-1);
+      return last !== undefined && last.to === r.mac && last.at >= start;
+    });
     (explained ? resetByMove : other).push(line);
   }
   return { resetByMove, other };

@@ -10,7 +10,7 @@ import { hostV4, labNet, nodeHosts, type LabProcess } from '../e2e/lab.js';
 import { birdConfig } from '../e2e/router.js';
 import { beaconNs, serviceIp } from './beacon.js';
 import type { Cluster } from './cluster.js';
-import { classifyFailures, ipMoves } from './request-failures.js';
+import { classifyFailures, parseCapture } from './request-failures.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -79,14 +79,15 @@ export class RequestLoop {
       });
       return [l, ...near.map((f) => `  ${f}`)].join('\n');
     };
-    const { resetByMove, other } = classifyFailures(failed, frames, serviceIp);
+    const capture = parseCapture(frames, serviceIp);
+    const { resetByMove, other } = classifyFailures(failed, capture);
     return {
       ok: lines.filter((l) => l.startsWith('ok ')).length,
       fail: failed.length,
       failures: failed.map(withFrames),
       resetByMove,
       unexplained: other.map(withFrames),
-      moves: ipMoves(frames, serviceIp).length,
+      moves: capture.moves.length,
     };
   }
 

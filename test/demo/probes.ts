@@ -22,6 +22,31 @@ export function parseArping(output: string): ArpAnswer[] {
   return [...macs].sort().map((mac) => ({ mac, node: nodeOfMac(mac) }));
 }
 
+/** One gratuitous ARP seen on the client's wire: a node announcing that `ip` is at `mac`. */
+export interface GratuitousArp {
+  /** tcpdump's timestamp, epoch ms. */
+  at: number;
+  mac: string;
+  node: NodeHost | undefined;
+  ip: string;
+}
+
+/**
+ * A line of `tcpdump -e -tt` if it is a gratuitous ARP: a request whose sender IP is its target
+ * IP, or a reply broadcast to everyone (RFC 5227 section 3 names both "ARP Announcement"); an
+ * answer to one station's request is not one. For example
+ * `1700000000.123456 02:77:00:00:00:0c > ff:ff:ff:ff:ff:ff, ethertype ARP ... Request who-has 192.168.10.222 tell 192.168.10.222, ...`
+ */
+export function parseGratuitousLine(line: string): GratuitousArp | undefined {
+  const m =
+    /^(\d+\.\d+) ([0-9a-f:]{17}) > (?:.*?Request who-has (\d+\.\d+\.\d+\.\d+) tell \3,|ff:ff:ff:ff:ff:ff, .*?Reply (\d+\.\d+\.\d+\.\d+) is-at )/.exec(
+      line,
+    );
+  const ip = m?.[3] ?? m?.[4];
+  if (!m?.[1] || !m[2] || !ip) return undefined;
+  return { at: Number(m[1]) * 1000, mac: m[2], node: nodeOfMac(m[2]), ip };
+}
+
 export interface Neighbour {
   line: string;
   mac: string | undefined;

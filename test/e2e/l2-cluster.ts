@@ -12,7 +12,7 @@ import { freePort, repoRoot, writeKubeconfig } from '../env/control-plane.js';
 import { kubectl } from '../env/install.js';
 import { startTestEnv, stopTestEnv, type TestEnvState } from '../env/testenv.js';
 import { endpointSliceObject, nodeObject, nodeStatusPatch } from '../demo/objects.js';
-import { nodeOfMac, parseArping, type ArpAnswer } from '../demo/probes.js';
+import { parseArping, parseGratuitousLine, type ArpAnswer, type GratuitousArp } from '../demo/probes.js';
 import {
   installMetalLBOwner,
   metallbBinaries,
@@ -57,22 +57,6 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
-}
-
-/** One gratuitous ARP (sender IP = target IP) seen on the client's wire. */
-export interface GratuitousArp {
-  /** tcpdump's timestamp, epoch ms. */
-  at: number;
-  mac: string;
-  node: NodeHost | undefined;
-  ip: string;
-}
-
-/** `1700000000.123456 02:77:00:00:00:0c > ff:ff:ff:ff:ff:ff, ethertype ARP ... who-has 192.168.10.222 tell 192.168.10.222 ...` */
-export function parseGratuitousLine(line: string): GratuitousArp | undefined {
-  const m = /^(\d+\.\d+) ([0-9a-f:]{17}) > .*?(?:who-has|Reply) (\d+\.\d+\.\d+\.\d+)/.exec(line);
-  if (!m?.[1] || !m[2] || !m[3]) return undefined;
-  return { at: Number(m[1]) * 1000, mac: m[2], node: nodeOfMac(m[2]), ip: m[3] };
 }
 
 /** A tcpdump on the client's eth0 keeping every gratuitous ARP it sees. */
