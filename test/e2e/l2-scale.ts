@@ -185,7 +185,7 @@ class JsonLines {
   constructor(proc: LabProcess) {
     const out = proc.child.stdout;
     this.ended = out && !out.destroyed ? new Promise((r) => out.once('close', () => r())) : Promise.resolve();
-    proc.child.stdout?.on('data', (chunk: Buffer) => {
+    out?.on('data', (chunk: Buffer) => {
       const lines = (this.partial + chunk.toString('utf8')).split('\n');
       this.partial = lines.pop() ?? '';
       for (const line of lines) {
