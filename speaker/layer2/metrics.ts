@@ -110,7 +110,8 @@ export class Layer2Metrics {
       help:
         'ARP/NDP frames the responder neither answered nor decided, by reason: fenced (past the ' +
         'answer deadline), not-owned, overload (a flood beyond what the event loop is given), ' +
-        'queue-full, receive-error, exception.',
+        'queue-full, socket-buffer (the kernel dropped it: the receive buffer was full), ' +
+        'receive-error, exception.',
       labelNames: ['reason'],
       registers,
       collect() {

@@ -55,6 +55,8 @@ export interface NativeDropped {
   overload: number;
   /** Frames beyond what the loop had not yet taken. */
   queueFull: number;
+  /** Frames the kernel dropped: the socket's receive buffer was full (its reader fell behind). */
+  socketBuffer: number;
 }
 
 interface NativeBinding {
@@ -294,7 +296,7 @@ export class PacketSocket {
     else this.#socket.setAnswerDeadlineCell(cell);
   }
 
-  /** What the answer thread dropped since the last call, by reason. */
+  /** What the answer thread dropped since the last call, by reason, and what the kernel dropped. */
   takeDropped(): NativeDropped {
     return this.#socket.takeDropped();
   }

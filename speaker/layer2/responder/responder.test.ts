@@ -310,10 +310,10 @@ class FakeThreadSocket extends FakeSocket {
   setAnswerDeadline(deadlineMs: number | undefined): void {
     this.deadline.push(deadlineMs);
   }
-  droppedPending: NativeDropped = { fenced: 0, notOwned: 0, overload: 0, queueFull: 0 };
+  droppedPending: NativeDropped = { fenced: 0, notOwned: 0, overload: 0, queueFull: 0, socketBuffer: 0 };
   takeDropped(): NativeDropped {
     const taken = this.droppedPending;
-    this.droppedPending = { fenced: 0, notOwned: 0, overload: 0, queueFull: 0 };
+    this.droppedPending = { fenced: 0, notOwned: 0, overload: 0, queueFull: 0, socketBuffer: 0 };
     return taken;
   }
 }
@@ -543,11 +543,12 @@ describe('responder answer fence', () => {
     expect(ndp.deadline).toEqual([5_000]);
     responder.setAnswerDeadline(undefined);
     expect(arp.deadline.at(-1)).toBeUndefined();
-    arp.droppedPending = { fenced: 2, notOwned: 40, overload: 7, queueFull: 0 };
+    arp.droppedPending = { fenced: 2, notOwned: 40, overload: 7, queueFull: 0, socketBuffer: 3 };
     expect(Object.fromEntries(responder.counters.dropped)).toEqual({
       fenced: 2,
       'not-owned': 40,
       overload: 7,
+      'socket-buffer': 3,
     });
   });
 

@@ -100,7 +100,8 @@ export interface ResponderCounters {
    * Frames neither answered nor decided, by reason: `fenced` (an answer or announcement
    * past the answer deadline), `not-owned` (well-formed ARP naming no owned IP, dropped on
    * the native thread), `overload` (beyond the native thread's rate toward the loop),
-   * `queue-full`, `receive-error` (a socket read failed), `exception` (a handler threw;
+   * `queue-full`, `socket-buffer` (the kernel dropped it: the socket's receive buffer was
+   * full), `receive-error` (a socket read failed), `exception` (a handler threw;
    * frame handlers also count it as malformed). Malformed frames are counted in `malformed`.
    */
   dropped: Map<string, number>;
@@ -463,6 +464,7 @@ export class Responder {
       this.drop('not-owned', dropped.notOwned);
       this.drop('overload', dropped.overload);
       this.drop('queue-full', dropped.queueFull);
+      this.drop('socket-buffer', dropped.socketBuffer);
     }
     const count = (ip: string, n: number): void => {
       bump(this.#counters.requestsReceived, ip, n);

@@ -586,9 +586,19 @@ Napi::Value PacketSocket::SetAnswerDeadline(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value PacketSocket::TakeDropped(const Napi::CallbackInfo& info) {
-  // {fenced, notOwned, overload, queueFull}: frames dropped by the thread since the last call.
+  // {fenced, notOwned, overload, queueFull}: frames dropped by the thread since the last call;
+  // socketBuffer: frames the kernel dropped because the socket's receive buffer was full (its
+  // reader, thread or loop, fell behind). PACKET_STATISTICS (packet(7)) resets on every read,
+  // so each call returns what happened since the previous one.
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
+  double socket_buffer = 0;
+  if (!closed_) {
+    tpacket_stats stats{};
+    socklen_t len = sizeof(stats);
+    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &len) == 0) socket_buffer = stats.tp_drops;
+  }
+  out.Set("socketBuffer", Napi::Number::New(env, socket_buffer));
   out.Set("fenced", Napi::Number::New(env, static_cast<double>(dropped_fenced_.exchange(0))));
   out.Set("notOwned", Napi::Number::New(env, static_cast<double>(dropped_not_owned_.exchange(0))));
   out.Set("overload", Napi::Number::New(env, static_cast<double>(dropped_overload_.exchange(0))));

@@ -11,7 +11,7 @@
 //          "budget <frames per second> <burst>" (setLoopBudget)
 //          "cell <ms from now>|nan|inf" (a deadline cell over a SharedArrayBuffer, written by a
 //          worker thread: setAnswerDeadlineCell once, then each "cell" only writes the cell)
-//          "dropped" -> {"event":"dropped","fenced":n,"notOwned":n,"overload":n,"queueFull":n}
+//          "dropped" -> {"event":"dropped","fenced":n,"notOwned":n,"overload":n,"queueFull":n,"socketBuffer":n}
 // Frames are decoded and built by the test itself with the TypeScript codecs; after "close"
 // the process must exit on its own, which shows that a closed socket holds no loop handle.
 import { Buffer } from 'node:buffer';
