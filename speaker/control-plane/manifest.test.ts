@@ -39,7 +39,7 @@ describe('the static Pod manifest', () => {
         '--interface=eth0',
       ]),
     );
-    expect(c.securityContext.capabilities.add).toEqual(['NET_RAW', 'NET_ADMIN']);
+    expect(c.securityContext.capabilities.add).toEqual(['NET_RAW', 'NET_ADMIN', 'SYS_NICE']);
     expect(pod.spec.volumes[0]?.hostPath).toEqual({ path: '/etc/kubernetes/beacon/key', type: 'File' });
     expect(c.args).toContain(`--key-file=${c.volumeMounts[0]!.mountPath}`);
   });

@@ -3,8 +3,9 @@
 // values in, YAML out.
 //
 // The Pod runs in the host network (it answers ARP/NDP on the node's interface and puts the
-// VIPs on the node's `lo`), as root with every capability dropped but NET_RAW (packet sockets)
-// and NET_ADMIN (the `lo` addresses). The membership key comes from a file on the host, the
+// VIPs on the node's `lo`), as root with every capability dropped but NET_RAW (packet sockets),
+// NET_ADMIN (the `lo` addresses) and SYS_NICE (the membership thread raises its own priority,
+// lib/thread-priority.ts). The membership key comes from a file on the host, the
 // same on every control-plane node, so no Secret (and no API) is needed.
 
 import yaml from 'js-yaml';
@@ -92,7 +93,7 @@ export function renderManifest(flags: Readonly<Record<string, string | undefined
             runAsNonRoot: false,
             allowPrivilegeEscalation: false,
             readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'], add: ['NET_RAW', 'NET_ADMIN'] },
+            capabilities: { drop: ['ALL'], add: ['NET_RAW', 'NET_ADMIN', 'SYS_NICE'] },
           },
           livenessProbe: {
             httpGet: { host: '127.0.0.1', port: Number(metricsPort), path: '/healthz' },

@@ -61,7 +61,7 @@ describe('helm template', () => {
     compareGolden('golden-options.yaml', await template('values-options.yaml'));
   });
 
-  it('with defaults, installs a 2-replica non-root controller and a NET_RAW-only speaker', async () => {
+  it('with defaults, installs a 2-replica non-root controller and a speaker with only NET_RAW and SYS_NICE added', async () => {
     const objs = objects(await template());
     const deploy = objs.find((o) => o.kind === 'Deployment');
     const ds = objs.find((o) => o.kind === 'DaemonSet');
@@ -81,7 +81,7 @@ describe('helm template', () => {
     expect(sPod.containers[0]?.securityContext).toMatchObject({
       runAsUser: 0,
       readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
+      capabilities: { drop: ['ALL'], add: ['NET_RAW', 'SYS_NICE'] },
     });
     expect(sPod.containers[0]?.image).toBe(`localhost/beacon:${chartAppVersion()}`);
   });
@@ -105,8 +105,8 @@ describe('helm template', () => {
       return (ds?.spec as { template: { spec: PodSpec } }).template.spec.containers[0]?.securityContext
         ?.capabilities?.add;
     };
-    expect(await caps('179')).toEqual(['NET_RAW', 'NET_BIND_SERVICE']);
-    expect(await caps('1179')).toEqual(['NET_RAW']);
+    expect(await caps('179')).toEqual(['NET_RAW', 'SYS_NICE', 'NET_BIND_SERVICE']);
+    expect(await caps('1179')).toEqual(['NET_RAW', 'SYS_NICE']);
   });
 
   it('has a PrometheusRule from monitoring/alerts.yaml, or says the rules are missing', async () => {

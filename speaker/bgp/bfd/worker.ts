@@ -9,19 +9,11 @@
 // Every handler catches: an error is posted, never thrown out of the thread. A failure to open
 // the listening sockets is fatal: the worker says so and exits, and the client starts another.
 
-import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
+import { raiseThreadPriority } from '../../../lib/thread-priority.js';
 import { BfdManager } from './edge.js';
 import type { FromBfdWorker, ToBfdWorker } from './worker-protocol.js';
-
-/**
- * Nice value asked for this thread. On Linux nice is per thread, and os.setPriority(0, ...)
- * applies to the calling thread only: the worker competes ahead of the main thread and of
- * CPU hogs for the few microseconds each packet needs. Needs CAP_SYS_NICE; without it the
- * worker runs at the process's priority (`ready` says which).
- */
-const workerNice = -10;
 
 const port = parentPort;
 if (port === null) throw new Error('BFD worker: must run as a worker_threads Worker');
@@ -42,13 +34,8 @@ function postStats(): void {
 }
 
 function start(m: Extract<ToBfdWorker, { type: 'start' }>): void {
-  let priority = false;
-  try {
-    os.setPriority(0, workerNice);
-    priority = true;
-  } catch {
-    // No CAP_SYS_NICE (an unprivileged Pod): run at the process's priority.
-  }
+  // Ahead of the main thread and of CPU hogs, if CAP_SYS_NICE allows (lib/thread-priority.ts).
+  const priority = raiseThreadPriority();
   try {
     manager = BfdManager.start({
       ...(m.listen ? { listen: { v4: [...(m.listen.v4 ?? [])], v6: [...(m.listen.v6 ?? [])] } } : {}),

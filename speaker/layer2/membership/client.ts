@@ -135,6 +135,7 @@ export class MembershipClient {
             port: this.o.port,
             recvBufferBytes: m.recvBufferBytes,
             ipv6: m.ipv6,
+            raisedPriority: m.priority,
           });
           return;
         case 'owned':

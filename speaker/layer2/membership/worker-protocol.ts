@@ -35,7 +35,13 @@ export type ToWorker =
   | { readonly type: 'leave' };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly recvBufferBytes: number; readonly ipv6: boolean }
+  | {
+      readonly type: 'ready';
+      readonly recvBufferBytes: number;
+      readonly ipv6: boolean;
+      /** Whether the worker thread got a higher scheduling priority (nice −10). */
+      readonly priority: boolean;
+    }
   | {
       readonly type: 'owned';
       readonly owned: readonly string[];

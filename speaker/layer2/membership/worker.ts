@@ -10,6 +10,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { parentPort } from 'node:worker_threads';
+import { raiseThreadPriority } from '../../../lib/thread-priority.js';
 import { MembershipRuntime } from './runtime.js';
 import { expandPlan, type FromWorker, type ToWorker } from './worker-protocol.js';
 
@@ -48,6 +49,10 @@ function bind(type: 'udp4' | 'udp6', at: number): Promise<dgram.Socket> {
 async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   if (m.deadlineCell !== undefined) deadline = new Float64Array(m.deadlineCell);
   if (deadline !== undefined) deadline[0] = Number.NEGATIVE_INFINITY;
+  // Heartbeats, acknowledgements and lease renewals ahead of bulk work and CPU hogs, if
+  // CAP_SYS_NICE allows (lib/thread-priority.ts): a thread that waits 350 ms for a core lets
+  // the lease lapse and the node stops answering.
+  const priority = raiseThreadPriority();
   sockets.v4 = await bind('udp4', m.port);
   try {
     sockets.v6 = await bind('udp6', m.port);
@@ -86,7 +91,12 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   runtime = rt;
   for (const s of [sockets.v4, sockets.v6]) s?.on('message', (msg) => rt.onDatagram(msg));
   counters = setInterval(() => post({ type: 'counters', counters: rt.counters }), 1000);
-  post({ type: 'ready', recvBufferBytes: sockets.v4.getRecvBufferSize(), ipv6: sockets.v6 !== undefined });
+  post({
+    type: 'ready',
+    recvBufferBytes: sockets.v4.getRecvBufferSize(),
+    ipv6: sockets.v6 !== undefined,
+    priority,
+  });
 }
 
 function close(): void {
