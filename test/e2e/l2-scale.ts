@@ -9,7 +9,15 @@ import path from 'node:path';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { repoRoot } from '../env/control-plane.js';
 import { endpointSliceObject } from '../demo/objects.js';
-import { hostMac, hostV4, nodeHosts, type LabHost, type LabProcess, type NodeHost } from './lab.js';
+import {
+  hostMac,
+  hostSeedV4,
+  hostV4,
+  nodeHosts,
+  type LabHost,
+  type LabProcess,
+  type NodeHost,
+} from './lab.js';
 import { type L2Cluster, sleep, waitFor } from './l2-cluster.js';
 
 const probeMain = path.join(repoRoot, 'dist/test/e2e/fixtures/l2-arp-probe.js');
@@ -151,6 +159,8 @@ export interface ProbeTick {
   at: number;
   rounds: number;
   answered: number;
+  /** Answered, but only after the next request went out (more than one interval late). */
+  late: number;
   unanswered: string[];
   doubles: number;
   owners: Record<string, number>;
@@ -166,6 +176,7 @@ export interface ProbeDouble {
 export interface ProbeDone {
   rounds: number;
   answered: number;
+  late: number;
   unanswered: number;
   doubles: number;
   stray: number;
@@ -221,7 +232,15 @@ export class ArpProbe {
     const proc = cluster.lab.spawn(
       'client',
       process.execPath,
-      [probeMain, 'eth0', hostV4('client'), file, String(intervalMs), String(durationMs)],
+      // Two sender IPs, alternating by round: a late reply is told from a missing one.
+      [
+        probeMain,
+        'eth0',
+        `${hostV4('client')},${hostSeedV4('client')}`,
+        file,
+        String(intervalMs),
+        String(durationMs),
+      ],
       { stdio: 'pipe' },
     );
     const lines = new JsonLines(proc);
@@ -456,6 +475,51 @@ export async function speakerMetrics(cluster: L2Cluster, node: NodeHost, port: n
     },
   );
   return res.stdout;
+}
+
+/** Why a speaker may not have answered, as its /metrics tell since its start. */
+export interface AnswerFigures {
+  /** Requests it would have answered, dropped because its lease had lapsed. */
+  fenced: number;
+  /** Requests beyond the answer thread's rate toward the loop, or its full queue. */
+  overload: number;
+  queueFull: number;
+  /** Requests the kernel dropped before the answer thread read them (receive buffer full). */
+  socketBuffer: number;
+  /** Seconds its IPs had no live owner in its own view. */
+  unownedSeconds: number;
+  /** Its rejoins (its IPs unanswered until its peers confirm it). */
+  rejoins: number;
+}
+
+/** `node`'s AnswerFigures, or undefined when its /metrics did not answer within 5 s. */
+export async function answerFigures(
+  cluster: L2Cluster,
+  node: NodeHost,
+  port: number,
+): Promise<AnswerFigures | undefined> {
+  const text = await speakerMetrics(cluster, node, port).catch(() => '');
+  // A main thread seconds behind does not serve /metrics within curl's 5 s.
+  if (!text.includes('beacon_layer2_')) return undefined;
+  const drops = (reason: string): number =>
+    metricSum(text, 'beacon_layer2_dropped_frames_total', new RegExp(`reason="${reason}"`));
+  return {
+    fenced: drops('fenced'),
+    overload: drops('overload'),
+    queueFull: drops('queue-full'),
+    socketBuffer: drops('socket-buffer'),
+    unownedSeconds: metricSum(text, 'beacon_layer2_unowned_seconds_total'),
+    rejoins: metricSum(text, 'beacon_layer2_membership_rejoins_total'),
+  };
+}
+
+/** AnswerFigures as one line, e.g. "fenced 5, overload 0, queue-full 0, unowned 0.0 s, rejoins 0". */
+export function describeAnswerFigures(f: AnswerFigures | undefined): string {
+  if (!f) return '/metrics did not answer';
+  return (
+    `fenced ${f.fenced}, overload ${f.overload}, queue-full ${f.queueFull}, socket-buffer ${f.socketBuffer}, ` +
+    `unowned ${f.unownedSeconds.toFixed(1)} s, rejoins ${f.rejoins}`
+  );
 }
 
 /** Sum of every sample of metric `name` (all label sets) whose labels match `labels`. */

@@ -11,11 +11,13 @@
 // Lab prefix: $LAB_PREFIX + "l2x-". Needs root and `make build control-plane`.
 
 import { hostMac, nodeHosts, type NodeHost } from '../e2e/lab.js';
-import { L2Cluster, sleep } from '../e2e/l2-cluster.js';
+import { L2Cluster, sleep, speakerMetricsPort } from '../e2e/l2-cluster.js';
 import {
+  answerFigures,
   ArpProbe,
   arpScan,
   createL2Services,
+  describeAnswerFigures,
   flapLines,
   processFigures,
   runningSpeakers,
@@ -113,8 +115,11 @@ async function main(): Promise<void> {
     probe = await ArpProbe.start(cluster, sampled, probeMs, minutes * 60_000);
     for (let m = 1; m <= minutes; m++) {
       await sleep(60_000);
-      const ticks = probe.ticks.filter((t) => t.at >= since + (m - 1) * 60_000);
+      const ticks = probe.ticks.filter((t) => t.at >= since + (m - 1) * 60_000 && t.at < since + m * 60_000);
       log(`  minute ${m}: ${tickSummary(ticks)}; ${speakerFigures(cluster, cpuBefore, Date.now() - since)}`);
+      // Where unanswered rounds come from (each speaker's counters since its start).
+      for (const n of nodeHosts)
+        log(`    ${n}: ${describeAnswerFigures(await answerFigures(cluster, n, speakerMetricsPort))}`);
     }
     await sleep(1000);
     const doubles = probe.doubles;
@@ -126,7 +131,8 @@ async function main(): Promise<void> {
       flapLines(speakerLogLines(cluster, n).filter((l) => Date.parse(String(l.ts)) >= since)),
     );
     log(
-      `probes: ${done.rounds} rounds, ${done.doubles} answered by two MACs, ${done.unanswered} unanswered ` +
+      `probes: ${done.rounds} rounds, ${done.doubles} answered by two MACs, ${done.unanswered} unanswered, ` +
+        `${done.late} answered late (after the next request) ` +
         `(${((100 * done.unanswered) / Math.max(1, done.rounds)).toFixed(3)} %), crashed speakers: ${crashed.join(', ') || 'none'}, ` +
         `membership flaps: ${flaps.length}`,
     );
@@ -182,7 +188,8 @@ function tickSummary(ticks: readonly ProbeTick[]): string {
   const rounds = ticks.reduce((a, t) => a + t.rounds, 0);
   const unanswered = ticks.reduce((a, t) => a + t.unanswered.length, 0);
   const doubles = ticks.reduce((a, t) => a + t.doubles, 0);
-  return `${rounds} probes, ${unanswered} unanswered, ${doubles} two MACs`;
+  const late = ticks.reduce((a, t) => a + t.late, 0);
+  return `${rounds} probes, ${unanswered} unanswered, ${late} late, ${doubles} two MACs`;
 }
 
 main().catch((err: unknown) => {
