@@ -111,6 +111,11 @@ async function main(): Promise<void> {
     const pids = runningSpeakers(cluster);
     const cpuBefore = new Map([...pids].map(([n, pid]) => [n, processFigures(pid)?.cpuSeconds ?? 0]));
     const since = Date.now();
+    // The counters below are since each speaker's start: these are where the probes begin.
+    for (const n of nodeHosts)
+      log(
+        `  before the probes, ${n}: ${describeAnswerFigures(await answerFigures(cluster, n, speakerMetricsPort))}`,
+      );
     hog.push(startCpuHog(cluster, hogCpus, minutes * 60 + 30));
     probe = await ArpProbe.start(cluster, sampled, probeMs, minutes * 60_000);
     for (let m = 1; m <= minutes; m++) {
