@@ -8,13 +8,14 @@
 // named by --deployment, so a Deployment of that name must exist (it never runs: there is no
 // kube-controller-manager here). Flags from MetalLB's controller/main.go.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beaconNamespace, freePort, repoRoot } from '../env/control-plane.js';
 import { kubectl } from '../env/install.js';
+import { spawnTied } from '../support/tied-spawn.js';
 
 const run = promisify(execFile);
 
@@ -94,7 +95,9 @@ export async function startMetalLBController(
     opts.logLevel ?? 'info',
     ...(opts.lbClass ? ['--lb-class', opts.lbClass] : []),
   ];
-  const child = spawn(bin, args, {
+  // Outside every lab namespace: tied to this process, so that a run ended by a signal does
+  // not leave it writing to the next run's API server.
+  const child = spawnTied(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: kubeconfig },
   });

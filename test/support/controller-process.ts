@@ -2,9 +2,10 @@
 // child process, its JSON log lines kept for waiting on ("became leader", "all services
 // reconciled"), and every process it started ended by PID afterwards.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../env/control-plane.js';
+import { spawnTied } from './tied-spawn.js';
 
 export interface ControllerProcess {
   readonly child: ChildProcess;
@@ -19,7 +20,7 @@ export function startController(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ControllerProcess {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist/controller/main.js'), ...args], {
+  const child = spawnTied(process.execPath, [path.join(repoRoot, 'dist/controller/main.js'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env,
   });
