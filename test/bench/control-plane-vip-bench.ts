@@ -103,9 +103,11 @@ async function runSetup(
           `  ${setup} ${fault} #${i + 1} on ${victim}: outage ${capped ? `> ${capMs}` : Math.round(o.outageMs)} ms, ` +
             `${o.failed} failed${capped ? ' (not recovered within the cap)' : ''}`,
         );
-        // A layer 2 trial over the goal: what the speakers said meanwhile (peers declared dead,
-        // Lifeguard's awareness stretching detection, candidacy, answering), to explain it.
-        if (mode === 'l2' && !capped && o.outageMs > 1000) log(speakerLog(cpl, t0 - 1000, end));
+        // A Beacon trial over its goal: what the speakers said meanwhile (peers declared dead,
+        // Lifeguard's awareness stretching detection, candidacy, answering, when each saw its
+        // API server not ready: the start of a BGP withdrawal), to explain it.
+        const goalMs = mode === 'l2' ? 1000 : 500;
+        if (mode !== 'keepalived' && !capped && o.outageMs > goalMs) log(speakerLog(cpl, t0 - 1000, end));
         // Heal, then let everything settle before the next trial.
         if (fault === 'sigkill') await api.exited.then(() => undefined);
         if (fault === 'sigkill' || fault === 'sigterm') {
@@ -178,7 +180,7 @@ export async function benchControlPlaneVip(): Promise<BenchResult[]> {
   return rows;
 }
 
-/** The speakers' log lines in [from, to] (epoch ms) that explain an L2 failover's timing. */
+/** The speakers' log lines in [from, to] (epoch ms) that explain a failover's timing. */
 function speakerLog(cpl: ControlPlaneLab, from: number, to: number): string {
   const wanted = /peer|awareness|candidate|answering|announcing|API server/;
   const lines: string[] = [];
