@@ -52,6 +52,20 @@ function sendUdp(pair: NamespacePair, ns: string, address: string): void {
   ]);
 }
 
+/** An ARP request from namespace A's side (10.201.0.1) for `targetIp`, broadcast unless told. */
+function arpRequestFromA(targetIp: string, destination = 'ff:ff:ff:ff:ff:ff'): Buffer {
+  return encodeEthernet(
+    { destination, source: MAC_A, etherType: ETHERTYPE_ARP },
+    encodeArp({
+      operation: 'request',
+      senderMac: MAC_A,
+      senderIp: '10.201.0.1',
+      targetMac: '00:00:00:00:00:00',
+      targetIp,
+    }),
+  );
+}
+
 (isRoot ? describe : describe.skip)('PacketSocket on a veth pair between two namespaces', () => {
   const pair = new NamespacePair(NS_A, NS_B);
 
@@ -175,17 +189,7 @@ function sendUdp(pair: NamespacePair, ns: string, address: string): void {
     // answered address (another station claiming it: the duplicate-responder check).
     const sender = pair.spawn(NS_A, [process.execPath, child, 'veth0', String(ETH_P_ARP)]);
     await sender.waitFor((e) => e.event === 'ready', 5000, 'the sender to start');
-    const request = (targetIp: string, destination: string): Buffer =>
-      encodeEthernet(
-        { destination, source: MAC_A, etherType: ETHERTYPE_ARP },
-        encodeArp({
-          operation: 'request',
-          senderMac: MAC_A,
-          senderIp: '10.201.0.1',
-          targetMac: '00:00:00:00:00:00',
-          targetIp,
-        }),
-      );
+    const request = arpRequestFromA;
     const frames = [
       request('10.201.0.102', 'ff:ff:ff:ff:ff:ff'),
       request(ANSWERED, '02:00:00:00:0c:01'),
@@ -518,16 +522,7 @@ function sendUdp(pair: NamespacePair, ns: string, address: string): void {
       await responder.waitFor((e) => e.event === 'budget', 2000, 'the loop budget');
       // Malformed ARP (opcode 9) naming the owned address: no filter may drop it by address,
       // so every one reaches the thread, which must leave it to the loop, within budget.
-      const frame = encodeEthernet(
-        { destination: 'ff:ff:ff:ff:ff:ff', source: MAC_A, etherType: ETHERTYPE_ARP },
-        encodeArp({
-          operation: 'request',
-          senderMac: MAC_A,
-          senderIp: '10.201.0.1',
-          targetMac: '00:00:00:00:00:00',
-          targetIp: '10.201.0.104',
-        }),
-      );
+      const frame = arpRequestFromA('10.201.0.104');
       frame.writeUInt16BE(9, 20);
       const started = Date.now();
       for (let i = 0; i < 2000; i++) sender.send(`send ${frame.toString('hex')}`);
@@ -558,16 +553,7 @@ function sendUdp(pair: NamespacePair, ns: string, address: string): void {
     const sender = pair.spawn(NS_A, [process.execPath, child, 'veth0', String(ETH_P_ARP)]);
     const pid = receiver.process.pid;
     const target = '10.201.0.105';
-    const frame = encodeEthernet(
-      { destination: 'ff:ff:ff:ff:ff:ff', source: MAC_A, etherType: ETHERTYPE_ARP },
-      encodeArp({
-        operation: 'request',
-        senderMac: MAC_A,
-        senderIp: '10.201.0.1',
-        targetMac: '00:00:00:00:00:00',
-        targetIp: target,
-      }),
-    ).toString('hex');
+    const frame = arpRequestFromA(target).toString('hex');
     const ours = (e: ChildEvent): boolean => e.event === 'frame' && String(e.hex).startsWith(frame);
     const count = 3000;
     let stopped = false;
