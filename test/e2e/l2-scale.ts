@@ -513,7 +513,7 @@ export async function answerFigures(
   };
 }
 
-/** AnswerFigures as one line, e.g. "fenced 5, overload 0, queue-full 0, unowned 0.0 s, rejoins 0". */
+/** AnswerFigures as one line: "fenced 5, overload 0, queue-full 0, socket-buffer 0, unowned 0.0 s, rejoins 0". */
 export function describeAnswerFigures(f: AnswerFigures | undefined): string {
   if (!f) return '/metrics did not answer';
   return (
