@@ -165,6 +165,9 @@ export class MembershipClient {
         case 'silent':
           this.o.log.warn('layer 2 answers nothing: membership does not let it', m.details);
           return;
+        case 'stall':
+          this.o.log.warn('membership worker stalled', { ...m.stall });
+          return;
         case 'left':
           return; // leave() waits for it
       }

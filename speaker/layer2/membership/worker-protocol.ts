@@ -2,6 +2,7 @@
 // (worker.ts). The plan travels compactly: eligible node lists are shared by many IPs, so they
 // go once as groups of node indexes instead of once per IP.
 
+import type { Stall } from '../../../lib/stall-watch.js';
 import type { OwnershipInput } from '../ownership/plan-table.js';
 import type { RuntimeCounters, RuntimePeer } from './runtime.js';
 
@@ -57,6 +58,8 @@ export type FromWorker =
   | { readonly type: 'error'; readonly where: string; readonly message: string }
   /** This node answers nothing although healthy, for seconds now: why (runtime.ts onSilent). */
   | { readonly type: 'silent'; readonly details: Record<string, unknown> }
+  /** The worker's thread was away long enough to risk the lease, and why (lib/stall-watch.ts). */
+  | { readonly type: 'stall'; readonly stall: Stall }
   | { readonly type: 'left' };
 
 export function compactPlan(inputs: readonly OwnershipInput[]): CompactPlan {

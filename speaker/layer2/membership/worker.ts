@@ -10,6 +10,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { parentPort } from 'node:worker_threads';
+import { StallWatch } from '../../../lib/stall-watch.js';
 import { raiseThreadPriority } from '../../../lib/thread-priority.js';
 import { MembershipRuntime } from './runtime.js';
 import { expandPlan, type FromWorker, type ToWorker } from './worker-protocol.js';
@@ -28,6 +29,12 @@ let runtime: MembershipRuntime | undefined;
 let sockets: { v4?: dgram.Socket; v6?: dgram.Socket } = {};
 let deadline: Float64Array | undefined;
 let counters: NodeJS.Timeout | undefined;
+let stalls: StallWatch | undefined;
+/**
+ * Gaps in this thread longer than this are reported with their cause: well into the 350 ms the
+ * lease survives without an acknowledged heartbeat, with time left to renew it.
+ */
+const stallThresholdMs = 200;
 
 function bind(type: 'udp4' | 'udp6', at: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
@@ -91,6 +98,10 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   runtime = rt;
   for (const s of [sockets.v4, sockets.v6]) s?.on('message', (msg) => rt.onDatagram(msg));
   counters = setInterval(() => post({ type: 'counters', counters: rt.counters }), 1000);
+  stalls = new StallWatch({
+    thresholdMs: stallThresholdMs,
+    onStall: (stall) => post({ type: 'stall', stall }),
+  });
   post({
     type: 'ready',
     recvBufferBytes: sockets.v4.getRecvBufferSize(),
@@ -102,6 +113,8 @@ async function start(m: Extract<ToWorker, { type: 'start' }>): Promise<void> {
 function close(): void {
   runtime?.stop();
   if (counters !== undefined) clearInterval(counters);
+  stalls?.close();
+  stalls = undefined;
   for (const s of [sockets.v4, sockets.v6]) s?.close();
   sockets = {};
 }
