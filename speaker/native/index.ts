@@ -71,6 +71,7 @@ interface NativeBinding {
   connectTcpMd5(peer: string, port: number, key: Buffer, localAddress?: string, ttl?: number): number;
   awaitConnect(fd: number, timeoutMs: number, callback: (err: SystemError | null) => void): void;
   interfaceIndex(name: string): number;
+  periodicSenderPriority(): SenderPriority | undefined;
   UdpTtlSocket: new (
     family: 4 | 6,
     address: string,
@@ -84,7 +85,29 @@ interface NativeBinding {
 interface NativeUdpTtlSocket {
   readonly port: number;
   send(data: Buffer, address: string, port: number): number;
+  setPeriodic(data: Buffer, address: string, port: number, intervalUs: number, detectMultOne: boolean): void;
+  clearPeriodic(): void;
+  periodicStats(): PeriodicStats;
   close(): void;
+}
+
+/** How far the native periodic sender's thread got its priority raised (src/periodic_sender.cc). */
+export type SenderPriority = 'realtime' | 'nice' | 'default';
+
+/** The periodic packets one socket's sender thread has sent, and the sends that failed. */
+export interface PeriodicStats {
+  readonly sent: number;
+  readonly errors: number;
+  /** strerror of the last failure. */
+  readonly lastError?: string;
+}
+
+/**
+ * The periodic sender thread's priority: SCHED_RR when CAP_SYS_NICE allows, else nice -10;
+ * undefined until the first setPeriodic starts the thread.
+ */
+export function periodicSenderPriority(): SenderPriority | undefined {
+  return native().periodicSenderPriority();
 }
 
 /** Where the built addon may be: next to this file (sources, tests) or, from dist/, in the source tree. */
@@ -420,6 +443,24 @@ export class UdpTtlSocket {
 
   send(data: Buffer, address: string, port: number): number {
     return this.#socket.send(data, address, port);
+  }
+
+  /**
+   * Hands `data` to the native sender thread, which sends it to address:port every
+   * `intervalUs` less a random 0-25% (10-25% with `detectMultOne`), RFC 5880 §6.8.7, until
+   * the next setPeriodic, clearPeriodic or close. The first packet goes at once; a new call
+   * replaces the packet and keeps the schedule (a shorter interval may bring it forward).
+   */
+  setPeriodic(data: Buffer, address: string, port: number, intervalUs: number, detectMultOne: boolean): void {
+    this.#socket.setPeriodic(data, address, port, intervalUs, detectMultOne);
+  }
+
+  clearPeriodic(): void {
+    this.#socket.clearPeriodic();
+  }
+
+  periodicStats(): PeriodicStats {
+    return this.#socket.periodicStats();
   }
 
   /** Safe to call more than once. */

@@ -405,7 +405,9 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     for (const s of state.speakers) {
       const text = fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : '';
       for (const line of text.split('\n'))
-        if (/BFD down|BGP session down|BFD worker|hold timer/i.test(line))
+        if (
+          /BFD down|BGP session down|BFD worker|BFD periodic sender|membership worker|hold timer/i.test(line)
+        )
           speakerEvents.push(`${s.node}: ${line.trim().slice(0, 400)}`);
     }
     // BIRD's own account of expiries.

@@ -195,6 +195,13 @@ export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements B
             this.#o.log.debug('BFD socket error', { peer: m.peer, error: m.message });
           else this.#o.log.warn('BFD worker error', { where: m.where, peer: m.peer, error: m.message });
           return;
+        case 'sender':
+          this.#o.log.info('BFD periodic sender running', { priority: m.priority });
+          return;
+        case 'stall':
+          // The periodic packets do not wait for this thread; detection and replies do.
+          this.#o.log.warn('BFD worker stalled', { ...m.stall });
+          return;
         case 'closed':
           return;
       }

@@ -160,4 +160,52 @@ describe('BfdManager on loopback', () => {
       peer.close();
     }
   });
+
+  test('keeps sending while the JavaScript thread is held longer than the detection time', async () => {
+    // Both managers share this thread, so holding it silences both sessions' JavaScript. The
+    // periodic packets come from the native sender thread, so each side keeps hearing the
+    // other, reads what queued up when the loop runs again, and neither declares the other
+    // down (detection 3 x 50 ms; held 600 ms).
+    const a = BfdManager.start({ port: port + 4, listen: { v4: ['127.0.0.1'], v6: [] } });
+    const b = BfdManager.start({ port: port + 4, listen: { v4: ['127.0.0.2'], v6: [] } });
+    managers.push(a, b);
+    const downs: BfdStateChange[] = [];
+    a.on('down', (c) => downs.push(c));
+    b.on('down', (c) => downs.push(c));
+    const upA = waitFor(a, 'up', 5000);
+    a.add('127.0.0.2', '127.0.0.1', profile);
+    b.add('127.0.0.1', '127.0.0.2', profile);
+    await upA;
+    await new Promise((r) => setTimeout(r, 300)); // the Poll for the fast rate completes
+    const before = a.stats()[0]!.packetsIn;
+    const sentBefore = b.stats()[0]!.packetsOut;
+    const until = performance.now() + 600;
+    while (performance.now() < until);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(downs).toEqual([]);
+    expect(a.stats()[0]).toMatchObject({ state: 'Up', remoteState: 'Up' });
+    // About 600 / (37.5..50) ms of packets came while the thread was held; half is plenty.
+    expect(a.stats()[0]!.packetsIn - before).toBeGreaterThanOrEqual(6);
+    expect(b.stats()[0]!.packetsOut - sentBefore).toBeGreaterThanOrEqual(6);
+  });
+
+  test('stops the periodic packets when a session is removed, after telling the peer AdminDown', async () => {
+    const a = BfdManager.start({ port: port + 5, listen: { v4: ['127.0.0.1'], v6: [] } });
+    managers.push(a);
+    const peer = dgram.createSocket('udp4');
+    const states: number[] = [];
+    peer.on('message', (m) => states.push((m[1]! >> 6) & 3));
+    await new Promise<void>((r) => peer.bind(port + 5, '127.0.0.2', r));
+    try {
+      a.add('127.0.0.2', '127.0.0.1', profile);
+      // Down, unanswered: the slow rate of §6.8.3 (one a second), the first at once.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(states).toEqual([BfdState.Down]);
+      a.remove('127.0.0.2');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(states).toEqual([BfdState.Down, BfdState.AdminDown]);
+    } finally {
+      peer.close();
+    }
+  });
 });

@@ -15,6 +15,7 @@ import {
   type BfdPeerStats,
   type BfdReceiveResult,
   type BfdStateChange,
+  type EncodedPeriodic,
 } from './sessions.js';
 
 /** RFC 5881 §4: single-hop Control packets go to this port. */
@@ -71,6 +72,10 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     this.#port = opts.port ?? BFD_CONTROL_PORT;
     this.#sessions = new BfdSessions({
       send: (peer, _local, data) => this.#send(peer, data),
+      // The periodic packets go from a native thread that JavaScript cannot delay (a garbage
+      // collection held this thread for 100 ms to 1 s beside a CPU hog): the sessions here
+      // decide what it sends, it decides when (src/periodic_sender.cc).
+      setPeriodic: (peer, p) => this.#setPeriodic(peer, p),
       onStateChange: (c) => {
         this.emit('state', c);
         if (c.to === 'Up') this.emit('up', c);
@@ -157,9 +162,17 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     return this.#sessions.isUp(peer);
   }
 
-  /** Per-session state and counters, for metrics (metallb_bfd_* equivalents). */
+  /**
+   * Per-session state and counters, for metrics (metallb_bfd_* equivalents); packets out and
+   * send errors include the native sender's.
+   */
   stats(): BfdPeerStats[] {
-    return this.#sessions.stats();
+    return this.#sessions.stats().map((s) => {
+      const native = this.#senders.get(s.peer)?.periodicStats();
+      return native
+        ? { ...s, packetsOut: s.packetsOut + native.sent, sendErrors: s.sendErrors + native.errors }
+        : s;
+    });
   }
 
   /** Datagrams that matched no session, by reason. */
@@ -210,6 +223,18 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
       }
     }
     throw lastErr as SystemError;
+  }
+
+  #setPeriodic(peer: string, p: EncodedPeriodic | undefined): void {
+    const socket = this.#senders.get(peer);
+    if (!socket) return;
+    try {
+      if (p) socket.setPeriodic(p.data, peer, this.#port, p.intervalUs, p.detectMultOne);
+      else socket.clearPeriodic();
+    } catch (err) {
+      this.#sessions.sendFailed(peer);
+      this.#opts.onError?.(err as Error, peer);
+    }
   }
 
   #send(peer: string, data: Buffer): void {

@@ -413,3 +413,40 @@ test('rejects timers the wire cannot express', () => {
   expect(() => session({ requiredMinRxMs: 0 })).toThrow(/receive interval 0/);
   expect(() => session({ localDiscriminator: 0 })).toThrow(/discriminator 0/);
 });
+
+describe('periodic transmission timed by the edge', () => {
+  it('leaves the periodic packet out of tick() and describes it instead, following the state', () => {
+    const s = session({ periodicByEdge: true });
+    // Down: the slow rate of §6.8.3 and nothing from the tick itself.
+    expect(s.tick(0).packets).toEqual([]);
+    expect(s.nextDeadline()).toBe(Infinity);
+    expect(s.periodic()).toMatchObject({
+      intervalUs: 1_000_000,
+      detectMultOne: false,
+      packet: { state: BfdState.Down, yourDiscriminator: 0, poll: false, final: false },
+    });
+    // The peer says Down: Init, addressed to the peer.
+    s.onPacket(from({ state: BfdState.Down }), 10);
+    expect(s.periodic()?.packet).toMatchObject({ state: BfdState.Init, yourDiscriminator: 77 });
+    // The peer says Init: Up, and the faster rate is announced with a Poll until the Final.
+    s.onPacket(from({ state: BfdState.Init, yourDiscriminator: 1 }), 20);
+    expect(s.periodic()).toMatchObject({ packet: { state: BfdState.Up, poll: true } });
+    s.onPacket(from({ state: BfdState.Up, yourDiscriminator: 1, final: true }), 30);
+    expect(s.periodic()).toMatchObject({ intervalUs: 100_000, packet: { state: BfdState.Up, poll: false } });
+    // Detection still runs on tick().
+    expect(s.nextDeadline()).toBe(30 + 300);
+    expect(s.tick(330).transitions).toMatchObject([{ from: 'Up', to: 'Down' }]);
+  });
+
+  it('still answers a Poll with a Final at once', () => {
+    const s = session({ periodicByEdge: true });
+    expect(s.onPacket(from({ state: BfdState.Down, poll: true }), 5).packets).toMatchObject([
+      { final: true },
+    ]);
+  });
+
+  it('describes nothing while a passive session has not heard the peer, and the 10-25% jitter with DetectMult 1', () => {
+    expect(session({ periodicByEdge: true, passive: true }).periodic()).toBeUndefined();
+    expect(session({ periodicByEdge: true, detectMultiplier: 1 }).periodic()?.detectMultOne).toBe(true);
+  });
+});

@@ -27,6 +27,21 @@ export interface BfdSessionOptions extends BfdTimers {
   /** Uniform in [0, 1): the jitter source of §6.8.7. */
   readonly random: () => number;
   readonly now: number;
+  /**
+   * The edge sends the periodic packet itself (periodic(): what and how often), on a thread
+   * of its own; tick() then returns only detection. Packets that must go at once (a Final)
+   * are still returned.
+   */
+  readonly periodicByEdge?: boolean;
+}
+
+/** What the periodic transmission sends and how often (§6.8.7), for an edge that times it. */
+export interface BfdPeriodic {
+  readonly packet: BfdControlPacket;
+  /** Negotiated interval before jitter. */
+  readonly intervalUs: number;
+  /** §6.8.7: with DetectMult 1 the jitter is 10-25%, not 0-25%. */
+  readonly detectMultOne: boolean;
 }
 
 export interface BfdTransition {
@@ -82,6 +97,7 @@ export class BfdSession {
   #remoteDiag = 0;
   readonly #passive: boolean;
   readonly #random: () => number;
+  readonly #periodicByEdge: boolean;
 
   // Configured values (µs); bfd.DesiredMinTxInterval is derived from #configuredTxUs and state.
   #configuredTxUs: number;
@@ -120,6 +136,7 @@ export class BfdSession {
     this.localDiscriminator = opts.localDiscriminator;
     this.#passive = opts.passive;
     this.#random = opts.random;
+    this.#periodicByEdge = opts.periodicByEdge ?? false;
     this.#state = opts.adminDown ? BfdState.AdminDown : BfdState.Down;
     this.#configuredTxUs = us(opts.desiredMinTxMs);
     this.#requiredMinRxUs = us(opts.requiredMinRxMs);
@@ -176,7 +193,7 @@ export class BfdSession {
   /** When the session next needs tick(): a transmission or the detection deadline. */
   nextDeadline(): number {
     let next = Infinity;
-    if (this.#mayTransmit() && this.#nextTxAt !== undefined) next = this.#nextTxAt;
+    if (!this.#periodicByEdge && this.#mayTransmit() && this.#nextTxAt !== undefined) next = this.#nextTxAt;
     const detect = this.#detectAt();
     if (detect !== undefined) next = Math.min(next, detect);
     return next;
@@ -232,7 +249,12 @@ export class BfdSession {
       this.#remoteState = BfdState.Down;
       this.#lastRxAt = undefined;
     }
-    if (this.#mayTransmit() && this.#nextTxAt !== undefined && now >= this.#nextTxAt) {
+    if (
+      !this.#periodicByEdge &&
+      this.#mayTransmit() &&
+      this.#nextTxAt !== undefined &&
+      now >= this.#nextTxAt
+    ) {
       out.packets.push(this.#packet(now, { poll: this.#pollActive }));
       this.#nextTxAt = now + this.#jittered(this.#txIntervalUs());
     }
@@ -331,9 +353,27 @@ export class BfdSession {
     }
   }
 
+  /**
+   * The packet the periodic transmission sends now, and its interval; undefined while the
+   * session must stay silent (§6.8.7). It changes only with the session's state, so the edge
+   * hands it over again after every call that may have changed it.
+   */
+  periodic(): BfdPeriodic | undefined {
+    if (!this.#mayTransmit()) return undefined;
+    return {
+      packet: this.#build({ poll: this.#pollActive }),
+      intervalUs: this.#txIntervalUs(),
+      detectMultOne: this.#detectMult === 1,
+    };
+  }
+
   #packet(now: number, flags: { poll?: boolean; final?: boolean }): BfdControlPacket {
     this.#packetsOut++;
     this.#lastTxAt = now;
+    return this.#build(flags);
+  }
+
+  #build(flags: { poll?: boolean; final?: boolean }): BfdControlPacket {
     return {
       diag: this.#localDiag,
       state: this.#state,

@@ -144,3 +144,44 @@ describe('BFD session table (RFC 5880 §6.3, RFC 5881 §3, §5)', () => {
     });
   });
 });
+
+describe('BfdSessions with the periodic transmission at the edge', () => {
+  function edgeTable() {
+    const handed: Array<{ peer: string; state?: number; intervalUs?: number }> = [];
+    const sent: BfdControlPacket[] = [];
+    let next = 100;
+    const t = new BfdSessions({
+      send: (_peer, _local, data) => {
+        const r = decodeControl(data);
+        if (r.ok) sent.push(r.packet);
+      },
+      setPeriodic: (peer, p) => {
+        const r = p && decodeControl(p.data);
+        handed.push(p && r?.ok ? { peer, state: r.packet.state, intervalUs: p.intervalUs } : { peer });
+      },
+      onStateChange: () => undefined,
+      random: () => 0,
+      newDiscriminator: () => next++,
+    });
+    return { t, handed, sent };
+  }
+
+  it('hands over the packet when a session starts and again only when it changes', () => {
+    const { t, handed, sent } = edgeTable();
+    t.add('10.0.0.2', '10.0.0.1', profile, 0);
+    expect(handed).toEqual([{ peer: '10.0.0.2', state: BfdState.Down, intervalUs: 1_000_000 }]);
+    t.tick(5000);
+    expect(handed).toHaveLength(1); // nothing changed, nothing handed
+    expect(sent).toEqual([]); // and the tick sent nothing itself
+    t.receive(peerPacket({ state: BfdState.Down }), '10.0.0.2', 255, 5010);
+    expect(handed.at(-1)).toEqual({ peer: '10.0.0.2', state: BfdState.Init, intervalUs: 1_000_000 });
+  });
+
+  it('stops the periodic packet before sending AdminDown when a session is removed', () => {
+    const { t, handed, sent } = edgeTable();
+    t.add('10.0.0.2', '10.0.0.1', profile, 0);
+    t.remove('10.0.0.2', 10);
+    expect(handed.at(-1)).toEqual({ peer: '10.0.0.2' });
+    expect(sent.map((p) => p.state)).toEqual([BfdState.AdminDown]);
+  });
+});

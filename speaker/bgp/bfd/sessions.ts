@@ -70,6 +70,12 @@ export type BfdReceiveResult = 'accepted' | 'no-session' | 'ttl' | BfdRejectReas
 export interface BfdSessionsOptions {
   /** Send one encoded Control packet to the peer, from the session's source port. */
   readonly send: (peer: string, local: string, data: Buffer) => void;
+  /**
+   * Given, the edge times the periodic transmission (§6.8.7) itself: it is handed each
+   * session's periodic packet and interval whenever they change (undefined: send nothing),
+   * and `send` only gets what must go at once.
+   */
+  readonly setPeriodic?: (peer: string, periodic: EncodedPeriodic | undefined) => void;
   readonly onStateChange: (change: BfdStateChange) => void;
   /** Jitter source, uniform in [0, 1). */
   readonly random: () => number;
@@ -77,10 +83,19 @@ export interface BfdSessionsOptions {
   readonly newDiscriminator: () => number;
 }
 
+/** A session's periodic packet, encoded, with its interval before jitter. */
+export interface EncodedPeriodic {
+  readonly data: Buffer;
+  readonly intervalUs: number;
+  readonly detectMultOne: boolean;
+}
+
 interface Entry {
   readonly peer: string;
   readonly local: string;
   readonly session: BfdSession;
+  /** What the edge was last handed (setPeriodic). */
+  periodic?: EncodedPeriodic | undefined;
   profile: BfdPeerProfile;
   ttlRejected: number;
   sendErrors: number;
@@ -131,10 +146,12 @@ export class BfdSessions {
         passive: profile.passiveMode,
         random: this.#opts.random,
         now,
+        periodicByEdge: this.#opts.setPeriodic !== undefined,
       }),
     };
     this.#byPeer.set(p, entry);
     this.#byDiscriminator.set(disc, entry);
+    this.#syncPeriodic(entry);
   }
 
   /** New timers for a session; a change while Up is negotiated with a Poll (§6.8.3). */
@@ -149,6 +166,7 @@ export class BfdSessions {
       },
       now,
     );
+    this.#syncPeriodic(e);
   }
 
   /**
@@ -158,7 +176,10 @@ export class BfdSessions {
   remove(peer: string, now: number): void {
     const e = this.#entry(peer);
     const out = e.session.setAdminDown(now);
-    this.#emit(e, { packets: out.packets, transitions: [] });
+    // The periodic packet stops first, so nothing but AdminDown follows; no state change is
+    // reported for a session that is going away.
+    if (e.periodic !== undefined) this.#opts.setPeriodic?.(e.peer, undefined);
+    for (const pkt of out.packets) this.#opts.send(e.peer, e.local, encodeControl(pkt));
     this.#byPeer.delete(e.peer);
     this.#byDiscriminator.delete(e.session.localDiscriminator);
   }
@@ -232,7 +253,31 @@ export class BfdSessions {
     return reason;
   }
 
+  /** Hands the edge the session's periodic packet if it changed (only with setPeriodic). */
+  #syncPeriodic(e: Entry): void {
+    const set = this.#opts.setPeriodic;
+    if (!set) return;
+    const p = e.session.periodic();
+    const next = p && {
+      data: encodeControl(p.packet),
+      intervalUs: p.intervalUs,
+      detectMultOne: p.detectMultOne,
+    };
+    const last = e.periodic;
+    const same =
+      next === undefined
+        ? last === undefined
+        : last !== undefined &&
+          last.intervalUs === next.intervalUs &&
+          last.detectMultOne === next.detectMultOne &&
+          last.data.equals(next.data);
+    if (same) return;
+    e.periodic = next;
+    set(e.peer, next);
+  }
+
   #emit(e: Entry, out: BfdOutput): void {
+    this.#syncPeriodic(e);
     for (const pkt of out.packets) this.#opts.send(e.peer, e.local, encodeControl(pkt));
     for (const t of out.transitions)
       this.#opts.onStateChange({

@@ -5,6 +5,7 @@
 // sent or checked their packets meanwhile) and which messages bring a new worker to the same
 // set of sessions.
 
+import type { Stall } from '../../../lib/stall-watch.js';
 import type { BfdPeerProfile, BfdPeerStats, BfdStateChange } from './sessions.js';
 import { canonicalAddress } from './sessions.js';
 
@@ -56,6 +57,13 @@ export type FromBfdWorker =
       readonly peer?: string;
       readonly fatal?: boolean;
     }
+  /**
+   * The native thread that sends the periodic packets has started, with the priority it got
+   * (speaker/native/src/periodic_sender.cc): realtime (SCHED_RR), nice (−10) or default.
+   */
+  | { readonly type: 'sender'; readonly priority: string }
+  /** The worker's thread was away longer than a Control packet interval, and why (lib/stall-watch.ts). */
+  | { readonly type: 'stall'; readonly stall: Stall }
   | { readonly type: 'closed' };
 
 interface Wanted {

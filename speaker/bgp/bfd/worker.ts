@@ -11,6 +11,8 @@
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
+import { periodicSenderPriority } from '../../native/index.js';
+import { StallWatch } from '../../../lib/stall-watch.js';
 import { raiseThreadPriority } from '../../../lib/thread-priority.js';
 import { BfdManager } from './edge.js';
 import type { FromBfdWorker, ToBfdWorker } from './worker-protocol.js';
@@ -22,11 +24,26 @@ const post = (m: FromBfdWorker): void => port.postMessage(m);
 let manager: BfdManager | undefined;
 let statsTimer: NodeJS.Timeout | undefined;
 let statsSoon: NodeJS.Immediate | undefined;
+let stalls: StallWatch | undefined;
+let senderReported = false;
 /** This thread's own event-loop delay: what the sessions' timers and reads may be late by. */
 const delay = monitorEventLoopDelay({ resolution: 10 });
+/**
+ * Gaps in this thread longer than this are reported with their cause. The periodic packets do
+ * not wait for this thread (the native sender does), so what a gap delays is detection and the
+ * answer to a Poll: worth a warning once it nears a fast session's detection time (3 x 100 ms).
+ */
+const stallThresholdMs = 250;
 
 function postStats(): void {
   if (!manager) return;
+  if (!senderReported) {
+    const priority = periodicSenderPriority();
+    if (priority !== undefined) {
+      senderReported = true;
+      post({ type: 'sender', priority });
+    }
+  }
   // The histogram is in ns and holds what happened since the last report.
   const lag = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
   delay.reset();
@@ -58,6 +75,11 @@ function start(m: Extract<ToBfdWorker, { type: 'start' }>): void {
     });
   });
   delay.enable();
+  // Saying why the thread was held tells the operator what to fix (CPU limits, priority, GC).
+  stalls = new StallWatch({
+    thresholdMs: stallThresholdMs,
+    onStall: (stall) => post({ type: 'stall', stall }),
+  });
   statsTimer = setInterval(postStats, m.statsEveryMs);
   post({ type: 'ready', priority });
 }
@@ -81,6 +103,8 @@ port.on('message', (m: ToBfdWorker) => {
         if (statsTimer) clearInterval(statsTimer);
         if (statsSoon) clearImmediate(statsSoon);
         delay.disable();
+        stalls?.close();
+        stalls = undefined;
         manager?.close({ adminDown: m.adminDown });
         manager = undefined;
         post({ type: 'closed' });

@@ -8,6 +8,9 @@
 //    adopted fd).
 //  - Node's dgram cannot report the TTL a datagram arrived with, which BFD must check
 //    (RFC 5881 §5, GTSM-style TTL 255): UdpTtlSocket reads it with recvmsg().
+//  - UdpTtlSocket.setPeriodic hands a BFD session's periodic packet to a native thread that
+//    sends it on time whatever the JavaScript threads are doing (periodic_sender.cc);
+//    periodicSenderPriority says how far that thread's priority was raised.
 //  - interfaceIndex wraps if_nametoindex, which Node does not expose either.
 // Everything else (frame codecs, protocol logic) is TypeScript.
 #include <napi.h>
@@ -17,6 +20,7 @@
 
 #include "errors.h"
 #include "packet_socket.h"
+#include "periodic_sender.h"
 #include "tcp_md5.h"
 #include "udp_ttl_socket.h"
 
@@ -32,12 +36,27 @@ Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, index);
 }
 
+Napi::Value PeriodicSenderPriorityName(const Napi::CallbackInfo& info) {
+  switch (PeriodicSenderPriority()) {
+    case SenderPriority::kRealtime:
+      return Napi::String::New(info.Env(), "realtime");
+    case SenderPriority::kNice:
+      return Napi::String::New(info.Env(), "nice");
+    case SenderPriority::kDefault:
+      return Napi::String::New(info.Env(), "default");
+    case SenderPriority::kUnknown:
+      break;
+  }
+  return info.Env().Undefined();  // the thread has not started yet
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Define(env));
   exports.Set("setTcpMd5", Napi::Function::New<SetTcpMd5>(env, "setTcpMd5"));
   exports.Set("connectTcpMd5", Napi::Function::New<ConnectTcpMd5>(env, "connectTcpMd5"));
   exports.Set("awaitConnect", Napi::Function::New<AwaitConnect>(env, "awaitConnect"));
   exports.Set("UdpTtlSocket", UdpTtlSocket::Define(env));
+  exports.Set("periodicSenderPriority", Napi::Function::New<PeriodicSenderPriorityName>(env, "periodicSenderPriority"));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
   return exports;
 }

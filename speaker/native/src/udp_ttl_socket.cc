@@ -10,6 +10,7 @@
 #include <string>
 
 #include "errors.h"
+#include "periodic_sender.h"
 #include "uv_handles.h"
 
 namespace beacon {
@@ -49,6 +50,9 @@ Napi::Function UdpTtlSocket::Define(Napi::Env env) {
                      {
                          InstanceMethod<&UdpTtlSocket::Send>("send"),
                          InstanceMethod<&UdpTtlSocket::Close>("close"),
+                         InstanceMethod<&UdpTtlSocket::SetPeriodic>("setPeriodic"),
+                         InstanceMethod<&UdpTtlSocket::ClearPeriodic>("clearPeriodic"),
+                         InstanceMethod<&UdpTtlSocket::PeriodicStats>("periodicStats"),
                          InstanceAccessor<&UdpTtlSocket::GetPort>("port"),
                      });
 }
@@ -217,6 +221,7 @@ Napi::Value UdpTtlSocket::Send(const Napi::CallbackInfo& info) {
 void UdpTtlSocket::Shutdown() {
   if (closed_) return;
   closed_ = true;
+  PeriodicForget(this);  // before close(): the sender thread must never send on a reused fd
   CloseHandle(poll_);
   if (fd_ >= 0) {
     ::close(fd_);
@@ -232,6 +237,47 @@ Napi::Value UdpTtlSocket::Close(const Napi::CallbackInfo& info) {
     Unref();
   }
   return info.Env().Undefined();
+}
+
+// setPeriodic(data, address, port, intervalUs, detectMultOne): from now on the sender thread
+// (periodic_sender.cc) sends `data` to address:port every intervalUs, jittered; a new call
+// replaces the packet and interval and keeps the schedule.
+Napi::Value UdpTtlSocket::SetPeriodic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) return ThrowSystemError(env, "sendto", EBADF, "(socket is closed)");
+  if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber() ||
+      !info[4].IsBoolean())
+    return ThrowTypeError(
+        env, "setPeriodic(data: Buffer, address: string, port: number, intervalUs: number, detectMultOne: boolean)");
+  auto data = info[0].As<Napi::Buffer<unsigned char>>();
+  std::string address = info[1].As<Napi::String>().Utf8Value();
+  int port = info[2].As<Napi::Number>().Int32Value();
+  double interval_us = info[3].As<Napi::Number>().DoubleValue();
+  if (!(interval_us >= 1000 && interval_us <= 60e6))
+    return ThrowTypeError(env, "setPeriodic: intervalUs " + std::to_string(interval_us) + " is outside 1000..60000000");
+  sockaddr_storage to;
+  socklen_t to_len = 0;
+  if (!ParseAddress(family_, address, port, &to, &to_len))
+    return ThrowTypeError(env, "setPeriodic: \"" + address + "\" is not an address of the socket's family");
+  PeriodicSet(this, fd_, to, to_len, std::vector<unsigned char>(data.Data(), data.Data() + data.Length()),
+              static_cast<uint64_t>(interval_us), info[4].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
+Napi::Value UdpTtlSocket::ClearPeriodic(const Napi::CallbackInfo& info) {
+  PeriodicClear(this);
+  return info.Env().Undefined();
+}
+
+// { sent, errors, lastError? } of the periodic packets, since the socket opened.
+Napi::Value UdpTtlSocket::PeriodicStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto stats = PeriodicGetStats(this);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("sent", Napi::Number::New(env, static_cast<double>(stats.sent)));
+  out.Set("errors", Napi::Number::New(env, static_cast<double>(stats.errors)));
+  if (stats.last_errno != 0) out.Set("lastError", Napi::String::New(env, std::strerror(stats.last_errno)));
+  return out;
 }
 
 Napi::Value UdpTtlSocket::GetPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }

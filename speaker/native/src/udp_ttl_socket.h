@@ -24,6 +24,9 @@ class UdpTtlSocket : public Napi::ObjectWrap<UdpTtlSocket> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetPort(const Napi::CallbackInfo& info);
+  Napi::Value SetPeriodic(const Napi::CallbackInfo& info);
+  Napi::Value ClearPeriodic(const Napi::CallbackInfo& info);
+  Napi::Value PeriodicStats(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void Drain();
