@@ -8,17 +8,14 @@
 import { isRoot } from './lab.js';
 import { runSpeakerChurn } from '../bench/speaker-churn.js';
 
-// Not part of `make test` yet: the goal it asserts is not met reliably beside a CPU hog. BFD
-// runs in a worker thread of its own (speaker/bgp/bfd/worker.ts) at raised priority, the
-// speakers keep their deadlines after a stalled event loop, and BIRD (the router stand-in) runs
-// at nice -10 with BFD; still, beside `stress-ng --cpu 2` one speaker's BFD worker stalled
-// ~250 ms once and BIRD declared its session down (100 ms x 3). The benchmark (`make bench`,
-// speaker-churn) prints the drops, the speakers' log lines about them and both threads'
-// event-loop lag; BEACON_CHURN_E2E=1 runs this test.
+// BFD's periodic packets go from a native thread (speaker/native/src/periodic_sender.cc), so
+// neither the speakers' bulk work nor their BFD worker's own stalls (garbage collection
+// waiting on V8's helper threads, 100-400 ms beside the hog) silence a session. The BIRD
+// router stands for another machine and runs at nice -10. BEACON_CHURN_E2E=0 skips this test.
 const root = isRoot();
-const wanted = process.env.BEACON_CHURN_E2E === '1';
+const wanted = process.env.BEACON_CHURN_E2E !== '0';
 if (!root) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, the network lab needs root\n');
-else if (!wanted) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, set BEACON_CHURN_E2E=1\n');
+else if (!wanted) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, BEACON_CHURN_E2E=0\n');
 const describeRoot = root && wanted ? describe : describe.skip;
 
 describeRoot('speakers under churn', () => {
