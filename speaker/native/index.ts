@@ -85,8 +85,16 @@ interface NativeBinding {
 interface NativeUdpTtlSocket {
   readonly port: number;
   send(data: Buffer, address: string, port: number): number;
-  setPeriodic(data: Buffer, address: string, port: number, intervalUs: number, detectMultOne: boolean): void;
+  setPeriodic(
+    data: Buffer,
+    address: string,
+    port: number,
+    intervalUs: number,
+    detectMultOne: boolean,
+    leaseMs: number,
+  ): void;
   clearPeriodic(): void;
+  renewPeriodicLease(ms: number): void;
   periodicStats(): PeriodicStats;
   close(): void;
 }
@@ -98,6 +106,8 @@ export type SenderPriority = 'realtime' | 'nice' | 'default';
 export interface PeriodicStats {
   readonly sent: number;
   readonly errors: number;
+  /** Packets not sent because the lease had run out (renewPeriodicLease). */
+  readonly withheld: number;
   /** strerror of the last failure. */
   readonly lastError?: string;
 }
@@ -448,15 +458,30 @@ export class UdpTtlSocket {
   /**
    * Hands `data` to the native sender thread, which sends it to address:port every
    * `intervalUs` less a random 0-25% (10-25% with `detectMultOne`), RFC 5880 §6.8.7, until
-   * the next setPeriodic, clearPeriodic or close. The first packet goes at once; a new call
-   * replaces the packet and keeps the schedule (a shorter interval may bring it forward).
+   * the next setPeriodic, clearPeriodic or close, and only while the lease holds: until
+   * `leaseMs` from this call or the last renewPeriodicLease. The caller renews it while its
+   * own thread runs, so a thread stuck for longer stops the packets and the peer sees the
+   * failure. The first packet goes at once; a new call replaces the packet and keeps the
+   * schedule (a shorter interval may bring it forward).
    */
-  setPeriodic(data: Buffer, address: string, port: number, intervalUs: number, detectMultOne: boolean): void {
-    this.#socket.setPeriodic(data, address, port, intervalUs, detectMultOne);
+  setPeriodic(
+    data: Buffer,
+    address: string,
+    port: number,
+    intervalUs: number,
+    detectMultOne: boolean,
+    leaseMs: number,
+  ): void {
+    this.#socket.setPeriodic(data, address, port, intervalUs, detectMultOne, leaseMs);
   }
 
   clearPeriodic(): void {
     this.#socket.clearPeriodic();
+  }
+
+  /** The periodic packet keeps going until `ms` from now. */
+  renewPeriodicLease(ms: number): void {
+    this.#socket.renewPeriodicLease(ms);
   }
 
   periodicStats(): PeriodicStats {

@@ -36,7 +36,15 @@ export interface BfdManagerOptions {
   readonly onReceive?: (source: string, ttl: number, result: BfdReceiveResult) => void;
   /** Socket errors that do not stop the manager (a send to an unreachable peer, ...). */
   readonly onError?: (err: Error, peer?: string) => void;
+  /**
+   * How long the native sender keeps sending if this thread stops renewing (default 5 s):
+   * far above the longest stall measured (~1 s), short enough that a stuck thread does not
+   * hide a failure from the peers for long.
+   */
+  readonly senderLeaseMs?: number;
 }
+
+const defaultSenderLeaseMs = 5000;
 
 export interface BfdManagerEvents {
   /** Every transition of every session. */
@@ -63,6 +71,8 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
   readonly #opts: BfdManagerOptions;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
+  #lease: NodeJS.Timeout | undefined;
+  readonly #leaseMs: number;
   #closed = false;
 
   private constructor(opts: BfdManagerOptions) {
@@ -70,6 +80,7 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     this.#opts = opts;
     this.#clock = opts.clock ?? (() => performance.now());
     this.#port = opts.port ?? BFD_CONTROL_PORT;
+    this.#leaseMs = opts.senderLeaseMs ?? defaultSenderLeaseMs;
     this.#sessions = new BfdSessions({
       send: (peer, _local, data) => this.#send(peer, data),
       // The periodic packets go from a native thread that JavaScript cannot delay (a garbage
@@ -96,6 +107,14 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
       m.close();
       throw err;
     }
+    // The native sender sends only while this thread keeps renewing each session's lease.
+    m.#lease = setInterval(
+      () => {
+        for (const socket of m.#senders.values()) socket.renewPeriodicLease(m.#leaseMs);
+      },
+      Math.max(10, m.#leaseMs / 5),
+    );
+    m.#lease.unref();
     return m;
   }
 
@@ -197,6 +216,8 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     this.#listeners.length = 0;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#lease) clearInterval(this.#lease);
+    this.#lease = undefined;
   }
 
   #openSender(family: 4 | 6, local: string): UdpTtlSocket {
@@ -229,7 +250,7 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     const socket = this.#senders.get(peer);
     if (!socket) return;
     try {
-      if (p) socket.setPeriodic(p.data, peer, this.#port, p.intervalUs, p.detectMultOne);
+      if (p) socket.setPeriodic(p.data, peer, this.#port, p.intervalUs, p.detectMultOne, this.#leaseMs);
       else socket.clearPeriodic();
     } catch (err) {
       this.#sessions.sendFailed(peer);

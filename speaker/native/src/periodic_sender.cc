@@ -14,6 +14,12 @@
 // bfd_rt_priority) and falls back to nice -10. Its work is one sendto(2) per packet.
 // Packets that must go at once (a Final answering a Poll, AdminDown) are still sent by the
 // worker directly.
+//
+// The thread must not outlive the JavaScript that feeds it: a worker stuck for good would
+// otherwise keep telling the peers that all is well while nothing on our side detects their
+// failures or follows our own state. So packets go only under a lease the JavaScript side
+// renews (PeriodicLease), a few seconds long: well above the longest stall measured (~1 s),
+// far below what a stuck process could hide.
 #include "periodic_sender.h"
 
 #include <errno.h>
@@ -73,6 +79,7 @@ struct Entry {
   bool active = false;
   Clock::time_point next_at{};
   Clock::time_point last_sent{};
+  Clock::time_point lease_until{};
   bool sent_once = false;
   PeriodicStats stats;
 };
@@ -87,7 +94,7 @@ class Sender {
   }
 
   void Set(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len, std::vector<unsigned char> data,
-           uint64_t interval_us, bool detect_mult_one) {
+           uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms) {
     std::lock_guard<PiMutex> lock(mu_);
     Entry& e = entries_[owner];
     const auto now = Clock::now();
@@ -107,6 +114,7 @@ class Sender {
     e.data = std::move(data);
     e.interval = interval;
     e.detect_mult_one = detect_mult_one;
+    e.lease_until = now + std::chrono::milliseconds(lease_ms);
     e.active = true;
     EnsureThread();
     cv_.notify_one();
@@ -127,6 +135,12 @@ class Sender {
     std::lock_guard<PiMutex> lock(mu_);
     auto it = entries_.find(owner);
     return it == entries_.end() ? PeriodicStats{} : it->second.stats;
+  }
+
+  void Lease(const void* owner, uint64_t ms) {
+    std::lock_guard<PiMutex> lock(mu_);
+    auto it = entries_.find(owner);
+    if (it != entries_.end()) it->second.lease_until = Clock::now() + std::chrono::milliseconds(ms);
   }
 
   SenderPriority Priority() {
@@ -168,7 +182,10 @@ class Sender {
       const auto now = Clock::now();
       for (auto& [owner, e] : entries_) {
         if (!e.active) continue;
-        if (e.next_at <= now) {
+        if (e.next_at <= now && now >= e.lease_until) {
+          e.stats.withheld++;
+          e.next_at = now + Jittered(e);
+        } else if (e.next_at <= now) {
           ssize_t n;
           do {
             n = sendto(e.fd, e.data.data(), e.data.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&e.to),
@@ -205,8 +222,8 @@ class Sender {
 }  // namespace
 
 void PeriodicSet(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len,
-                 std::vector<unsigned char> data, uint64_t interval_us, bool detect_mult_one) {
-  Sender::Get().Set(owner, fd, to, to_len, std::move(data), interval_us, detect_mult_one);
+                 std::vector<unsigned char> data, uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms) {
+  Sender::Get().Set(owner, fd, to, to_len, std::move(data), interval_us, detect_mult_one, lease_ms);
 }
 
 void PeriodicClear(const void* owner) { Sender::Get().Clear(owner, false); }
@@ -216,5 +233,7 @@ void PeriodicForget(const void* owner) { Sender::Get().Clear(owner, true); }
 PeriodicStats PeriodicGetStats(const void* owner) { return Sender::Get().Stats(owner); }
 
 SenderPriority PeriodicSenderPriority() { return Sender::Get().Priority(); }
+
+void PeriodicLease(const void* owner, uint64_t ms) { Sender::Get().Lease(owner, ms); }
 
 }  // namespace beacon

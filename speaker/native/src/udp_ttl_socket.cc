@@ -52,6 +52,7 @@ Napi::Function UdpTtlSocket::Define(Napi::Env env) {
                          InstanceMethod<&UdpTtlSocket::Close>("close"),
                          InstanceMethod<&UdpTtlSocket::SetPeriodic>("setPeriodic"),
                          InstanceMethod<&UdpTtlSocket::ClearPeriodic>("clearPeriodic"),
+                         InstanceMethod<&UdpTtlSocket::RenewPeriodicLease>("renewPeriodicLease"),
                          InstanceMethod<&UdpTtlSocket::PeriodicStats>("periodicStats"),
                          InstanceAccessor<&UdpTtlSocket::GetPort>("port"),
                      });
@@ -239,16 +240,21 @@ Napi::Value UdpTtlSocket::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setPeriodic(data, address, port, intervalUs, detectMultOne): from now on the sender thread
-// (periodic_sender.cc) sends `data` to address:port every intervalUs, jittered; a new call
-// replaces the packet and interval and keeps the schedule.
+// setPeriodic(data, address, port, intervalUs, detectMultOne, leaseMs): from now on the sender
+// thread (periodic_sender.cc) sends `data` to address:port every intervalUs, jittered, for as
+// long as the lease holds (renewPeriodicLease); a new call replaces the packet and interval,
+// keeps the schedule and renews the lease.
 Napi::Value UdpTtlSocket::SetPeriodic(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) return ThrowSystemError(env, "sendto", EBADF, "(socket is closed)");
-  if (info.Length() < 5 || !info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber() ||
-      !info[4].IsBoolean())
-    return ThrowTypeError(
-        env, "setPeriodic(data: Buffer, address: string, port: number, intervalUs: number, detectMultOne: boolean)");
+  if (info.Length() < 6 || !info[0].IsBuffer() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber() ||
+      !info[4].IsBoolean() || !info[5].IsNumber())
+    return ThrowTypeError(env,
+                          "setPeriodic(data: Buffer, address: string, port: number, intervalUs: number, "
+                          "detectMultOne: boolean, leaseMs: number)");
+  const double lease_ms = info[5].As<Napi::Number>().DoubleValue();
+  if (!(lease_ms >= 0 && lease_ms <= 600000))
+    return ThrowTypeError(env, "setPeriodic: leaseMs " + std::to_string(lease_ms) + " is outside 0..600000");
   auto data = info[0].As<Napi::Buffer<unsigned char>>();
   std::string address = info[1].As<Napi::String>().Utf8Value();
   int port = info[2].As<Napi::Number>().Int32Value();
@@ -260,7 +266,19 @@ Napi::Value UdpTtlSocket::SetPeriodic(const Napi::CallbackInfo& info) {
   if (!ParseAddress(family_, address, port, &to, &to_len))
     return ThrowTypeError(env, "setPeriodic: \"" + address + "\" is not an address of the socket's family");
   PeriodicSet(this, fd_, to, to_len, std::vector<unsigned char>(data.Data(), data.Data() + data.Length()),
-              static_cast<uint64_t>(interval_us), info[4].As<Napi::Boolean>().Value());
+              static_cast<uint64_t>(interval_us), info[4].As<Napi::Boolean>().Value(),
+              static_cast<uint64_t>(lease_ms));
+  return env.Undefined();
+}
+
+// renewPeriodicLease(ms): the periodic packet keeps going until `ms` from now.
+Napi::Value UdpTtlSocket::RenewPeriodicLease(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowTypeError(env, "renewPeriodicLease(ms: number)");
+  const double ms = info[0].As<Napi::Number>().DoubleValue();
+  if (!(ms >= 0 && ms <= 600000))
+    return ThrowTypeError(env, "renewPeriodicLease: ms " + std::to_string(ms) + " is outside 0..600000");
+  PeriodicLease(this, static_cast<uint64_t>(ms));
   return env.Undefined();
 }
 
@@ -269,13 +287,14 @@ Napi::Value UdpTtlSocket::ClearPeriodic(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// { sent, errors, lastError? } of the periodic packets, since the socket opened.
+// { sent, errors, withheld, lastError? } of the periodic packets, since the socket opened.
 Napi::Value UdpTtlSocket::PeriodicStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto stats = PeriodicGetStats(this);
   Napi::Object out = Napi::Object::New(env);
   out.Set("sent", Napi::Number::New(env, static_cast<double>(stats.sent)));
   out.Set("errors", Napi::Number::New(env, static_cast<double>(stats.errors)));
+  out.Set("withheld", Napi::Number::New(env, static_cast<double>(stats.withheld)));
   if (stats.last_errno != 0) out.Set("lastError", Napi::String::New(env, std::strerror(stats.last_errno)));
   return out;
 }

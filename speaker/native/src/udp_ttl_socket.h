@@ -26,6 +26,7 @@ class UdpTtlSocket : public Napi::ObjectWrap<UdpTtlSocket> {
   Napi::Value GetPort(const Napi::CallbackInfo& info);
   Napi::Value SetPeriodic(const Napi::CallbackInfo& info);
   Napi::Value ClearPeriodic(const Napi::CallbackInfo& info);
+  Napi::Value RenewPeriodicLease(const Napi::CallbackInfo& info);
   Napi::Value PeriodicStats(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
