@@ -34,7 +34,6 @@
 #include <map>
 #include <mutex>
 #include <random>
-#include <thread>
 
 namespace beacon {
 
@@ -93,9 +92,11 @@ class Sender {
     return *instance;
   }
 
-  void Set(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len, std::vector<unsigned char> data,
-           uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms) {
+  int Set(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len, std::vector<unsigned char> data,
+          uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms) {
     std::lock_guard<PiMutex> lock(mu_);
+    const int err = EnsureThread();
+    if (err != 0) return err;
     Entry& e = entries_[owner];
     const auto now = Clock::now();
     const auto interval = std::chrono::microseconds(interval_us);
@@ -116,8 +117,8 @@ class Sender {
     e.detect_mult_one = detect_mult_one;
     e.lease_until = now + std::chrono::milliseconds(lease_ms);
     e.active = true;
-    EnsureThread();
     cv_.notify_one();
+    return 0;
   }
 
   void Clear(const void* owner, bool forget) {
@@ -151,10 +152,22 @@ class Sender {
  private:
   Sender() : random_(std::random_device{}()) {}
 
-  void EnsureThread() {
-    if (started_) return;
+  // pthread_create rather than std::thread: built without exceptions, a failed std::thread
+  // would abort the speaker; this way the failure reaches JavaScript as an error.
+  int EnsureThread() {
+    if (started_) return 0;
+    pthread_t thread;
+    const int err = pthread_create(
+        &thread, nullptr,
+        [](void* self) -> void* {
+          static_cast<Sender*>(self)->Run();
+          return nullptr;
+        },
+        this);
+    if (err != 0) return err;
+    pthread_detach(thread);
     started_ = true;
-    std::thread([this] { Run(); }).detach();
+    return 0;
   }
 
   static SenderPriority Raise() {
@@ -221,9 +234,9 @@ class Sender {
 
 }  // namespace
 
-void PeriodicSet(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len,
-                 std::vector<unsigned char> data, uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms) {
-  Sender::Get().Set(owner, fd, to, to_len, std::move(data), interval_us, detect_mult_one, lease_ms);
+int PeriodicSet(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len,
+                std::vector<unsigned char> data, uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms) {
+  return Sender::Get().Set(owner, fd, to, to_len, std::move(data), interval_us, detect_mult_one, lease_ms);
 }
 
 void PeriodicClear(const void* owner) { Sender::Get().Clear(owner, false); }

@@ -23,8 +23,9 @@ enum class SenderPriority { kUnknown, kDefault, kNice, kRealtime };
 // Every call is thread-safe. `owner` identifies one socket; `fd` must stay open until
 // Forget(owner) returns, after which the thread never touches it again.
 // Sends `data` every interval (jittered) while the owner's lease holds; renews the lease.
-void PeriodicSet(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len,
-                 std::vector<unsigned char> data, uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms);
+// Returns 0, or the errno of a sender thread that could not be started.
+int PeriodicSet(const void* owner, int fd, const sockaddr_storage& to, socklen_t to_len,
+                std::vector<unsigned char> data, uint64_t interval_us, bool detect_mult_one, uint64_t lease_ms);
 // Stops the periodic packet of `owner`; its counters stay readable.
 void PeriodicClear(const void* owner);
 // Stops it and forgets the owner: call before closing the fd.

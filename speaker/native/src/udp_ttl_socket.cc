@@ -265,9 +265,11 @@ Napi::Value UdpTtlSocket::SetPeriodic(const Napi::CallbackInfo& info) {
   socklen_t to_len = 0;
   if (!ParseAddress(family_, address, port, &to, &to_len))
     return ThrowTypeError(env, "setPeriodic: \"" + address + "\" is not an address of the socket's family");
-  PeriodicSet(this, fd_, to, to_len, std::vector<unsigned char>(data.Data(), data.Data() + data.Length()),
-              static_cast<uint64_t>(interval_us), info[4].As<Napi::Boolean>().Value(),
-              static_cast<uint64_t>(lease_ms));
+  const int err =
+      PeriodicSet(this, fd_, to, to_len, std::vector<unsigned char>(data.Data(), data.Data() + data.Length()),
+                  static_cast<uint64_t>(interval_us), info[4].As<Napi::Boolean>().Value(),
+                  static_cast<uint64_t>(lease_ms));
+  if (err != 0) return ThrowSystemError(env, "pthread_create", err, "(the periodic sender thread)");
   return env.Undefined();
 }
 
