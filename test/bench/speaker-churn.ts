@@ -340,7 +340,13 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
       await pool(names.slice(start, end), concurrency, async (name) => {
         await api.request('POST', `/api/v1/namespaces/${namespace}/services`, {
           metadata: { name, annotations: { 'metallb.io/address-pool': poolName } },
-          spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+          // No NodePorts: the default range (30000-32767) holds 2,768, fewer than the run's
+          // Services, and a BGP-announced IP does not need them.
+          spec: {
+            type: 'LoadBalancer',
+            allocateLoadBalancerNodePorts: false,
+            ports: [{ port: 80, protocol: 'TCP' }],
+          },
         });
         await api.request('POST', `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, {
           metadata: {
