@@ -1,8 +1,10 @@
 // Why a timing thread was late. The BFD and membership workers must run every few tens of
-// milliseconds; when one of them does not (a BFD session at 100 ms x 3 goes down after 300 ms
-// of silence), the operator needs to know what held it, because each cause has a different
-// fix:
-// - the thread ran the whole time (its own work or its isolate's garbage collection);
+// milliseconds (a layer 2 lease lapses 350 ms after the last acknowledged heartbeat; BFD
+// detection and the answer to a Poll wait for the BFD worker); when one of them does not,
+// the operator needs to know what held it, because each cause has a different fix:
+// - the thread ran the whole time (its own work);
+// - it waited for garbage collection (in its own isolate, which may in turn wait for V8's
+//   helper threads: GC time with little run time);
 // - it was runnable but waited for a core (CPU contention: priority, CPU limits);
 // - the virtual CPU itself was not running (steal time: the hypervisor gave the core to
 //   another guest; nothing inside the machine can fix that);
