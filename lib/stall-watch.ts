@@ -41,8 +41,9 @@ export interface Stall {
   readonly waitedForCpuMs: number;
   /** Steal on the CPU the thread ran on before and after (the larger). */
   readonly stolenMs: number;
+  /** Garbage collection in this thread's isolate: inside ranMs, or otherMs when it waited on helpers. */
   readonly gcMs: number;
-  /** What none of the above explains: blocked (or, with coarse steal ticks, rounding). */
+  /** What none of run, wait and steal explains: blocked (or, with coarse steal ticks, rounding). */
   readonly otherMs: number;
 }
 

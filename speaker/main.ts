@@ -18,6 +18,7 @@ import { bgp } from './bgp/mode.js';
 import { ClusterView } from './cluster/view.js';
 import type { Protocol, RunningProtocol } from './mode.js';
 import { speakerPodOwner } from './status/status-objects.js';
+import { registerStallMetrics, watchMainThread } from './thread-stalls.js';
 
 const protocols: readonly Protocol[] = [layer2, bgp];
 
@@ -45,6 +46,10 @@ async function runSpeaker(): Promise<void> {
       const node = flags['node-name'];
       if (!node) throw new Error('--node-name is required (or METALLB_NODE_NAME)');
       const log = rootLog.with({ node });
+      // Why threads were late, by cause: the workers report theirs, the main thread is watched.
+      registerStallMetrics(registry);
+      const mainStalls = watchMainThread((s) => log.warn('speaker main thread stalled', { ...s }));
+      shutdown.add('thread stall watch', () => mainStalls.close());
       const namespace = flags.namespace ?? 'metallb-system';
       const lbClass = flags['lb-class'] || undefined;
       const kubeConfig = loadKubeConfig(flags.kubeconfig);

@@ -30,6 +30,7 @@ import { HealthMonitor } from './probe.js';
 import { addLocalVips, quietKernelArp, removeLocalVips } from './local-address.js';
 import { VipL2 } from './vip-l2.js';
 import { VipBgp } from './vip-bgp.js';
+import { registerStallMetrics, watchMainThread } from '../thread-stalls.js';
 import type { Registry } from 'prom-client';
 import { parseFlags, usage, FlagError } from '../../lib/flags.js';
 
@@ -72,6 +73,9 @@ export async function runControlPlane(argv: readonly string[]): Promise<void> {
           process.exit(2);
         }
         const metrics = new ControlPlaneMetrics(registry);
+        registerStallMetrics(registry);
+        const mainStalls = watchMainThread((s) => log.warn('speaker main thread stalled', { ...s }));
+        shutdown.add('thread stall watch', () => mainStalls.close());
         const report = reporter(log, metrics);
         for (const p of problems) report(p);
         log.info('control-plane VIP mode', {

@@ -25,6 +25,12 @@ export async function benchSpeakerChurn(opts: ChurnOptions = {}): Promise<BenchR
     push(`${l.node}: event-loop lag max (goal < ${lagGoalMs} ms)`, l.max * 1000, 'ms');
     push(`${l.node}: BFD worker event-loop lag p99 (worst second)`, l.bfdP99 * 1000, 'ms');
     push(`${l.node}: BFD worker event-loop lag max`, l.bfdMax * 1000, 'ms');
+    const m = l.mainStalls;
+    push(`${l.node}: main thread gaps over 100 ms`, m.count, '');
+    push(`${l.node}: in those gaps, running our own work`, m.ran, 's');
+    push(`${l.node}: in those gaps, waiting for a CPU`, m.waitedForCpu, 's');
+    push(`${l.node}: in those gaps, stolen or blocked`, m.stolen + m.other, 's');
+    push(`${l.node}: in those gaps, garbage collection (inside the above)`, m.gc, 's');
   }
   for (const m of r.memory) {
     m.speakerRssMB.forEach((v, i) => push(`at ${m.services} Services: speaker ${i + 1} RSS`, v, 'MB'));

@@ -47,6 +47,11 @@ export interface SpeakerLag {
   /** The same for the speaker's BFD worker thread (beacon_bfd_worker_eventloop_lag_*). */
   bfdP99: number;
   bfdMax: number;
+  /**
+   * The main thread's gaps over 100 ms and what held it, seconds summed over the run
+   * (beacon_thread_stall_*): its own work (ran) against a busy CPU (waitedForCpu) and the rest.
+   */
+  mainStalls: { count: number; ran: number; waitedForCpu: number; stolen: number; gc: number; other: number };
 }
 
 export interface MemoryAt {
@@ -148,6 +153,12 @@ function metricValue(text: string, name: string): number {
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/** One labelled series' value (`labels` exactly as exported, e.g. `thread="main"`); 0 if absent. */
+function seriesValue(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 /** Runs `work` on `items` with `concurrency` in flight; failures are retried a few times. */
 async function pool<T>(
   items: readonly T[],
@@ -186,7 +197,16 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
   const watchers: Promise<void>[] = [];
   const drops: string[] = [];
   const lagWorst = new Map<NodeHost, Omit<SpeakerLag, 'node'>>(
-    nodeHosts.map((n) => [n, { p99: 0, max: 0, bfdP99: 0, bfdMax: 0 }]),
+    nodeHosts.map((n) => [
+      n,
+      {
+        p99: 0,
+        max: 0,
+        bfdP99: 0,
+        bfdMax: 0,
+        mainStalls: { count: 0, ran: 0, waitedForCpu: 0, stolen: 0, gc: 0, other: 0 },
+      },
+    ]),
   );
   const memory: MemoryAt[] = [];
   const speakerEvents: string[] = [];
@@ -289,6 +309,18 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
               const bfdMax = metricValue(res.stdout, 'beacon_bfd_worker_eventloop_lag_max_seconds');
               if (bfdP99 > w.bfdP99) w.bfdP99 = bfdP99;
               if (bfdMax > w.bfdMax) w.bfdMax = bfdMax;
+              if (res.stdout.includes('beacon_thread_stall')) {
+                const part = (p: string): number =>
+                  seriesValue(res.stdout, 'beacon_thread_stall_seconds_total', `thread="main",part="${p}"`);
+                w.mainStalls = {
+                  count: seriesValue(res.stdout, 'beacon_thread_stalls_total', 'thread="main"'),
+                  ran: part('ran'),
+                  waitedForCpu: part('waited_for_cpu'),
+                  stolen: part('stolen'),
+                  gc: part('gc'),
+                  other: part('other'),
+                };
+              }
             }),
           );
           await sleep(1000);

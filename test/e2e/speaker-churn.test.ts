@@ -11,7 +11,7 @@ import { runSpeakerChurn } from '../bench/speaker-churn.js';
 // BFD's periodic packets go from a native thread (speaker/native/src/periodic_sender.cc), so
 // neither the speakers' bulk work nor their BFD worker's own stalls (garbage collection
 // waiting on V8's helper threads, 100-400 ms beside the hog) silence a session. The BIRD
-// router stands for another machine and runs at nice -10. BEACON_CHURN_E2E=0 skips this test.
+// router stands for another machine and runs real-time. BEACON_CHURN_E2E=0 skips this test.
 const root = isRoot();
 const wanted = process.env.BEACON_CHURN_E2E !== '0';
 if (!root) process.stderr.write('test/e2e/speaker-churn.test.ts: SKIPPED, the network lab needs root\n');
@@ -36,7 +36,9 @@ describeRoot('speakers under churn', () => {
         r.lag
           .map(
             (l) =>
-              `${l.node} ${(l.max * 1000).toFixed(0)} ms (BFD worker ${(l.bfdMax * 1000).toFixed(0)} ms)`,
+              `${l.node} ${(l.max * 1000).toFixed(0)} ms (BFD worker ${(l.bfdMax * 1000).toFixed(0)} ms; ` +
+              `main thread ${l.mainStalls.count} gaps over 100 ms: ran ${l.mainStalls.ran.toFixed(1)} s, ` +
+              `waited for a CPU ${l.mainStalls.waitedForCpu.toFixed(1)} s)`,
           )
           .join(', ') +
         '\n' +

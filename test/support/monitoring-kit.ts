@@ -17,6 +17,7 @@ import { Layer2Metrics } from '../../speaker/layer2/metrics.js';
 import { BgpMetrics } from '../../speaker/bgp/metrics.js';
 import { ControlPlaneMetrics } from '../../speaker/control-plane/metrics.js';
 import { registerBfdMetrics } from '../../speaker/bgp/bfd/metrics.js';
+import { registerStallMetrics } from '../../speaker/thread-stalls.js';
 import type { BfdPeerStats } from '../../speaker/bgp/bfd/index.js';
 
 /** The repository root, whether this file runs from the sources or from dist/. */
@@ -75,6 +76,7 @@ export function buildRegistries(opts: { samples?: boolean } = {}): Record<Compon
     packetsOut: 3,
   };
   registerBfdMetrics(speaker, () => (opts.samples ? [bfdSample as unknown as BfdPeerStats] : []));
+  registerStallMetrics(speaker);
   if (opts.samples) for (const r of [controller, speaker]) addSamples(r);
   return { controller, speaker };
 }

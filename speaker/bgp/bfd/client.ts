@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../../lib/log.js';
+import { recordStall } from '../../thread-stalls.js';
 import { SupervisedWorker } from '../../supervised-worker.js';
 import type { BfdManagerEvents } from './edge.js';
 import type { BfdPeerProfile, BfdPeerStats, BfdStateChange } from './sessions.js';
@@ -200,6 +201,7 @@ export class BfdWorkerClient extends EventEmitter<BfdManagerEvents> implements B
           return;
         case 'stall':
           // The periodic packets do not wait for this thread; detection and replies do.
+          recordStall('bfd-worker', m.stall);
           this.#o.log.warn('BFD worker stalled', { ...m.stall });
           return;
         case 'closed':

@@ -5,6 +5,7 @@
 // again with a new incarnation after a pause (SupervisedWorker): the speaker itself never goes
 // down with it.
 
+import { recordStall } from '../../thread-stalls.js';
 import type { Logger } from '../../../lib/log.js';
 import { SupervisedWorker } from '../../supervised-worker.js';
 import type { OwnershipInput } from '../ownership/plan-table.js';
@@ -166,6 +167,7 @@ export class MembershipClient {
           this.o.log.warn('layer 2 answers nothing: membership does not let it', m.details);
           return;
         case 'stall':
+          recordStall('membership-worker', m.stall);
           this.o.log.warn('membership worker stalled', { ...m.stall });
           return;
         case 'left':
