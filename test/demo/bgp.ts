@@ -52,10 +52,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * in the router namespace, with BFD on every session when `bfd` is given (the failover
  * benchmark). Resolves once its control socket answers.
  *
- * With BFD, BIRD runs at nice −10 (every thread: it is started so). The router stands for
- * another machine with CPUs of its own; on the lab's two cores it shares them with the CPU
- * hogs the load tests run, and a BIRD starved for 300 ms would declare every speaker's session
- * down at once — a failure of the stand-in, not of the speakers under test.
+ * With BFD, BIRD runs real-time (SCHED_RR 5, below the speakers' BFD sender at 10). The router
+ * stands for another machine with CPUs of its own; on the lab's two cores it shares them with
+ * the CPU hogs the load tests run, and a BIRD starved for 300 ms declares every speaker's
+ * session down at once, or lets the speakers declare it down — a failure of the stand-in, not
+ * of the speakers under test. Nice −10 was not enough: with autogroup (sched(7)) nice only
+ * orders threads inside their own group, and BIRD's group waited for the hogs' (the
+ * 10,000-Service churn saw both sides' detection fire together twice).
  */
 export async function startBird(lab: Lab, files: BirdFiles, bfd?: BfdOptions): Promise<TrackedProcess> {
   fs.mkdirSync(files.dir, { recursive: true });
@@ -63,7 +66,7 @@ export async function startBird(lab: Lab, files: BirdFiles, bfd?: BfdOptions): P
   const config = birdConfig({ asn: labNet.routerAsn, peers, ...(bfd ? { bfd } : {}) }, files.log);
   fs.writeFileSync(files.conf, config);
   await run('bird', ['-p', '-c', files.conf]); // parse check: a clear error, not a dead daemon
-  const argv = ['ip', 'netns', 'exec', lab.ns('router'), ...(bfd ? ['nice', '-n', '-10'] : []), 'bird'];
+  const argv = ['ip', 'netns', 'exec', lab.ns('router'), ...(bfd ? ['chrt', '--rr', '5'] : []), 'bird'];
   argv.push('-f', '-c', files.conf);
   argv.push('-s', files.socket, '-P', files.pid);
   const bird = await startTracked(argv, files.out, ['bird', '-f']);
