@@ -37,6 +37,11 @@ export interface BfdManagerOptions {
   /** Socket errors that do not stop the manager (a send to an unreachable peer, ...). */
   readonly onError?: (err: Error, peer?: string) => void;
   /**
+   * The native sender refused a session's periodic packet (its thread could not start): the
+   * session is silent and its peer will declare it down. Default: onError.
+   */
+  readonly onSenderError?: (err: Error, peer: string) => void;
+  /**
    * How long the native sender keeps sending if this thread stops renewing (default 5 s):
    * far above the longest stall measured (~1 s), short enough that a stuck thread does not
    * hide a failure from the peers for long.
@@ -254,7 +259,7 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
       else socket.clearPeriodic();
     } catch (err) {
       this.#sessions.sendFailed(peer);
-      this.#opts.onError?.(err as Error, peer);
+      (this.#opts.onSenderError ?? this.#opts.onError)?.(err as Error, peer);
     }
   }
 

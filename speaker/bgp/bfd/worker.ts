@@ -59,6 +59,9 @@ function start(m: Extract<ToBfdWorker, { type: 'start' }>): void {
       ...(m.port !== undefined ? { port: m.port } : {}),
       onError: (err, peer) =>
         post({ type: 'error', where: 'socket', message: err.message, ...(peer ? { peer } : {}) }),
+      // Not a lost packet: the session cannot send at all (logged as a warning by the client).
+      onSenderError: (err, peer) =>
+        post({ type: 'error', where: 'periodic sender', message: err.message, peer }),
     });
   } catch (err) {
     post({ type: 'error', where: 'start', message: (err as Error).message, fatal: true });
