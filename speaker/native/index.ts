@@ -85,18 +85,33 @@ interface NativeBinding {
 interface NativeUdpTtlSocket {
   readonly port: number;
   send(data: Buffer, address: string, port: number): number;
-  setPeriodic(
-    data: Buffer,
-    address: string,
-    port: number,
-    intervalUs: number,
-    detectMultOne: boolean,
-    leaseMs: number,
-  ): void;
+  setPeriodic(...args: NativePeriodicArgs): void;
   clearPeriodic(): void;
   renewPeriodicLease(ms: number): void;
   periodicStats(): PeriodicStats;
   close(): void;
+}
+
+type NativePeriodicArgs = [
+  data: Buffer,
+  address: string,
+  port: number,
+  intervalUs: number,
+  detectMultOne: boolean,
+  leaseMs: number,
+];
+
+/** A periodic packet for UdpTtlSocket.setPeriodic. */
+export interface PeriodicPacket {
+  readonly data: Buffer;
+  readonly address: string;
+  readonly port: number;
+  /** The negotiated interval before jitter. */
+  readonly intervalUs: number;
+  /** Jitter 10-25% instead of 0-25% (RFC 5880 §6.8.7, bfd.DetectMult 1). */
+  readonly detectMultOne: boolean;
+  /** How long the packets go on without renewPeriodicLease. */
+  readonly leaseMs: number;
 }
 
 /** How far the native periodic sender's thread got its priority raised (src/periodic_sender.cc). */
@@ -464,15 +479,8 @@ export class UdpTtlSocket {
    * failure. The first packet goes at once; a new call replaces the packet and keeps the
    * schedule (a shorter interval may bring it forward).
    */
-  setPeriodic(
-    data: Buffer,
-    address: string,
-    port: number,
-    intervalUs: number,
-    detectMultOne: boolean,
-    leaseMs: number,
-  ): void {
-    this.#socket.setPeriodic(data, address, port, intervalUs, detectMultOne, leaseMs);
+  setPeriodic(p: PeriodicPacket): void {
+    this.#socket.setPeriodic(p.data, p.address, p.port, p.intervalUs, p.detectMultOne, p.leaseMs);
   }
 
   clearPeriodic(): void {

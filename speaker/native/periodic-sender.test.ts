@@ -46,7 +46,14 @@ describe('UdpTtlSocket.setPeriodic', () => {
     const { port, got } = await open();
     const s = sender!;
     // 20 ms interval, 300 ms lease, thread held 1 s: about 300 / (15..20) packets, then none.
-    s.setPeriodic(Buffer.from('bfd'), '127.0.0.1', port, 20_000, false, 300);
+    s.setPeriodic({
+      data: Buffer.from('bfd'),
+      address: '127.0.0.1',
+      port,
+      intervalUs: 20_000,
+      detectMultOne: false,
+      leaseMs: 300,
+    });
     hold(1000);
     const held = s.periodicStats();
     expect(held.sent).toBeGreaterThanOrEqual(10);
@@ -68,14 +75,16 @@ describe('UdpTtlSocket.setPeriodic', () => {
 
   it('refuses a bad interval or lease with the value in the message', async () => {
     const { port } = await open();
-    expect(() => sender!.setPeriodic(Buffer.from('x'), '127.0.0.1', port, 10, false, 100)).toThrow(
-      /intervalUs 10/,
-    );
-    expect(() => sender!.setPeriodic(Buffer.from('x'), '127.0.0.1', port, 20_000, false, -1)).toThrow(
-      /leaseMs -1/,
-    );
-    expect(() => sender!.setPeriodic(Buffer.from('x'), 'fd00::1', port, 20_000, false, 100)).toThrow(
-      /fd00::1/,
-    );
+    const p = {
+      data: Buffer.from('x'),
+      address: '127.0.0.1',
+      port,
+      intervalUs: 20_000,
+      detectMultOne: false,
+      leaseMs: 100,
+    };
+    expect(() => sender!.setPeriodic({ ...p, intervalUs: 10 })).toThrow(/intervalUs 10/);
+    expect(() => sender!.setPeriodic({ ...p, leaseMs: -1 })).toThrow(/leaseMs -1/);
+    expect(() => sender!.setPeriodic({ ...p, address: 'fd00::1' })).toThrow(/fd00::1/);
   });
 });

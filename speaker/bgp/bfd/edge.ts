@@ -255,7 +255,7 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     const socket = this.#senders.get(peer);
     if (!socket) return;
     try {
-      if (p) socket.setPeriodic(p.data, peer, this.#port, p.intervalUs, p.detectMultOne, this.#leaseMs);
+      if (p) socket.setPeriodic({ ...p, address: peer, port: this.#port, leaseMs: this.#leaseMs });
       else socket.clearPeriodic();
     } catch (err) {
       this.#sessions.sendFailed(peer);
