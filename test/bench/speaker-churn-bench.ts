@@ -9,7 +9,7 @@ import { runSpeakerChurn, type ChurnOptions } from './speaker-churn.js';
 export const lagGoalMs = 100;
 
 export async function benchSpeakerChurn(opts: ChurnOptions = {}): Promise<BenchResult[]> {
-  const r = await runSpeakerChurn(opts);
+  const r = await runSpeakerChurn({ heapHolders: true, ...opts });
   const rows: BenchResult[] = [];
   const push = (name: string, value: number, unit: string): void => {
     rows.push({ name, value: Math.round(value * 10) / 10, unit });
@@ -39,6 +39,13 @@ export async function benchSpeakerChurn(opts: ChurnOptions = {}): Promise<BenchR
     );
     push(`at ${m.services} Services: controller RSS`, m.controllerRssMB, 'MB');
   }
+  for (const t of r.heapTops)
+    for (const h of t.holders)
+      push(
+        `at ${t.services} Services: ${t.who} heap holds ${h.name} (${h.count.toLocaleString('en-US')})`,
+        h.selfBytes / 2 ** 20,
+        'MB',
+      );
   for (const d of r.dropDetails.slice(0, 20)) process.stderr.write(`speaker-churn: drop: ${d}\n`);
   for (const e of r.speakerEvents.slice(0, 40)) process.stderr.write(`speaker-churn: speaker log: ${e}\n`);
   return rows;

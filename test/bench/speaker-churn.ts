@@ -24,6 +24,7 @@ import { demoDown, demoUp, readDemoState } from '../demo/demo.js';
 import { birdFiles, startBird } from '../demo/bgp.js';
 import { stopTracked, type TrackedProcess } from '../demo/processes.js';
 import { Lab, type NodeHost, nodeHosts } from '../e2e/lab.js';
+import { summarizeHeapSnapshot, type HeapHolder } from './heap-summary.js';
 
 export interface ChurnOptions {
   /** Services to create and delete (default 10,000; SPEAKER_CHURN_SERVICES). */
@@ -37,6 +38,8 @@ export interface ChurnOptions {
   /** How long to wait for the routes (each way), ms. Default 10 minutes. */
   routesTimeoutMs?: number;
   log?: (line: string) => void;
+  /** At N Services, print the largest holders of a speaker's and the controller's heap. */
+  heapHolders?: boolean;
 }
 
 export interface SpeakerLag {
@@ -61,6 +64,13 @@ export interface MemoryAt {
   controllerRssMB: number;
 }
 
+/** The largest holders of a daemon's heap at a count of Services. */
+export interface HeapTop {
+  who: string;
+  services: number;
+  holders: HeapHolder[];
+}
+
 export interface ChurnResult {
   services: number;
   /** BGP or BFD state changes in BIRD, and hold-timer / BFD-down lines in its log. */
@@ -74,6 +84,7 @@ export interface ChurnResult {
   deleteMs: number;
   lag: SpeakerLag[];
   memory: MemoryAt[];
+  heapTops: HeapTop[];
   /**
    * The speakers' own account: their log lines about BFD and BGP sessions going down and about
    * the BFD worker (which side saw a failure first, and why).
@@ -209,10 +220,18 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     ]),
   );
   const memory: MemoryAt[] = [];
+  const heapTops: HeapTop[] = [];
   const speakerEvents: string[] = [];
   const result: Partial<ChurnResult> = {};
   try {
-    const report = await demoUp({ mode: 'bgp', prefix, dir, out: () => undefined });
+    // SIGUSR2 makes a daemon write a heap snapshot into `dir` (read at N Services, below).
+    const report = await demoUp({
+      mode: 'bgp',
+      prefix,
+      dir,
+      out: () => undefined,
+      ...(opts.heapHolders ? { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] } : {}),
+    });
     const failed = report.steps.filter((s) => !s.reached).map((s) => s.line);
     if (failed.length > 0) throw new Error(`the BGP demo did not come up:\n${failed.join('\n')}`);
     const state = readDemoState(dir);
@@ -418,6 +437,25 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
       `speaker-churn: all ${count} /32s with 3 paths ${present === undefined ? 'NOT within the timeout' : `${(result.routesPresentMs! / 1000).toFixed(1)} s after the last create`}`,
     );
     await measureMemory(count);
+    // What fills the heaps at N: one speaker's and the controller's largest holders.
+    const snapshotOf: ReadonlyArray<readonly [string, number]> = opts.heapHolders
+      ? [
+          ['speaker node1', state.speakers[0]!.pid],
+          ['controller', state.controller.pid],
+        ]
+      : [];
+    for (const [who, pid] of snapshotOf) {
+      try {
+        const holders = await heapHolders(dir, pid);
+        heapTops.push({ who, services: count, holders });
+        log(
+          `speaker-churn: ${who} heap at ${count} Services, largest holders: ` +
+            holders.map((h) => `${h.name} ${(h.selfBytes / 2 ** 20).toFixed(1)} MB`).join(', '),
+        );
+      } catch (err) {
+        log(`speaker-churn: no heap snapshot of the ${who}: ${(err as Error).message}`);
+      }
+    }
 
     const t1 = performance.now();
     await pool(names, concurrency, async (name) => {
@@ -472,6 +510,30 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     deleteMs: result.deleteMs ?? Number.NaN,
     lag: nodeHosts.map((node) => ({ node, ...lagWorst.get(node)! })),
     memory,
+    heapTops,
     speakerEvents,
   };
+}
+
+/** Asks `pid` for a heap snapshot (SIGUSR2, see demoUp's nodeArgs) and sums what is in it. */
+async function heapHolders(dir: string, pid: number): Promise<HeapHolder[]> {
+  const mine = (): string[] =>
+    fs.readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`));
+  const before = new Set(mine());
+  process.kill(pid, 'SIGUSR2');
+  // Node writes the file in one go; it is complete once its size stops changing.
+  let last = -1;
+  for (let waited = 0; waited < 180_000; waited += 2000) {
+    await sleep(2000);
+    const file = mine().find((f) => !before.has(f));
+    if (file === undefined) continue;
+    const size = fs.statSync(path.join(dir, file)).size;
+    if (size > 0 && size === last) {
+      const holders = await summarizeHeapSnapshot(path.join(dir, file), 8);
+      fs.rmSync(path.join(dir, file), { force: true });
+      return holders;
+    }
+    last = size;
+  }
+  throw new Error(`pid ${pid} wrote no heap snapshot within 3 minutes`);
 }

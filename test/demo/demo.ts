@@ -124,6 +124,8 @@ export interface DemoState {
 export interface DemoOptions {
   /** 'l2' (the layer 2 example as written, default) or 'bgp' (`make demo-bgp`). */
   mode?: DemoMode;
+  /** Extra Node.js options for the controller and speakers (benchmarks: heap snapshots). */
+  nodeArgs?: readonly string[];
   prefix?: string;
   dir?: string;
   /** How long to wait for the EXTERNAL-IP, in seconds (default 20). */
@@ -421,6 +423,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
     startTracked(
       [
         process.execPath,
+        ...(opts.nodeArgs ?? []),
         controllerMain,
         '--kubeconfig',
         p.controllerKubeconfig,
@@ -430,7 +433,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
         String(metricsPort),
       ],
       p.controllerLog,
-      [process.execPath, controllerMain],
+      [process.execPath, ...(opts.nodeArgs ?? []), controllerMain],
     ),
   );
   state.controller = controller;
@@ -438,11 +441,19 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
   for (const node of nodeHosts) {
     const log = p.speakerLog(node);
     fs.rmSync(log, { force: true });
-    const argv = ['ip', 'netns', 'exec', lab.ns(node), process.execPath, speakerMain];
+    const argv = [
+      'ip',
+      'netns',
+      'exec',
+      lab.ns(node),
+      process.execPath,
+      ...(opts.nodeArgs ?? []),
+      speakerMain,
+    ];
     argv.push('--kubeconfig', p.speakerKubeconfig, '--node-name', node);
     argv.push('--metrics-port', String(speakerMetricsPort));
     const speaker = await essential('speakers', `speaker on ${node}`, () =>
-      startTracked(argv, log, [process.execPath, speakerMain]),
+      startTracked(argv, log, [process.execPath, ...(opts.nodeArgs ?? []), speakerMain]),
     );
     state.speakers.push({ ...speaker, node });
     saveState();
