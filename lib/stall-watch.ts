@@ -104,6 +104,12 @@ export function parseLastCpu(text: string): number {
   return Number.isInteger(cpu) ? cpu : 0;
 }
 
+/**
+ * How often steal time is read between gaps. Its ticks are 10 ms and the gaps reported are
+ * 100 ms or more; steal in the quarter second before a gap may be counted, capped at the gap.
+ */
+const stealEveryMs = 250;
+
 export interface StallWatchOptions {
   /** How often to sample; a stall shows as a late sample. Default 20 ms. */
   readonly everyMs?: number;
@@ -125,6 +131,12 @@ export class StallWatch {
   readonly #buf = Buffer.alloc(16 * 1024);
   #gcMs = 0;
   #last: ThreadSample;
+  /**
+   * Steal and the last CPU, read every stealEveryMs and once more when a gap shows, not every
+   * sample: the kernel generates all of /proc/stat (every interrupt's count) for each read,
+   * which costs far more on a large node than the thread's own small schedstat.
+   */
+  #cpus: { at: number; stealMs: readonly number[]; cpu: number } = { at: -Infinity, stealMs: [], cpu: 0 };
 
   constructor(o: StallWatchOptions) {
     this.#gc = new PerformanceObserver((list) => {
@@ -143,7 +155,8 @@ export class StallWatch {
     this.#last = this.#sample();
     this.#timer = setInterval(() => {
       try {
-        const now = this.#sample();
+        let now = this.#sample();
+        if (now.at - this.#last.at > o.thresholdMs) now = this.#sample(true);
         const stall = explainStall(this.#last, now, o.thresholdMs);
         this.#last = now;
         if (stall) o.onStall(stall);
@@ -161,15 +174,21 @@ export class StallWatch {
     return this.#buf.toString('latin1', 0, n);
   }
 
-  #sample(): ThreadSample {
+  /** The thread's times now; steal and CPU as of the last read (fresh with `cpusNow`). */
+  #sample(cpusNow = false): ThreadSample {
     const at = performance.now();
     const gcMs = this.#gcMs;
     if (!this.#files) return { at, runNs: 0, waitNs: 0, stealMs: [], cpu: 0, gcMs };
     try {
+      if (cpusNow || at - this.#cpus.at >= stealEveryMs)
+        this.#cpus = {
+          at,
+          cpu: parseLastCpu(this.#read(this.#files.stat)),
+          // A read cut short by the buffer is fine: the CPU lines come first (proc(5)).
+          stealMs: parseSteal(this.#read(this.#files.cpus)),
+        };
       const s = parseSchedstat(this.#read(this.#files.schedstat));
-      const cpu = parseLastCpu(this.#read(this.#files.stat));
-      // A read cut short by the buffer is fine: the CPU lines come first (proc(5)).
-      const stealMs = parseSteal(this.#read(this.#files.cpus));
+      const { stealMs, cpu } = this.#cpus;
       return { at, runNs: s?.runNs ?? 0, waitNs: s?.waitNs ?? 0, stealMs, cpu, gcMs };
     } catch {
       return { at, runNs: 0, waitNs: 0, stealMs: [], cpu: 0, gcMs };
