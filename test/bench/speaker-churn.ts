@@ -159,15 +159,15 @@ function rssMB(pid: number): number {
   }
 }
 
-function metricValue(text: string, name: string): number {
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+/**
+ * A value from a Prometheus text page: the series with exactly `labels` (as exported, e.g.
+ * `thread="main"`), or without them the first series of `name`. NaN if there is none.
+ */
+function metricValue(text: string, name: string, labels?: string): number {
+  const series =
+    labels === undefined ? '(?:\\{[^}]*\\})?' : `\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\}`;
+  const m = new RegExp(`^${name}${series} ([0-9.eE+-]+)$`, 'm').exec(text);
   return m ? Number(m[1]) : Number.NaN;
-}
-
-/** One labelled series' value (`labels` exactly as exported, e.g. `thread="main"`); 0 if absent. */
-function seriesValue(text: string, name: string, labels: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 /** Runs `work` on `items` with `concurrency` in flight; failures are retried a few times. */
@@ -330,9 +330,10 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
               if (bfdMax > w.bfdMax) w.bfdMax = bfdMax;
               if (res.stdout.includes('beacon_thread_stall')) {
                 const part = (p: string): number =>
-                  seriesValue(res.stdout, 'beacon_thread_stall_seconds_total', `thread="main",part="${p}"`);
+                  metricValue(res.stdout, 'beacon_thread_stall_seconds_total', `thread="main",part="${p}"`) ||
+                  0;
                 w.mainStalls = {
-                  count: seriesValue(res.stdout, 'beacon_thread_stalls_total', 'thread="main"'),
+                  count: metricValue(res.stdout, 'beacon_thread_stalls_total', 'thread="main"') || 0,
                   ran: part('ran'),
                   waitedForCpu: part('waited_for_cpu'),
                   stolen: part('stolen'),
