@@ -121,7 +121,8 @@ async function main(): Promise<number> {
 
     if (keep) {
       say(`kept running (kubectl --kubeconfig=${cluster.kubeconfig}); Ctrl-C tears it down`);
-      await new Promise<never>(() => undefined);
+      // A timer keeps the event loop alive: a bare pending promise would let Node exit at once.
+      await new Promise<never>(() => setInterval(() => undefined, 60_000));
     }
   } catch (err) {
     step(false, 'demo step failed', (err as Error).stack ?? String(err));
