@@ -26,7 +26,8 @@ export type Action =
   | { readonly at: number; readonly kind: 'stall'; readonly node: number; readonly ms: number }
   | { readonly at: number; readonly kind: 'main-lag'; readonly node: number; readonly ms: number }
   | { readonly at: number; readonly kind: 'health'; readonly node: number; readonly healthy: boolean }
-  | { readonly at: number; readonly kind: 'leave'; readonly node: number }
+  /** SIGTERM; with `holdMs`, a restart (member.ts `leave`): a `restart` action should follow. */
+  | { readonly at: number; readonly kind: 'leave'; readonly node: number; readonly holdMs?: number }
   | { readonly at: number; readonly kind: 'loss'; readonly rate: number };
 
 export interface SimOptions {
@@ -68,6 +69,8 @@ export interface SimResult {
   };
   readonly rejoins: number;
   readonly declaredDead: number;
+  /** Times an IP began to be answered by a node other than the one that answered it last. */
+  readonly moves: number;
   readonly wallMs: number;
   readonly setupMs: number;
   /** For diagnostics: per doubly answered IP at the end, what each answerer believes. */
@@ -137,6 +140,9 @@ export function simulate(options: SimOptions): SimResult {
   const heap = new EventHeap<SimEvent>();
   const side = new Int8Array(options.nodes);
   const answerers = new Map<string, Set<number>>();
+  /** Per IP, the node that began answering it last (moves). */
+  const lastAnswerer = new Map<string, number>();
+  let moves = 0;
   const violations: Violation[] = [];
   const pendingFailover = new Map<string, number>();
   const failovers: number[] = [];
@@ -227,6 +233,9 @@ export function simulate(options: SimOptions): SimResult {
           }
         }
       set.add(n.id);
+      const last = lastAnswerer.get(ip);
+      if (last !== undefined && last !== n.id) moves++;
+      lastAnswerer.set(ip, n.id);
       const lostAt = pendingFailover.get(ip);
       if (lostAt !== undefined) {
         pendingFailover.delete(ip);
@@ -381,7 +390,7 @@ export function simulate(options: SimOptions): SimResult {
         if (!n.up) return;
         n.deadline = Number.NEGATIVE_INFINITY;
         refresh(n);
-        n.member.leave(now);
+        n.member.leave(now, a.holdMs);
         pump(n);
         n.up = false;
         n.gen++;
@@ -514,6 +523,7 @@ export function simulate(options: SimOptions): SimResult {
     final: { one, none, several, viewsAgree },
     rejoins,
     declaredDead: declared,
+    moves,
     wallMs: performance.now() - started,
     setupMs,
   };

@@ -31,4 +31,53 @@ describe('layer 2 cluster simulation', () => {
       expect(r.maxDatagramBytes).toBeLessThanOrEqual(1400);
     },
   );
+
+  it.each([1, 2])(
+    'a rolling restart with a hold moves no IP and pauses no other node, and a speaker not back in time is failed over (seed %i)',
+    (seed) => {
+      const nodes = 20;
+      const rolling: Action[] = [];
+      // One speaker after another, as a DaemonSet rolls: stopped, back 1.2 s later; node 19
+      // never comes back, so its hold ends and its IPs fail over.
+      for (let i = 0; i < nodes; i++) {
+        const at = 2000 + i * 2000;
+        rolling.push({ at, kind: 'leave', node: i, holdMs: 3000 });
+        if (i !== nodes - 1) rolling.push({ at: at + 1200, kind: 'restart', node: i });
+      }
+      const r = simulate({
+        nodes,
+        ips: 400,
+        seed,
+        durationMs: 2000 + nodes * 2000 + 4000,
+        lossRate: 0.02,
+        actions: rolling,
+      });
+      expect(r.violations).toEqual([]);
+      expect(r.declaredDead).toBe(0);
+      expect(r.rejoins).toBe(0); // no node paused its own IPs when a monitor restarted
+      // Only node 19's IPs moved (about 400 / 20), once each.
+      expect(r.moves).toBeGreaterThan(0);
+      expect(r.moves).toBeLessThanOrEqual(40);
+      expect(r.final).toEqual({ one: 400, none: 0, several: 0, viewsAgree: true });
+    },
+  );
+
+  it("without a hold the same rolling restart moves every restarted node's IPs away and back", () => {
+    const nodes = 20;
+    const rolling: Action[] = [];
+    for (let i = 0; i < nodes; i++) {
+      rolling.push({ at: 2000 + i * 2000, kind: 'leave', node: i });
+      rolling.push({ at: 3200 + i * 2000, kind: 'restart', node: i });
+    }
+    const r = simulate({
+      nodes,
+      ips: 400,
+      seed: 1,
+      durationMs: 2000 + nodes * 2000 + 4000,
+      lossRate: 0.02,
+      actions: rolling,
+    });
+    expect(r.violations).toEqual([]);
+    expect(r.moves).toBeGreaterThanOrEqual(700); // ~2 per IP
+  });
 });

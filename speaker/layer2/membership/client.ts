@@ -91,9 +91,12 @@ export class MembershipClient {
     this.send({ type: 'applied', post });
   }
 
-  /** SIGTERM: the responder must already have stopped answering. Resolves when the news is out. */
-  async leave(): Promise<void> {
-    await this.worker.request({ type: 'leave' }, (m) => m.type === 'left', 300);
+  /**
+   * SIGTERM: the responder must already have stopped answering. Resolves when the news is out.
+   * `restartHoldMs` > 0: this node's speaker comes back (member.ts `leave`).
+   */
+  async leave(restartHoldMs = 0): Promise<void> {
+    await this.worker.request({ type: 'leave', restartHoldMs }, (m) => m.type === 'left', 300);
     await this.stop();
   }
 

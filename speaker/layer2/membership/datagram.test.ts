@@ -15,6 +15,8 @@ const heartbeat: Message = {
   rumours: [
     { node: 'node-b', incarnation: 3, status: 'dead', healthy: false },
     { node: 'node-c', incarnation: 9, status: 'alive', healthy: true },
+    { node: 'node-d', incarnation: 12, status: 'restarting', healthy: true, holdMs: 10_000 },
+    { node: 'node-e', incarnation: 13, status: 'left', healthy: false },
   ],
 };
 

@@ -12,7 +12,8 @@
 //  28     8    ack: the acknowledged seq; sync-ack: the joiner's incarnation; else 0
 //  36     N    sender name, UTF-8
 //  36+N   1    rumour count R
-//  ...         R × (name length n, name, incarnation 8, status 1: 0 alive, 1 dead, 2 left; +4 healthy)
+//  ...         R × (name length n, name, incarnation 8, status 1: 0 alive, 1 dead, 2 left,
+//                   3 restarting; +4 healthy; then, for restarting only, hold ms 2)
 //  end-16 16   HMAC-SHA256(key, every byte before it), first 128 bits (RFC 2104 §5)
 //
 // Cost of hostile input: a datagram of the wrong size, magic or version is refused before any
@@ -28,6 +29,7 @@ import {
   fixedHeaderBytes,
   macBytes,
   maxDatagramBytes,
+  maxRestartHoldMs,
   type MemberStatus,
   type Message,
   type Rumour,
@@ -37,7 +39,7 @@ export const datagramMagic = Buffer.from('BCN2', 'ascii');
 export const datagramVersion = 2;
 
 const kinds = ['heartbeat', 'ack', 'sync', 'sync-ack', 'push'] as const;
-const statuses: readonly MemberStatus[] = ['alive', 'dead', 'left'];
+const statuses: readonly MemberStatus[] = ['alive', 'dead', 'left', 'restarting'];
 const Flag = { Healthy: 0x01, Monitor: 0x02 } as const;
 /** Rumour byte: bits 0–1 the status, bit 2 healthy; the rest must be 0. */
 const RumourHealthy = 0x04;
@@ -62,7 +64,8 @@ export function encodeDatagram(m: Message, key: Buffer, sentAt: number): Buffer 
   if (m.rumours.length > 255) throw encodeError(`${m.rumours.length} rumours, at most 255`);
   const names = m.rumours.map((r) => Buffer.from(r.node, 'utf8'));
   let size = fixedHeaderBytes + from.length + 1 + macBytes;
-  for (const n of names) size += 1 + n.length + 9;
+  for (const [i, n] of names.entries())
+    size += 1 + n.length + 9 + (m.rumours[i]?.status === 'restarting' ? 2 : 0);
   if (size > maxDatagramBytes)
     throw encodeError(`${size} bytes exceed ${maxDatagramBytes} (${m.rumours.length} rumours)`);
   const w = new BufferWriter(size, encodeError);
@@ -85,6 +88,7 @@ export function encodeDatagram(m: Message, key: Buffer, sentAt: number): Buffer 
       .bytes(n)
       .u64(BigInt(r.incarnation))
       .u8(statuses.indexOf(r.status) | (r.healthy ? RumourHealthy : 0));
+    if (r.status === 'restarting') w.u16(Math.min(maxRestartHoldMs, Math.max(0, Math.round(r.holdMs ?? 0))));
   }
   const body = w.toBuffer();
   return Buffer.concat([body, mac(key, body).subarray(0, macBytes)], size);
@@ -139,7 +143,12 @@ function parseBody(body: Buffer): { message: Message; sentAt: number } {
     const status = statuses[flagsByte & 3];
     if (status === undefined || (flagsByte & ~7) !== 0)
       throw new Malformed(`rumour ${i} about ${JSON.stringify(node)}: flags 0x${flagsByte.toString(16)}`);
-    rumours.push({ node, incarnation: inc, status, healthy: (flagsByte & RumourHealthy) !== 0 });
+    const healthy = (flagsByte & RumourHealthy) !== 0;
+    rumours.push(
+      status === 'restarting'
+        ? { node, incarnation: inc, status, healthy, holdMs: r.u16() }
+        : { node, incarnation: inc, status, healthy },
+    );
   }
   if (r.remaining !== 0) throw new Malformed(`${r.remaining} trailing bytes`);
   const healthy = (flags & Flag.Healthy) !== 0;

@@ -82,4 +82,20 @@ describe('Lease', () => {
     // acknowledged nothing: its first heartbeat, at 0), and a's silence would end it too.
     expect(lease.end()).toBe(350);
   });
+
+  it('a monitor that stopped itself (left, restarting) stops counting at once if it cannot have declared us dead', () => {
+    const lease = new Lease(options);
+    lease.designate(['a', 'b'], 0);
+    lease.sent('a', 1, 100);
+    lease.sent('b', 2, 100);
+    lease.acked('a', 1, 101);
+    lease.acked('b', 2, 101);
+    lease.stopped('a', 300); // 300 < 100 + 490: a stopped before it could declare anything
+    expect(lease.names()).toEqual(['b']);
+    expect(lease.rejoinAt()).toBe(Number.POSITIVE_INFINITY);
+    // b's news comes late (590 ≥ 100 + 490): it may have declared us dead before it stopped.
+    lease.stopped('b', 590);
+    expect(lease.rejoinAt()).toBe(590);
+    expect(lease.mustRejoin(590)).toBe(true);
+  });
 });

@@ -128,6 +128,21 @@ export class Lease {
     return 'renewed';
   }
 
+  /**
+   * `name` stopped for good under the incarnation it monitored with: it left, or it is
+   * restarting (its own news, sent after it stopped running its timers). It can declare nobody
+   * dead from then on. If it could not have done so before either — less than D − margin since
+   * the send time of the newest heartbeat it acknowledged — it simply stops counting, with no
+   * rejoin: a rolling restart of the speakers then pauses nobody's IPs. Otherwise as markGone.
+   */
+  stopped(name: string, now: number): void {
+    const m = this.monitors.get(name);
+    if (m === undefined) return;
+    if (now < (m.acked ?? m.first) + this.options.deadAfterMs - this.options.marginMs)
+      this.monitors.delete(name);
+    else this.markGone(name);
+  }
+
   /** `name` is reported dead or left the cluster: release it, and stop waiting for it (mustRejoin). */
   markGone(name: string): void {
     const m = this.monitors.get(name);

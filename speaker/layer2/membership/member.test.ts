@@ -11,6 +11,8 @@ class Net {
   drop: (from: string, to: string) => boolean = () => false;
   /** Per node: its timers fire this many ms after the deadline it asked for (a loaded node). */
   lag = new Map<string, number>();
+  /** Per node: the view changes it reported, in order (node → candidate, at time). */
+  readonly changes = new Map<string, { at: number; node: string; candidate: boolean }[]>();
 
   constructor(names: readonly string[]) {
     for (const [i, name] of names.entries()) {
@@ -20,8 +22,35 @@ class Net {
     }
   }
 
+  /** Whether `viewer` counts `node` as an ownership candidate, from the changes it reported. */
+  candidate(viewer: string, node: string): boolean | undefined {
+    return this.changes
+      .get(viewer)
+      ?.filter((c) => c.node === node)
+      .at(-1)?.candidate;
+  }
+
+  /** Puts a member in (a restarted node: same name, new incarnation); it knows `names`. */
+  add(m: Member, names: readonly string[]): void {
+    m.setPeers(names);
+    this.members.set(m.self, m);
+    this.changes.delete(m.self);
+    this.collect(m);
+  }
+
+  /** SIGTERM of `name`: its news goes out, then the process is gone. */
+  stop(name: string, restartHoldMs = 0): void {
+    const m = this.get(name);
+    m.leave(this.now, restartHoldMs);
+    this.collect(m);
+    this.members.delete(name);
+  }
+
   private collect(m: Member): void {
     const d = m.drain();
+    const log = this.changes.get(m.self) ?? [];
+    for (const c of d.changes) log.push({ at: this.now, node: c.node, candidate: c.candidate });
+    this.changes.set(m.self, log);
     // The data plane follows at once in this test network.
     m.applied(d.version);
     for (const j of m.waitingJoiners()) m.release(j);
@@ -210,5 +239,124 @@ describe('Member', () => {
     net.run(net.now + 300);
     expect(a.joined).toBe(true);
     expect(a.canAnswer(net.now)).toBe(true);
+  });
+
+  describe('SIGTERM', () => {
+    const names = ['a', 'b', 'c'];
+    /** What peers reported about `node` after `from`. */
+    const changesAbout = (net: Net, node: string, from: number) =>
+      ['a', 'b']
+        .flatMap((viewer) => net.changes.get(viewer) ?? [])
+        .filter((c) => c.node === node && c.at >= from);
+
+    it('without a hold: a clean leave makes peers drop the node at once', () => {
+      const net = new Net(names);
+      net.run(1000);
+      const at = net.now;
+      net.stop('c');
+      net.run(at + 10);
+      expect(net.get('a').status('c')).toBe('left');
+      expect(net.candidate('a', 'c')).toBe(false);
+      expect(net.candidate('b', 'c')).toBe(false);
+      expect(changesAbout(net, 'c', at).every((c) => c.at <= at + 5)).toBe(true);
+    });
+
+    it('restarting: peers keep the node a candidate, unanswered, and its next incarnation takes over without any change', () => {
+      const net = new Net(names);
+      net.run(1000);
+      const old = net.get('c');
+      const at = net.now;
+      net.stop('c', 5000);
+      expect(old.canAnswer(at)).toBe(false);
+      net.run(at + 1500); // longer than the detection timeout: nobody declares it dead
+      expect(net.get('a').status('c')).toBe('restarting');
+      expect(net.get('b').status('c')).toBe('restarting');
+      expect(net.get('a').counters.declaredDead + net.get('b').counters.declaredDead).toBe(0);
+      // a and b still monitor each other (c is off their ring) and keep answering.
+      expect(net.get('a').canAnswer(net.now)).toBe(true);
+      expect(net.get('b').canAnswer(net.now)).toBe(true);
+
+      const fresh = new Member({ self: 'c', incarnation: 100 }, net.now);
+      net.add(fresh, names);
+      net.run(net.now + 1000);
+      expect(fresh.joined).toBe(true);
+      expect(fresh.canAnswer(net.now)).toBe(true);
+      expect(net.get('a').status('c')).toBe('alive');
+      expect(net.get('a').peerIncarnation('c')).toBe(100);
+      // Neither peer ever stopped counting c as a candidate: none of its IPs moved.
+      expect(changesAbout(net, 'c', at)).toEqual([]);
+      expect(net.candidate('a', 'c')).toBe(true);
+    });
+
+    it('a monitor that leaves or restarts pauses none of the nodes it watched', () => {
+      for (const hold of [0, 5000]) {
+        const net = new Net(names);
+        net.run(1000);
+        const rejoins = ['a', 'b'].map((n) => net.get(n).counters.rejoins);
+        net.stop('c', hold);
+        for (let t = 0; t < 1500; t++) {
+          net.run(net.now);
+          expect([net.get('a').canAnswer(net.now), net.get('b').canAnswer(net.now)]).toEqual([true, true]);
+        }
+        expect(['a', 'b'].map((n) => net.get(n).counters.rejoins)).toEqual(rejoins);
+      }
+    });
+
+    it('restarting: a node not back by the end of its hold is failed over then, and not before', () => {
+      const net = new Net(names);
+      net.run(1000);
+      const at = net.now;
+      net.stop('c', 2000);
+      net.run(at + 3000);
+      const lost = changesAbout(net, 'c', at);
+      expect(lost.map((c) => c.candidate)).toEqual([false, false]);
+      for (const c of lost) {
+        expect(c.at).toBeGreaterThanOrEqual(at + 2000);
+        expect(c.at).toBeLessThanOrEqual(at + 2010);
+      }
+      expect(net.get('a').status('c')).toBe('left');
+    });
+
+    it('restarting: if the news is lost, the monitors declare the node dead as for a crash', () => {
+      const net = new Net(names);
+      net.run(1000);
+      const at = net.now;
+      net.drop = (from) => from === 'c';
+      net.stop('c', 5000);
+      net.run(at + 1000);
+      const lost = changesAbout(net, 'c', at);
+      expect(lost.map((c) => c.candidate)).toEqual([false, false]);
+      for (const c of lost) expect(c.at).toBeLessThan(at + 700);
+      expect(net.get('a').status('c')).toBe('dead');
+    });
+
+    it('restarting: late datagrams of the old incarnation do not make it alive again; a death beats the restart', () => {
+      const m = new Member({ self: 'a', incarnation: 1 }, 0);
+      m.setPeers(['a', 'b', 'c']);
+      const base = { kind: 'push', from: 'b', incarnation: 7, healthy: true } as const;
+      m.onMessage(
+        {
+          ...base,
+          seq: 1,
+          rumours: [{ node: 'b', incarnation: 7, status: 'restarting', healthy: true, holdMs: 3000 }],
+        },
+        10,
+      );
+      expect(m.status('b')).toBe('restarting');
+      expect(m.onMessage({ ...base, seq: 2, rumours: [] }, 20)).toBe('left');
+      expect(m.status('b')).toBe('restarting');
+      m.onMessage(
+        {
+          kind: 'push',
+          from: 'c',
+          incarnation: 3,
+          healthy: true,
+          seq: 1,
+          rumours: [{ node: 'b', incarnation: 7, status: 'dead', healthy: false }],
+        },
+        30,
+      );
+      expect(m.status('b')).toBe('dead');
+    });
   });
 });

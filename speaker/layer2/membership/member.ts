@@ -21,6 +21,7 @@ import { GossipQueue } from './gossip.js';
 import {
   envelopeBytes,
   maxDatagramBytes,
+  maxRestartHoldMs,
   type DropReason,
   type Message,
   type MemberStatus,
@@ -118,6 +119,18 @@ interface PeerRecord {
   recentSeqs: Set<number> | undefined;
   /** Last time we told it that we consider it dead. */
   toldDeadAt: number;
+  /** Restarting: it stays an ownership candidate until then (this node's clock). */
+  holdUntil: number;
+}
+
+/** Owns IPs in the rendezvous order: alive and healthy, or restarting within its hold. */
+function isCandidate(rec: PeerRecord): boolean {
+  return (rec.status === 'alive' || rec.status === 'restarting') && rec.healthy;
+}
+
+/** Not running at this incarnation, and not to be asked or told anything: left, or restarting. */
+function isGone(rec: PeerRecord): boolean {
+  return rec.status === 'left' || rec.status === 'restarting';
 }
 
 interface Watched {
@@ -167,6 +180,8 @@ export class Member {
   private readonly gossip = new GossipQueue();
   private readonly awareness = new Awareness();
   private readonly watched = new Map<string, Watched>();
+  /** Peers in their restart hold (status restarting): their deadlines are checked by tick. */
+  private readonly holding = new Set<string>();
   private barrier: Barrier | undefined;
   private seq = 0;
   private nextSend: number;
@@ -318,6 +333,7 @@ export class Member {
         maxSeq: -1,
         recentSeqs: undefined,
         toldDeadAt: Number.NEGATIVE_INFINITY,
+        holdUntil: Number.NEGATIVE_INFINITY,
       });
       this.unreachable.add(name);
       if (this.barrier !== undefined) this.barrier.waiting.add(name);
@@ -328,12 +344,13 @@ export class Member {
       this.unreachable.delete(name);
       this.debt.delete(name);
       this.watched.delete(name);
+      this.holding.delete(name);
       this.barrier?.waiting.delete(name);
       if (this.ring.has(name)) {
         this.ring.remove(name);
         this.ringDirty = true;
       }
-      if (rec.status === 'alive' && rec.healthy) this.emit(name, false);
+      if (isCandidate(rec)) this.emit(name, false);
       this.lease.markGone(name);
     }
   }
@@ -355,15 +372,34 @@ export class Member {
     this.spread({ node: this.self, incarnation: this.inc, status: 'alive', healthy: false });
   }
 
-  /** SIGTERM, after the edge stopped answering: tell the monitors and a few peers, then stay quiet. */
-  leave(now: number): void {
+  /**
+   * SIGTERM, after the edge stopped answering: tell the monitors and a few peers, then stay
+   * quiet. With `restartHoldMs` > 0 (the speaker is being replaced on this node: a DaemonSet
+   * rollout) the news is `restarting`: peers keep this node the owner of its IPs, unanswered,
+   * for that long, and its next incarnation takes them up without any IP moving. Sent twice:
+   * if the news were lost, the monitors would declare this node dead, and its IPs would move
+   * away and back, which is what the hold is for.
+   */
+  leave(now: number, restartHoldMs = 0): void {
     if (this.leaving) return;
     this.leaving = true;
     this.emit(this.self, false);
-    const news: Rumour = { node: this.self, incarnation: this.inc, status: 'left', healthy: false };
-    this.gossip.add(news);
+    const hold = Math.min(maxRestartHoldMs, Math.max(0, Math.round(restartHoldMs)));
+    const news: Rumour =
+      hold > 0
+        ? {
+            node: this.self,
+            incarnation: this.inc,
+            status: 'restarting',
+            healthy: this.healthy,
+            holdMs: hold,
+          }
+        : { node: this.self, incarnation: this.inc, status: 'left', healthy: false };
     const targets = new Set([...this.lease.names(), ...this.randomAlive(this.o.fanout * 2)]);
-    for (const to of targets) this.send(to, { kind: 'push' }, now);
+    for (let round = 0; round < (hold > 0 ? 2 : 1); round++) {
+      this.gossip.add(news);
+      for (const to of targets) this.send(to, { kind: 'push' }, now);
+    }
   }
 
   /**
@@ -433,6 +469,7 @@ export class Member {
     for (const w of this.watched.values()) t = Math.min(t, w.lastHeard + timeout);
     if (this.settleUntil > this.lastNow) t = Math.min(t, this.settleUntil);
     t = Math.min(t, this.nextProbe, this.lease.rejoinAt());
+    for (const name of this.holding) t = Math.min(t, this.peers.get(name)?.holdUntil ?? t);
     this.nextDeadlineAt = Math.max(t, this.lastNow);
     return t;
   }
@@ -510,6 +547,7 @@ export class Member {
       this.detect(now);
     }
     if (this.lease.mustRejoin(now)) this.taint(now, 'a monitor reported dead stayed silent');
+    this.endHolds(now);
     this.designate(now);
     if (now >= this.nextSend) {
       for (const to of this.lease.names()) {
@@ -534,7 +572,7 @@ export class Member {
       for (const name of [...this.debt].slice(0, debtPerProbe)) {
         this.debt.delete(name);
         const rec = this.peers.get(name);
-        if (rec === undefined || rec.status === 'left') continue;
+        if (rec === undefined || isGone(rec)) continue;
         this.debt.add(name); // to the back: round-robin
         this.send(name, { kind: 'sync' }, now);
       }
@@ -570,7 +608,8 @@ export class Member {
 
     // The message itself proves the sender alive at its incarnation.
     if (m.incarnation < rec.incarnation) return this.drop('stale-incarnation');
-    if (rec.status === 'left' && m.incarnation === rec.incarnation) return this.drop('left');
+    // A late datagram of an incarnation that left or is restarting must not make it alive again.
+    if (isGone(rec) && m.incarnation === rec.incarnation) return this.drop('left');
     const senderDead = rec.status === 'dead' && m.incarnation === rec.incarnation;
     // A peer we believed dead, or that our barrier could not reach, talks to us: a partition
     // may just have healed. Everyone the barrier missed gets our sync now, not round-robin, and
@@ -678,18 +717,24 @@ export class Member {
     const rec = this.peers.get(r.node);
     if (rec === undefined) return false;
     if (!newer(r, rec)) return false;
-    const wasCandidate = rec.status === 'alive' && rec.healthy;
+    const wasCandidate = isCandidate(rec);
     const wasAlive = rec.status === 'alive';
     const wasSeniority = seniorityOf(rec.incarnation);
     rec.status = r.status;
     rec.incarnation = r.incarnation;
-    rec.healthy = r.status === 'alive' && r.healthy;
+    rec.healthy = (r.status === 'alive' || r.status === 'restarting') && r.healthy;
     rec.declaredBySelf = r.status === 'dead' && declaredHere;
-    const isCandidate = rec.status === 'alive' && rec.healthy;
-    if (wasCandidate !== isCandidate) this.emit(r.node, isCandidate);
+    // A restart hold counts from when this node heard of it: a few network delays longer at
+    // the nodes the news reached late, which only delays their failover.
+    if (r.status === 'restarting') {
+      rec.holdUntil = now + Math.max(0, r.holdMs ?? 0);
+      this.holding.add(r.node);
+    } else this.holding.delete(r.node);
+    const candidate = isCandidate(rec);
+    if (wasCandidate !== candidate) this.emit(r.node, candidate);
     // Sticky: a candidate whose seniority changed ranks anew (only its own rejoin does that,
     // and a rejoining node answers nothing until its barrier completed).
-    else if (this.sticky && isCandidate && seniorityOf(rec.incarnation) !== wasSeniority)
+    else if (this.sticky && candidate && seniorityOf(rec.incarnation) !== wasSeniority)
       this.emit(r.node, true);
     if (rec.status === 'alive') this.unreachable.delete(r.node);
     else if (rec.status === 'dead') this.unreachable.add(r.node);
@@ -701,14 +746,34 @@ export class Member {
       this.ring.remove(r.node);
       this.ringDirty = true;
       this.watched.delete(r.node);
-      this.lease.markGone(r.node);
+      // A departure or a restart is the peer's own news, sent once it stopped watching anyone;
+      // a death may be false news about a peer that still watches this node.
+      if (isGone(rec)) this.lease.stopped(r.node, now);
+      else this.lease.markGone(r.node);
     }
-    if (rec.status === 'left' || rec.status === 'dead') this.barrierRecheck(now);
+    if (rec.status !== 'alive') this.barrierRecheck(now);
     // News that can move IPs to someone (a death, a departure, lost health) is pushed at once;
     // an arrival is the joiner's own business (its barrier reaches everyone).
     if (r.status !== 'alive' || !r.healthy) this.spread(r);
     else this.gossip.add(r);
     return true;
+  }
+
+  /**
+   * Restart holds that ran out: the node did not come back in time, so it is treated as left
+   * and its IPs go to their next candidates (the failover a plain SIGTERM gets at once).
+   */
+  private endHolds(now: number): void {
+    for (const name of this.holding) {
+      const rec = this.peers.get(name);
+      if (rec !== undefined && now < rec.holdUntil) continue;
+      this.holding.delete(name);
+      if (rec === undefined || rec.status !== 'restarting') continue;
+      const wasCandidate = isCandidate(rec);
+      rec.status = 'left';
+      rec.healthy = false;
+      if (wasCandidate) this.emit(name, false);
+    }
   }
 
   /** News that changed our view: piggyback it, and push it at once to a few live peers. */
@@ -722,7 +787,7 @@ export class Member {
     this.debtFlushedAt = now;
     for (const name of [...this.debt].slice(0, debtPerFlush)) {
       const rec = this.peers.get(name);
-      if (rec === undefined || rec.status === 'left') this.debt.delete(name);
+      if (rec === undefined || isGone(rec)) this.debt.delete(name);
       else this.send(name, { kind: 'sync' }, now);
     }
   }
@@ -753,7 +818,7 @@ export class Member {
     if (!this.sticky) return;
     let epoch = Math.max(Math.floor(this.epochMs()), seniorityOf(this.inc) + 1);
     for (const rec of this.peers.values())
-      if (rec.status === 'alive' && rec.healthy) epoch = Math.max(epoch, seniorityOf(rec.incarnation) + 1);
+      if (isCandidate(rec)) epoch = Math.max(epoch, seniorityOf(rec.incarnation) + 1);
     this.inc = Math.max(this.inc, epoch * seniorityScale - 1);
   }
 
@@ -776,7 +841,7 @@ export class Member {
     const waiting = new Set<string>();
     this.debt.clear();
     for (const [name, rec] of this.peers) {
-      if (rec.status === 'left') continue;
+      if (isGone(rec)) continue;
       if (rec.status === 'dead' && !(rec.declaredBySelf && cutOff)) {
         this.debt.add(name);
         continue;
@@ -799,12 +864,12 @@ export class Member {
       const age = now - b.started;
       if (
         rec === undefined ||
-        rec.status === 'left' ||
+        isGone(rec) ||
         (rec.status === 'dead' && (!rec.declaredBySelf || age >= this.o.barrierDeadWaitMs)) ||
         (rec.status === 'unknown' && age >= this.o.unknownWaitMs)
       ) {
         b.waiting.delete(name);
-        if (rec !== undefined && rec.status !== 'left') this.debt.add(name);
+        if (rec !== undefined && !isGone(rec)) this.debt.add(name);
       }
     }
     if (b.waiting.size === 0) {
@@ -873,7 +938,9 @@ type MessageBody =
   | { kind: 'sync-ack'; joined: number }
   | { kind: 'push' };
 
-const statusRank: Record<MemberStatus, number> = { alive: 0, dead: 1, left: 2 };
+// A death beats a restart at the same incarnation: a node declared dead may have stopped
+// without its news arriving, and a failover is always safe.
+const statusRank: Record<MemberStatus, number> = { alive: 0, restarting: 1, dead: 2, left: 3 };
 
 function newer(r: Rumour, rec: PeerRecord): boolean {
   if (rec.status === 'unknown') return true;

@@ -1,13 +1,22 @@
 // The membership protocol's messages, as the pure state machine (member.ts) sees them; the
 // datagram encoding and its authentication are datagram.ts's.
 
-/** What a node is, as gossip says: SWIM's alive/dead, plus left (a clean SIGTERM exit). */
-export type MemberStatus = 'alive' | 'dead' | 'left';
+/**
+ * What a node is, as gossip says: SWIM's alive/dead, plus left (a clean SIGTERM exit) and
+ * restarting (a SIGTERM after which the node's speaker comes back: a DaemonSet rollout). A
+ * restarting node answers nothing, but stays the owner of its IPs for `holdMs`, so they do not
+ * move away and back (layer 2 graceful restart, README.md).
+ */
+export type MemberStatus = 'alive' | 'restarting' | 'dead' | 'left';
+
+/** The longest hold a restarting rumour can carry (16 bits of milliseconds on the wire). */
+export const maxRestartHoldMs = 0xffff;
 
 /**
  * One piece of membership news about `node`. Newer beats older by (incarnation, status):
- * a higher incarnation wins; at equal incarnation left beats dead beats alive. Only `node`
- * itself raises its incarnation (on start, on a health change, to refute a death).
+ * a higher incarnation wins; at equal incarnation left beats dead beats restarting beats
+ * alive. Only `node` itself raises its incarnation (on start, on a health change, to refute a
+ * death).
  */
 export interface Rumour {
   readonly node: string;
@@ -15,6 +24,8 @@ export interface Rumour {
   readonly status: MemberStatus;
   /** With `alive`: the node's data plane works (link up, responder working). */
   readonly healthy: boolean;
+  /** With `restarting`: how long the node stays the owner of its IPs without answering. */
+  readonly holdMs?: number;
 }
 
 interface Envelope {
@@ -68,9 +79,9 @@ export interface Outgoing {
 /** Why a received message was not used (metrics: drops by reason). */
 export type DropReason = 'self' | 'unknown-peer' | 'stale-incarnation' | 'replay' | 'left' | 'stopped';
 
-/** Bytes of one rumour on the wire (datagram.ts): name length byte + name + 8 + 1. */
+/** Bytes of one rumour on the wire (datagram.ts): name length byte + name + 8 + 1 (+ 2 hold). */
 export function rumourBytes(r: Rumour): number {
-  return 1 + Buffer.byteLength(r.node, 'utf8') + 8 + 1;
+  return 1 + Buffer.byteLength(r.node, 'utf8') + 8 + 1 + (r.status === 'restarting' ? 2 : 0);
 }
 
 /** Every datagram fits one Ethernet frame without fragmentation (1500 − IPv6 40 − UDP 8, rounded down). */

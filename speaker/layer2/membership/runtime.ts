@@ -153,9 +153,9 @@ export class MembershipRuntime {
     });
   }
 
-  /** SIGTERM, after the responder stopped answering: tell the peers, stop. */
-  leave(): void {
-    this.guard('leave', () => this.member.leave(this.o.now()));
+  /** SIGTERM, after the responder stopped answering: tell the peers (member.ts `leave`), stop. */
+  leave(restartHoldMs = 0): void {
+    this.guard('leave', () => this.member.leave(this.o.now(), restartHoldMs));
     this.stop();
   }
 

@@ -33,7 +33,7 @@ export type ToWorker =
   | { readonly type: 'health'; readonly healthy: boolean }
   | { readonly type: 'key'; readonly key: Uint8Array }
   | { readonly type: 'applied'; readonly post: number }
-  | { readonly type: 'leave' };
+  | { readonly type: 'leave'; readonly restartHoldMs: number };
 
 export type FromWorker =
   | {

@@ -142,7 +142,7 @@ port.on('message', (m: ToWorker) => {
         return;
       case 'leave':
         if (deadline !== undefined) deadline[0] = Number.NEGATIVE_INFINITY;
-        runtime?.leave();
+        runtime?.leave(m.restartHoldMs);
         // Let the datagrams leave before the sockets close.
         setTimeout(() => {
           close();
