@@ -97,6 +97,8 @@ class FakeOwnership implements OwnershipEdge {
   /** Set by leave(): what happened when the `left` message went out. */
   onLeft: (() => void) | undefined;
   leaving = false;
+  /** The restart hold leave() was given. */
+  holdMs: number | undefined;
   constructor(readonly start: MembershipStart) {}
   setKey(key: Buffer): void {
     this.keys.push(key);
@@ -120,8 +122,9 @@ class FakeOwnership implements OwnershipEdge {
    * `left` goes out asynchronously, as the worker sends it. (The real lease also fences the
    * responder first; this one does not, so the test sees what the mode itself stops.)
    */
-  async leave(): Promise<void> {
+  async leave(holdMs = 0): Promise<void> {
     this.leaving = true;
+    this.holdMs = holdMs;
     await new Promise((r) => setImmediate(r));
     this.onLeft?.();
   }
@@ -197,7 +200,14 @@ function arpRequest(targetIp: string): Buffer {
   );
 }
 
-function setup(opts: { secrets?: KubeObject[]; probe?: () => void; openFails?: () => boolean } = {}) {
+function setup(
+  opts: {
+    secrets?: KubeObject[];
+    probe?: () => void;
+    openFails?: () => boolean;
+    restartHold?: () => Promise<number>;
+  } = {},
+) {
   const lines: LogLine[] = [];
   const events: Recorded[] = [];
   const statusSets: { services: string[]; answeredThen: boolean }[] = [];
@@ -256,6 +266,7 @@ function setup(opts: { secrets?: KubeObject[]; probe?: () => void; openFails?: (
         },
       }),
     probeSocket: () => opts.probe?.(),
+    ...(opts.restartHold !== undefined ? { restartHold: opts.restartHold } : {}),
     watchInterfaces: (onChange) => {
       snapshotListener = onChange;
       onChange(eth0());
@@ -553,6 +564,40 @@ describe('Layer2Announcements: stop()', () => {
     expect(t.answers(VIP)).toBe(false);
     await t.mode.stop();
     expect(t.cleared()).toBe(1);
+    expect(m.holdMs).toBe(0);
+  });
+
+  it('a rolling restart: decided while still answering, then the peers are told to hold its IPs', async () => {
+    let answeredWhileDeciding: boolean | undefined;
+    const t = setup({
+      restartHold: () => {
+        answeredWhileDeciding = t.answers(VIP);
+        return Promise.resolve(10_000);
+      },
+    });
+    await t.mode.start();
+    const m = t.membership();
+    m.grant();
+    m.answer([VIP]);
+    let answeredAtLeft: boolean | undefined;
+    m.onLeft = () => (answeredAtLeft = t.answers(VIP));
+    await t.mode.stop();
+    expect(answeredWhileDeciding).toBe(true);
+    expect(m.holdMs).toBe(10_000);
+    expect(answeredAtLeft).toBe(false);
+    expect(t.lines.at(-1)).toMatchObject({ fields: { announced: 1, restartHoldMs: 10_000 } });
+  });
+
+  it('a restart hold that fails is a plain handover', async () => {
+    const t = setup({ restartHold: () => Promise.reject(new Error('boom')) });
+    await t.mode.start();
+    const m = t.membership();
+    m.grant();
+    await t.mode.stop();
+    expect(m.holdMs).toBe(0);
+    expect(
+      t.lines.some((l) => l.level === 'warn' && l.msg === 'layer 2: restart hold failed; handing over'),
+    ).toBe(true);
   });
 });
 

@@ -18,7 +18,9 @@
 // must not stop the node answering for its other IPs, nor kill the speaker.
 //
 // stop() (SIGTERM): stop answering, tell the peers this node left (the next owners announce
-// within one network delay), then close sockets and delete our ServiceL2Status.
+// within one network delay), then close sockets and delete our ServiceL2Status. When a
+// DaemonSet rollout is replacing this speaker (restart-hold.ts) the peers are told it is
+// restarting instead: its IPs stay with this node, unanswered, until the new speaker is in.
 
 import type { Config } from '../../lib/config/types.js';
 import type { EventRecorder } from '../../lib/kube/events.js';
@@ -122,6 +124,11 @@ export interface Layer2Options {
   readonly announcerClock?: Clock;
   /** net.ipv4.conf.all.arp_ignore (strict-arp.ts); default read from /proc. */
   readonly arpIgnoreAll?: () => number | undefined;
+  /**
+   * On SIGTERM: how long the peers keep this node the owner of its IPs while its speaker
+   * restarts (restart-hold.ts); 0, or absent: hand over at once. Must not reject.
+   */
+  readonly restartHold?: () => Promise<number>;
 }
 
 export class Layer2Announcements {
@@ -218,9 +225,17 @@ export class Layer2Announcements {
     if (this.stopped) return;
     this.stopped = true;
     const { log, metrics, self } = this.o;
-    // Stop answering, then tell the peers (they take over at once); the native fence stops
-    // the responder's thread first too (the lease deadline goes to −∞ before `left` is sent).
-    const left = this.ownership?.leave();
+    // Decided while this node still answers: a rollout's hold, else 0 (hand over at once).
+    let holdMs = 0;
+    if (this.ownership !== undefined && this.o.restartHold !== undefined)
+      holdMs = await this.o.restartHold().catch((err: unknown) => {
+        log.warn('layer 2: restart hold failed; handing over', { error: err });
+        return 0;
+      });
+    // Stop answering, then tell the peers (they take over at once, or hold for the restart);
+    // the native fence stops the responder's thread first too (the lease deadline goes to −∞
+    // before the news is sent).
+    const left = this.ownership?.leave(holdMs);
     this.announcer.stop();
     this.responder.close();
     this.watcher?.close();
@@ -233,7 +248,10 @@ export class Layer2Announcements {
       for (const ip of svc.ips)
         metrics.announced.remove({ protocol: 'layer2', service: key, node: self, ip });
     for (const o of this.ownedNow) metrics.announcingSince.remove({ ip: o.ip, node: self });
-    log.info('layer 2 stopped: left membership, stopped answering', { announced: this.announced.size });
+    log.info('layer 2 stopped: left membership, stopped answering', {
+      announced: this.announced.size,
+      ...(holdMs > 0 ? { restartHoldMs: holdMs } : {}),
+    });
     await this.o.status.clear();
   }
 

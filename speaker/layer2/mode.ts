@@ -18,6 +18,9 @@ import type { Protocol, ProtocolContext, RunningProtocol } from '../mode.js';
 import { L2StatusWriter } from './status.js';
 import { Layer2Metrics } from './metrics.js';
 import { RingOwnership } from './ownership/ring-ownership.js';
+import { restartHoldOnStop } from './restart-hold.js';
+import { parseDuration } from '../../lib/config/raw.js';
+import { maxRestartHoldMs } from './membership/messages.js';
 
 const flags: readonly FlagSpec[] = [
   {
@@ -34,7 +37,28 @@ const flags: readonly FlagSpec[] = [
       'Comma-separated regular expressions of interface names never used for ARP/NDP, added to ' +
       'MetalLB’s defaults (docker.*, veth.*, kube-ipvs.*, lo, ...).',
   },
+  {
+    name: 'layer2-restart-hold',
+    env: 'BEACON_L2_RESTART_HOLD',
+    default: '10s',
+    help:
+      'When a rolling update of the speaker DaemonSet stops this speaker, its peers keep this ' +
+      'node the owner of its IPs (unanswered) for this long, so the new speaker takes them up ' +
+      'without any IP moving; if it is not back by then they fail over. Any other SIGTERM ' +
+      'hands over at once. 0 always hands over (MetalLB’s behaviour). At most 65s.',
+  },
 ];
+
+/** --layer2-restart-hold in ms; a clear error naming the flag and value when it is not one. */
+export function restartHoldFlag(value: string | undefined): number {
+  const text = value ?? '10s';
+  const ms = parseDuration(text);
+  if (ms === undefined || ms > maxRestartHoldMs)
+    throw new Error(
+      `--layer2-restart-hold: ${JSON.stringify(text)} is not a duration from 0 to 65s (e.g. "10s", "0")`,
+    );
+  return Math.round(ms);
+}
 
 export const layer2: Protocol = {
   name: 'layer2',
@@ -64,6 +88,7 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
   const { log, node: self } = ctx;
   const port = Number(ctx.flags['memberlist-port'] ?? '7946');
   const exclude = excludedInterfaces(ctx.flags['ignore-interfaces']);
+  const holdMs = restartHoldFlag(ctx.flags['layer2-restart-hold']);
   const l2: Layer2Announcements = new Layer2Announcements({
     self,
     namespace: ctx.namespace,
@@ -110,6 +135,8 @@ async function startLayer2(ctx: ProtocolContext): Promise<RunningProtocol> {
     // The clock RingOwnership reports lost peers on (the failover histogram).
     now: () => performance.now(),
     wallClock: () => Date.now(),
+    restartHold: () =>
+      restartHoldOnStop({ holdMs, pod: ctx.owner?.name, namespace: ctx.namespace, api: ctx.kube, log }),
   });
   await l2.start();
   const offConfig = ctx.config.onChange(() => l2.configChanged());

@@ -157,7 +157,7 @@ describeRoot(`Beacon installed with Helm on a real cluster (kube-proxy ${proxyMo
     expect(status.map((s) => s.node)).toEqual([owner]);
   });
 
-  it('loses no request while the speaker DaemonSet rolls, but those in flight when the IP moves', async () => {
+  it('loses no request while the speaker DaemonSet rolls: each speaker restarts in place, the IP never moves', async () => {
     const loop = new RequestLoop(cluster, 'speaker-rollout');
     await cluster.waitFor('first answers', 30_000, async () => loop.counts().ok >= 5);
     const before = (await pods(cluster, beaconNs, 'app.kubernetes.io/component=speaker')).map((p) => p.uid);

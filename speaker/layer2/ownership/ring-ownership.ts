@@ -132,12 +132,13 @@ export class RingOwnership {
     return s === 'alive' || s === 'dead' || s === 'left' ? s : s === undefined ? undefined : 'dead';
   }
 
-  async leave(): Promise<void> {
+  /** SIGTERM: stop answering, then tell the peers; `restartHoldMs` > 0: this speaker comes back. */
+  async leave(restartHoldMs = 0): Promise<void> {
     this.until = Number.NEGATIVE_INFINITY;
     this.publish();
     if (this.fenceTimer !== undefined) clearTimeout(this.fenceTimer);
     clearInterval(this.unownedTimer);
-    await this.client.leave();
+    await this.client.leave(restartHoldMs);
   }
 
   /** Adds the time since the last call to the IPs unowned meanwhile; notes the set from now. */
