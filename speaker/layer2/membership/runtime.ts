@@ -40,7 +40,7 @@ export interface RuntimeOptions {
   readonly onUnowned?: (ips: readonly string[]) => void;
   /** Answer ARP/NDP until this monotonic ms (-Infinity: not at all, +Infinity: no limit). */
   readonly onAnswerUntil: (until: number) => void;
-  /** `status`: alive, dead, left or unknown (alive but not a candidate: unhealthy). */
+  /** `status`: alive, restarting, dead, left or unknown (alive but not a candidate: unhealthy). */
   readonly onMemberChange?: (node: string, candidate: boolean, status: string) => void;
   readonly onError?: (where: string, err: Error) => void;
   /**
