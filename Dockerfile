@@ -54,4 +54,4 @@ ENV NODE_ENV=production
 # nobody: the controller needs no privilege. The speaker's Pod runs as UID 0 with every
 # capability dropped but NET_RAW (see manifests/speaker.yaml for why).
 USER 65534:65534
-CMD ["node", "dist/controller/main.js"]
+CMD ["node", "--max-semi-space-size=8", "dist/controller/main.js"]

@@ -30,6 +30,7 @@ import { endpointSliceObject, nodeObject, nodeStatusPatch } from './objects.js';
 import { birdFiles, birdc, parseEstablished, routeClientViaRouter, startBird } from './bgp.js';
 import { arpFromClient, clientNeighbour, curlFromClient, nodeOfMac, type ArpAnswer } from './probes.js';
 import { logTail, startTracked, stopTracked, trackedAlive, type TrackedProcess } from './processes.js';
+import { controllerNodeFlags } from '../../controller/node-flags.js';
 
 /** The layer 2 example's Service: name, namespace, IP and port, as in test/demo/seed-002-svc.yaml. */
 export const seedService = { name: 'myapp', namespace: 'default', ip: '192.168.10.222', port: 80 } as const;
@@ -423,6 +424,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
     startTracked(
       [
         process.execPath,
+        ...controllerNodeFlags,
         ...(opts.nodeArgs ?? []),
         controllerMain,
         '--kubeconfig',
@@ -433,7 +435,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoReport> {
         String(metricsPort),
       ],
       p.controllerLog,
-      [process.execPath, ...(opts.nodeArgs ?? []), controllerMain],
+      [process.execPath, ...controllerNodeFlags, ...(opts.nodeArgs ?? []), controllerMain],
     ),
   );
   state.controller = controller;

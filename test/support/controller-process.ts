@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../env/control-plane.js';
+import { controllerNodeFlags } from '../../controller/node-flags.js';
 import { spawnTied } from './tied-spawn.js';
 
 export interface ControllerProcess {
@@ -20,10 +21,14 @@ export function startController(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ControllerProcess {
-  const child = spawnTied(process.execPath, [path.join(repoRoot, 'dist/controller/main.js'), ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env,
-  });
+  const child = spawnTied(
+    process.execPath,
+    [...controllerNodeFlags, path.join(repoRoot, 'dist/controller/main.js'), ...args],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env,
+    },
+  );
   const c: ControllerProcess = { child, logs: [] };
   let partial = '';
   child.stderr!.setEncoding('utf8');
