@@ -20,6 +20,7 @@
 
 import type { ApiRequester } from '../../lib/kube/api-request.js';
 import type { Logger } from '../../lib/log.js';
+import { resourcePath } from '../../lib/kube/reflector.js';
 
 /** What the decision reads of the speaker's Pod and of its DaemonSet. */
 export interface PodFacts {
@@ -87,19 +88,18 @@ export interface RestartHoldOptions {
  */
 export async function restartHoldOnStop(o: RestartHoldOptions): Promise<number> {
   if (o.holdMs <= 0 || o.pod === undefined) return 0;
-  const ns = encodeURIComponent(o.namespace);
+  const namespace = encodeURIComponent(o.namespace);
+  const get = (group: string, plural: string, name: string): Promise<unknown> =>
+    o.api.request(
+      'GET',
+      `${resourcePath({ group, version: 'v1', plural, namespace })}/${encodeURIComponent(name)}`,
+    );
+  const pod = o.pod;
   const decide = async (): Promise<RestartVerdict> => {
-    const pod = (await o.api.request(
-      'GET',
-      `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(o.pod!)}`,
-    )) as PodFacts;
-    const ds = owningDaemonSet(pod);
+    const facts = (await get('', 'pods', pod)) as PodFacts;
+    const ds = owningDaemonSet(facts);
     if (ds === undefined) return { restart: false, why: 'the Pod has no DaemonSet' };
-    const daemonSet = (await o.api.request(
-      'GET',
-      `/apis/apps/v1/namespaces/${ns}/daemonsets/${encodeURIComponent(ds)}`,
-    )) as DaemonSetFacts;
-    return rolloutReplaces(pod, daemonSet);
+    return rolloutReplaces(facts, (await get('apps', 'daemonsets', ds)) as DaemonSetFacts);
   };
   let timer: NodeJS.Timeout | undefined;
   const timeoutMs = o.timeoutMs ?? 1000;

@@ -29,7 +29,8 @@ import {
   fixedHeaderBytes,
   macBytes,
   maxDatagramBytes,
-  maxRestartHoldMs,
+  rumourBytes,
+  wireHoldMs,
   type MemberStatus,
   type Message,
   type Rumour,
@@ -64,8 +65,7 @@ export function encodeDatagram(m: Message, key: Buffer, sentAt: number): Buffer 
   if (m.rumours.length > 255) throw encodeError(`${m.rumours.length} rumours, at most 255`);
   const names = m.rumours.map((r) => Buffer.from(r.node, 'utf8'));
   let size = fixedHeaderBytes + from.length + 1 + macBytes;
-  for (const [i, n] of names.entries())
-    size += 1 + n.length + 9 + (m.rumours[i]?.status === 'restarting' ? 2 : 0);
+  for (const r of m.rumours) size += rumourBytes(r);
   if (size > maxDatagramBytes)
     throw encodeError(`${size} bytes exceed ${maxDatagramBytes} (${m.rumours.length} rumours)`);
   const w = new BufferWriter(size, encodeError);
@@ -88,7 +88,7 @@ export function encodeDatagram(m: Message, key: Buffer, sentAt: number): Buffer 
       .bytes(n)
       .u64(BigInt(r.incarnation))
       .u8(statuses.indexOf(r.status) | (r.healthy ? RumourHealthy : 0));
-    if (r.status === 'restarting') w.u16(Math.min(maxRestartHoldMs, Math.max(0, Math.round(r.holdMs ?? 0))));
+    if (r.status === 'restarting') w.u16(wireHoldMs(r.holdMs ?? 0));
   }
   const body = w.toBuffer();
   return Buffer.concat([body, mac(key, body).subarray(0, macBytes)], size);

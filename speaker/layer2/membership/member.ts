@@ -21,7 +21,7 @@ import { GossipQueue } from './gossip.js';
 import {
   envelopeBytes,
   maxDatagramBytes,
-  maxRestartHoldMs,
+  wireHoldMs,
   type DropReason,
   type Message,
   type MemberStatus,
@@ -110,6 +110,7 @@ export type PeerStatus = MemberStatus | 'unknown';
 interface PeerRecord {
   status: PeerStatus;
   incarnation: number;
+  /** The data-plane health its latest news said; meaningful only while alive or restarting. */
   healthy: boolean;
   /** This node declared its current death (the barrier waits for it a little: it may be back). */
   declaredBySelf: boolean;
@@ -384,7 +385,7 @@ export class Member {
     if (this.leaving) return;
     this.leaving = true;
     this.emit(this.self, false);
-    const hold = Math.min(maxRestartHoldMs, Math.max(0, Math.round(restartHoldMs)));
+    const hold = wireHoldMs(restartHoldMs);
     const news: Rumour =
       hold > 0
         ? {
@@ -722,7 +723,7 @@ export class Member {
     const wasSeniority = seniorityOf(rec.incarnation);
     rec.status = r.status;
     rec.incarnation = r.incarnation;
-    rec.healthy = (r.status === 'alive' || r.status === 'restarting') && r.healthy;
+    rec.healthy = r.healthy; // counts only with a status that owns IPs (isCandidate)
     rec.declaredBySelf = r.status === 'dead' && declaredHere;
     // A restart hold counts from when this node heard of it: a few network delays longer at
     // the nodes the news reached late, which only delays their failover.
@@ -771,7 +772,6 @@ export class Member {
       if (rec === undefined || rec.status !== 'restarting') continue;
       const wasCandidate = isCandidate(rec);
       rec.status = 'left';
-      rec.healthy = false;
       if (wasCandidate) this.emit(name, false);
     }
   }

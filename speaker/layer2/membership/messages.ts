@@ -12,6 +12,11 @@ export type MemberStatus = 'alive' | 'restarting' | 'dead' | 'left';
 /** The longest hold a restarting rumour can carry (16 bits of milliseconds on the wire). */
 export const maxRestartHoldMs = 0xffff;
 
+/** A hold as the wire carries it: whole milliseconds, 0..maxRestartHoldMs. */
+export function wireHoldMs(ms: number): number {
+  return Math.min(maxRestartHoldMs, Math.max(0, Math.round(ms)));
+}
+
 /**
  * One piece of membership news about `node`. Newer beats older by (incarnation, status):
  * a higher incarnation wins; at equal incarnation left beats dead beats restarting beats
