@@ -15,6 +15,9 @@
 # Output: the image in that storage, an OCI archive for `ctr images import` and, on the last
 # line, the archive's path. Usage: image/build.sh [image-name]   (default localhost/beacon:<version>)
 set -euo pipefail
+# A failure inside $(base ...) must stop the build, not hand on the name of an image that
+# was never made.
+shopt -s inherit_errexit
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$(node -p "require('$root/package.json').version")
 image=${1:-localhost/beacon:$version}
@@ -37,9 +40,13 @@ base() { # base <name> <packages> -> image name on stdout
   ref="localhost/beacon-$name-base:$suite-$key"
   tar="$cache/$name-base-$suite-$key.tar"
   if ! podman image exists "$ref"; then
-    if [ ! -s "$tar" ]; then
+    if [ ! -f "$tar" ] || [ ! -s "$tar" ]; then
+      rm -rf "$tar"
       echo "bootstrapping the $name base (Debian $suite: $pkgs); first time only" >&2
-      mmdebstrap --quiet --variant=essential --include="$pkgs" "$suite" "$tar.tmp" "$mirror" >&2
+      # --format: mmdebstrap picks the format from the target's name, and "*.tar.tmp" would
+      # be taken for a directory.
+      rm -rf "$tar.tmp"
+      mmdebstrap --quiet --format=tar --variant=essential --include="$pkgs" "$suite" "$tar.tmp" "$mirror" >&2
       mv "$tar.tmp" "$tar"
     fi
     podman import --quiet "$tar" "$ref" >/dev/null
