@@ -2,7 +2,7 @@
 // same run (ratios, not absolute times: the machine is shared and noisy). Benchmarks are never
 // timed assertions inside tests.
 //
-//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, control-plane-vip, l2-arp, l2-failover, l2-sim, speaker-churn)
+//   node --expose-gc dist/test/bench/run.js [name ...]     (names: allocator, bgp-bfd, bgp-codec, bgp-table, controller, control-plane-vip, l2-arp, l2-failover, l2-sim, speaker-churn, speaker-churn-l2)
 
 import { benchAllocator, type BenchResult } from './allocator-bench.js';
 import { benchBgpBfd } from './bgp-bfd-bench.js';
@@ -45,7 +45,12 @@ const benches: Record<string, { title: string; run: () => Promise<BenchResult[]>
   'speaker-churn': {
     title:
       'Speakers under load: 10,000 Services (SPEAKER_CHURN_SERVICES) created then deleted, BGP + BFD 100 ms x 3 to BIRD beside stress-ng --cpu 2 (goals: 0 session drops, event-loop lag max < 100 ms)',
-    run: () => benchSpeakerChurn(),
+    run: () => benchSpeakerChurn({ mode: 'bgp' }),
+  },
+  'speaker-churn-l2': {
+    title:
+      'Speakers under load in layer 2 mode: 10,000 Services (SPEAKER_CHURN_SERVICES) created then deleted beside stress-ng --cpu 2 (goals: 0 membership flaps, no IP answered by two MACs, event-loop lag max < 100 ms)',
+    run: () => benchSpeakerChurn({ mode: 'l2' }),
   },
   'l2-sim': {
     title:

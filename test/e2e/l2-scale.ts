@@ -14,6 +14,7 @@ import {
   hostSeedV4,
   hostV4,
   nodeHosts,
+  type Lab,
   type LabHost,
   type LabProcess,
   type NodeHost,
@@ -277,9 +278,13 @@ export class ArpProbe {
 
 /**
  * One ARP request per IP from the client (repeated up to three times for the unanswered),
- * and the MACs that answered each.
+ * and the MACs that answered each. Takes any lab with a scratch directory (an L2Cluster, or
+ * the demo's lab in speaker-churn).
  */
-export async function arpScan(cluster: L2Cluster, ips: readonly string[]): Promise<Map<string, string[]>> {
+export async function arpScan(
+  cluster: { readonly dir: string; readonly lab: Lab },
+  ips: readonly string[],
+): Promise<Map<string, string[]>> {
   const file = path.join(cluster.dir, `scan-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
   fs.writeFileSync(file, `${ips.join('\n')}\n`);
   try {
@@ -553,9 +558,14 @@ export function speakerLogLines(cluster: L2Cluster, node: NodeHost): Record<stri
   return out;
 }
 
-/** Membership flaps in log lines: a peer leaving `alive` (membership/client.ts logs each change). */
+/**
+ * Membership flaps in log lines: a peer leaving `alive` (membership/client.ts logs each change)
+ * other than by stopping (`left`, or `restarting` with a hold).
+ */
 export function flapLines(lines: readonly Record<string, unknown>[]): Record<string, unknown>[] {
-  return lines.filter((l) => l.msg === 'speaker membership changed' && l.to !== 'alive' && l.to !== 'left');
+  return lines.filter(
+    (l) => l.msg === 'speaker membership changed' && !['alive', 'left', 'restarting'].includes(String(l.to)),
+  );
 }
 
 export interface ProcessFigures {
