@@ -13,6 +13,7 @@ import type { ClusterSnapshot } from '../cluster/view.js';
 import { ETH_P_ARP, type PacketSocketOptions } from '../native/index.js';
 import {
   Layer2Announcements,
+  replanPause,
   type MembershipStart,
   type OwnershipEdge,
   type StatusEdge,
@@ -206,6 +207,8 @@ function setup(
     probe?: () => void;
     openFails?: () => boolean;
     restartHold?: () => Promise<number>;
+    /** How long reading the cluster view (planning) takes on the mode's clock. */
+    planCostMs?: number;
   } = {},
 ) {
   const lines: LogLine[] = [];
@@ -249,7 +252,14 @@ function setup(
     exclude: [],
     log: recordingLogger(lines),
     metrics,
-    sources: { config: () => config, cluster: () => cluster(), secrets: () => secrets },
+    sources: {
+      config: () => config,
+      cluster: () => {
+        clock.t += opts.planCostMs ?? 0;
+        return cluster();
+      },
+      secrets: () => secrets,
+    },
     events: { record: (target, type, reason, message) => recordEvent({ target, type, reason, message }) },
     status,
     openResponder: (handlers) =>
@@ -279,7 +289,7 @@ function setup(
     },
     now: () => now,
     wallClock: () => 1_700_000_000_000,
-    announcerClock: clock,
+    clock,
     arpIgnoreAll: () => 1,
   });
   const metric = async (name: string, labels: Record<string, string> = {}): Promise<number | undefined> => {
@@ -666,5 +676,45 @@ describe('Layer2Announcements: duplicate responders and failing handlers', () =>
     m.answer([]);
     expect(t.answers(VIP)).toBe(false);
     expect(t.lines.filter((l) => l.msg === 'no longer announcing')).toHaveLength(1);
+  });
+});
+
+describe('Layer2Announcements: planning a burst of cluster changes', () => {
+  it('plans a change after a quiet spell at once, and a burst once after a pause twenty times the last plan', async () => {
+    const t = setup({ planCostMs: 10 });
+    await t.mode.start();
+    const m = t.membership();
+    t.clock.advance(5_000);
+    const before = m.plans.length;
+    t.mode.clusterChanged();
+    expect(m.plans).toHaveLength(before + 1);
+    // The plan took 10 ms: the next waits 200 ms, and every change meanwhile is in it.
+    for (let i = 0; i < 50; i++) {
+      t.clock.advance(1);
+      t.mode.clusterChanged();
+    }
+    expect(m.plans).toHaveLength(before + 1);
+    t.clock.advance(200);
+    expect(m.plans).toHaveLength(before + 2);
+    t.clock.advance(5_000);
+    expect(m.plans).toHaveLength(before + 2);
+  });
+
+  it('plans nothing more once stopped', async () => {
+    const t = setup({ planCostMs: 10 });
+    await t.mode.start();
+    const m = t.membership();
+    t.mode.clusterChanged();
+    const planned = m.plans.length;
+    t.mode.clusterChanged();
+    await t.mode.stop();
+    t.clock.advance(5_000);
+    expect(m.plans).toHaveLength(planned);
+  });
+
+  it('pauses twenty times a plan’s cost, at most a second', () => {
+    expect(replanPause(0)).toBe(0);
+    expect(replanPause(10)).toBe(200);
+    expect(replanPause(80)).toBe(1000);
   });
 });
