@@ -13,9 +13,9 @@
 // (replanPause): each plan is a pass over every Service IP, and so is what follows it (the
 // worker's ranking, the owned set, the Services and status), so a plan per change would make
 // a burst of N new Services cost N passes over N. The pause is 20 times the last plan's time,
-// at most a second: the plan, and what follows it, take at most about a twentieth of the
-// thread during a burst; changes meanwhile are planned together, after the pause; a single
-// change after a quiet spell is planned at once. Measured with speaker-churn-l2 (4,000 Services
+// at most a second: during a burst the plan takes at most a twentieth of the thread (and what
+// follows it on this thread about as much again); changes meanwhile are planned together,
+// after the pause; a single change after a quiet spell is planned at once. Measured with speaker-churn-l2 (4,000 Services
 // created and deleted): planning and what followed it were over half the main thread's work.
 // Membership starts only once the key of Secret `memberlist` (data.secretkey) in the speaker's
 // namespace is there: an unauthenticated membership would let any host on the node network
