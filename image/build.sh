@@ -40,12 +40,12 @@ base() { # base <name> <packages> -> image name on stdout
   ref="localhost/beacon-$name-base:$suite-$key"
   tar="$cache/$name-base-$suite-$key.tar"
   if ! podman image exists "$ref"; then
+    # A non-empty regular file; anything else there (a directory an older build left) goes.
     if [ ! -f "$tar" ] || [ ! -s "$tar" ]; then
-      rm -rf "$tar"
+      rm -rf "$tar" "$tar.tmp"
       echo "bootstrapping the $name base (Debian $suite: $pkgs); first time only" >&2
       # --format: mmdebstrap picks the format from the target's name, and "*.tar.tmp" would
       # be taken for a directory.
-      rm -rf "$tar.tmp"
       mmdebstrap --quiet --format=tar --variant=essential --include="$pkgs" "$suite" "$tar.tmp" "$mirror" >&2
       mv "$tar.tmp" "$tar"
     fi

@@ -32,7 +32,7 @@ import { birdFiles, startBird } from '../demo/bgp.js';
 import { stopTracked, type TrackedProcess } from '../demo/processes.js';
 import { Lab, type NodeHost, nodeHosts } from '../e2e/lab.js';
 import { summarizeHeapSnapshot, type HeapHolder } from './heap-summary.js';
-import { arpScan, flapLines } from '../e2e/l2-scale.js';
+import { arpScan, flapLines, jsonLogLines } from '../e2e/l2-scale.js';
 
 export type ChurnMode = 'bgp' | 'l2';
 
@@ -244,7 +244,7 @@ async function inParallel<T>(
 }
 
 /** The IP a layer 2 run asks for Service `i` (10.200.0.1 upwards), so a scan knows them all. */
-export function churnIp(i: number): string {
+function churnIp(i: number): string {
   const n = i + 1;
   return `10.200.${n >> 8}.${n & 255}`;
 }
@@ -263,21 +263,6 @@ function stallSplit(page: string, thread: string): StallSplit {
     gc: part('gc'),
     other: part('other'),
   };
-}
-
-/** A speaker log file's JSON lines (a line cut by SIGKILL is skipped). */
-function logLines(file: string): Record<string, unknown>[] {
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const out: Record<string, unknown>[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // cut short
-    }
-  }
-  return out;
 }
 
 export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnResult> {
@@ -618,7 +603,7 @@ export async function runSpeakerChurn(opts: ChurnOptions = {}): Promise<ChurnRes
     }
     // The speakers' own account of what went down and why; in layer 2 mode, their flaps.
     for (const s of state.speakers) {
-      const lines = logLines(s.log);
+      const lines = jsonLogLines(s.log);
       if (mode === 'l2')
         for (const l of flapLines(lines))
           drops.push(

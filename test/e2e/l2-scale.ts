@@ -541,18 +541,23 @@ export function metricSum(text: string, name: string, labels: RegExp = /.*/): nu
 
 /** The JSON log lines every run of `node`'s speaker wrote (all restarts), parsed. */
 export function speakerLogLines(cluster: L2Cluster, node: NodeHost): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const f of fs
+  return fs
     .readdirSync(cluster.dir)
     .filter((n) => n.startsWith(`speaker-${node}-`))
-    .sort()) {
-    for (const line of fs.readFileSync(path.join(cluster.dir, f), 'utf8').split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        out.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // a line cut by SIGKILL
-      }
+    .sort()
+    .flatMap((f) => jsonLogLines(path.join(cluster.dir, f)));
+}
+
+/** A daemon's JSON log lines in `file`, parsed (none if it does not exist). */
+export function jsonLogLines(file: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line cut by SIGKILL
     }
   }
   return out;
